@@ -1,0 +1,495 @@
+"""The outcomes report: statistics from the analysis datasets, figures, HTML, PDF, summary.json.
+
+``compute_summary`` turns ADSL / ADTTE / ADRS (contract in docs/outcomes/datasets.md) into one
+JSON-ready dictionary holding every number the report shows; ``write_report`` renders it as a
+self-contained HTML page (figures embedded as PNG), a PDF (matplotlib ``PdfPages``: text,
+tables and figures, no system libraries needed) and ``summary.json``, and writes the datasets
+beside them. The PDF is drawn with matplotlib rather than an HTML-to-PDF engine so the report
+builds on any machine with the Python dependencies alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from lupuscell import __version__
+from lupuscell.analysis.competing import CIFResult, cumulative_incidence
+from lupuscell.analysis.regression import CoxResult, cox_model
+from lupuscell.analysis.survival import KMResult, kaplan_meier, median_follow_up
+from lupuscell.analysis.tables import response_rates, table_one, trajectory
+from lupuscell.errors import LupuscellError, ValidationError
+from lupuscell.reports import plots
+
+YEAR = 365.25
+LANDMARK_DAYS = (YEAR, 3 * YEAR, 5 * YEAR)
+CIF_LANDMARK_DAYS = (100.0, 365.0)
+RESPONSE_COLUMNS = (
+    "doris_m6",
+    "doris_m12",
+    "lldas_m6",
+    "lldas_m12",
+    "sri4_m6",
+    "sri4_m12",
+    "steroid_free_m6",
+    "steroid_free_m12",
+)
+COX_COVARIATES = ("THERAPY", "BSLEDAI", "NEPHRITIS", "BDSDNA", "AGE")
+AE_COLUMNS = {
+    "max_infection_grade": "Infection",
+    "max_gvhd_grade": "GVHD",
+    "max_crs_grade": "CRS (ASTCT)",
+    "max_icans_grade": "ICANS (ASTCT)",
+}
+
+
+def _num(x: Any) -> Any:
+    """JSON-safe scalar: NaN/inf -> None, numpy -> python."""
+    if x is None:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, pd.Timestamp | dt.date):
+        return obj.isoformat()
+    return _num(obj)
+
+
+@dataclass
+class ReportData:
+    """The three analysis datasets plus provenance."""
+
+    adsl: pd.DataFrame
+    adtte: pd.DataFrame
+    adrs: pd.DataFrame
+    definitions: Mapping[str, str]
+    snapshot: Mapping[str, Any]
+
+
+def _tte(adtte: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    sub = adtte[adtte["PARAMCD"] == paramcd]
+    if sub.empty:
+        raise ValidationError.single("ADTTE", "PARAMCD", f"no rows for parameter {paramcd}")
+    return sub
+
+
+def _km_by_therapy(adtte: pd.DataFrame, paramcd: str) -> dict[str, KMResult]:
+    sub = _tte(adtte, paramcd)
+    out = {"all": kaplan_meier(sub["AVAL"], sub["CNSR"] == 0, label="all", landmark_times=LANDMARK_DAYS)}
+    for therapy, g in sorted(sub.groupby("THERAPY", observed=True), key=lambda kv: str(kv[0])):
+        out[str(therapy)] = kaplan_meier(
+            g["AVAL"], g["CNSR"] == 0, label=str(therapy), landmark_times=LANDMARK_DAYS
+        )
+    return out
+
+
+def _cif_by_therapy(adtte: pd.DataFrame) -> dict[str, CIFResult]:
+    sub = _tte(adtte, "REL")
+    causes = {1: "relapse", 2: "non-relapse mortality"}
+    out = {
+        "all": cumulative_incidence(
+            sub["AVAL"], sub["EVCODE"], causes=causes, label="all", landmark_times=CIF_LANDMARK_DAYS
+        )
+    }
+    for therapy, g in sorted(sub.groupby("THERAPY", observed=True), key=lambda kv: str(kv[0])):
+        out[str(therapy)] = cumulative_incidence(
+            g["AVAL"], g["EVCODE"], causes=causes, label=str(therapy), landmark_times=CIF_LANDMARK_DAYS
+        )
+    return out
+
+
+def _cox(adsl: pd.DataFrame, adtte: pd.DataFrame) -> CoxResult:
+    rfs = _tte(adtte, "RFS")[["USUBJID", "AVAL", "CNSR"]]
+    data = adsl.merge(rfs, on="USUBJID", how="inner")
+    data["EVENT"] = data["CNSR"] == 0
+    covs = [c for c in COX_COVARIATES if c in data and data[c].notna().any()]
+    for c in ("NEPHRITIS", "BDSDNA"):
+        if c in covs:
+            data[c] = data[c].astype(float)
+    refs = {}
+    if "THERAPY" in covs:
+        levels = sorted(data["THERAPY"].astype(str).unique())
+        refs["THERAPY"] = "autologous_hsct" if "autologous_hsct" in levels else levels[0]
+    return cox_model(data, duration_col="AVAL", event_col="EVENT", covariates=covs, categorical=refs)
+
+
+def _ae_table(adsl: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for col, label in AE_COLUMNS.items():
+        if col not in adsl:
+            continue
+        grades = pd.to_numeric(adsl[col], errors="coerce").fillna(0).astype(int)
+        row: dict[str, Any] = {"Event": label}
+        for g in range(1, 6):
+            row[f"Grade {g}"] = int((grades == g).sum())
+        row["Any grade, n (%)"] = f"{int((grades >= 1).sum())} ({100 * (grades >= 1).mean():.0f}%)"
+        row["Grade >=3, n (%)"] = f"{int((grades >= 3).sum())} ({100 * (grades >= 3).mean():.0f}%)"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compute_summary(data: ReportData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every number of the report (JSON-ready) and the fitted objects for the figures."""
+    adsl, adtte, adrs = data.adsl, data.adtte, data.adrs
+    if adsl.empty:
+        raise LupuscellError("no patients match the report filters")
+    import lifelines
+    import statsmodels
+
+    os_km = _km_by_therapy(adtte, "OS")
+    rfs_km = _km_by_therapy(adtte, "RFS")
+    os_rows = _tte(adtte, "OS")
+    follow = {"all": median_follow_up(os_rows["AVAL"], os_rows["CNSR"] == 0)}
+    for therapy, g in os_rows.groupby("THERAPY", observed=True):
+        follow[str(therapy)] = median_follow_up(g["AVAL"], g["CNSR"] == 0)
+    cif = _cif_by_therapy(adtte)
+    cox_error: str | None = None
+    cox: CoxResult | None = None
+    try:
+        cox = _cox(adsl, adtte)
+    except (LupuscellError, ValueError, np.linalg.LinAlgError) as exc:
+        cox_error = f"Cox model not estimable: {exc}"
+    rates = response_rates(adsl, [c for c in RESPONSE_COLUMNS if c in adsl])
+    t1 = table_one(adsl)
+    t1.columns = [_therapy_column(c) for c in t1.columns]
+    traj_sledai = trajectory(adrs, "SLEDAI2K")
+    traj_pred = trajectory(adrs, "PRED")
+    ae = _ae_table(adsl)
+    deaths_nrm = 0
+    if "REL" in set(adtte["PARAMCD"]):
+        deaths_nrm = int((_tte(adtte, "REL")["EVCODE"] == 2).sum())
+    summary: dict[str, Any] = {
+        "software": {
+            "name": "lupuscell",
+            "version": __version__,
+            "lifelines": lifelines.__version__,
+            "statsmodels": statsmodels.__version__,
+        },
+        "snapshot": dict(data.snapshot),
+        "filters": dict(data.snapshot.get("filters", {})),
+        "definitions": dict(data.definitions),
+        "n_patients": len(adsl),
+        "by_therapy": {str(k): int(v) for k, v in adsl["THERAPY"].value_counts().sort_index().items()},
+        "deaths": {
+            "total": int(adsl["DTHFL"].fillna(False).astype(bool).sum()),
+            "non_relapse": deaths_nrm,
+        },
+        "table1": {col: t1[col].to_dict() for col in t1.columns},
+        "response_rates": rates.to_dict(orient="records"),
+        "km": {
+            "OS": {k: v.to_dict() for k, v in os_km.items()},
+            "RFS": {k: v.to_dict() for k, v in rfs_km.items()},
+        },
+        "median_follow_up": {
+            k: {"median": v.median, "median_ci": list(v.median_ci), "unit": "days"} for k, v in follow.items()
+        },
+        "cumulative_incidence": {k: v.to_dict() for k, v in cif.items()},
+        "cox": cox.to_dict() if cox is not None else {"error": cox_error},
+        "adverse_events": ae.to_dict(orient="records"),
+        "trajectories": {
+            "SLEDAI2K": traj_sledai.to_dict(orient="records"),
+            "PRED": traj_pred.to_dict(orient="records"),
+        },
+    }
+    fitted = {
+        "os_km": os_km,
+        "rfs_km": rfs_km,
+        "cif": cif,
+        "cox": cox,
+        "table1": t1,
+        "rates": rates,
+        "traj_sledai": traj_sledai,
+        "traj_pred": traj_pred,
+        "ae": ae,
+    }
+    return _clean(summary), fitted
+
+
+def _therapy_column(col: str) -> str:
+    code, _, rest = col.partition(" (")
+    return f"{plots.THERAPY_LABELS.get(code, code)} ({rest}" if rest else col
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _rates_display(rates: pd.DataFrame) -> pd.DataFrame:
+    if rates.empty:
+        return pd.DataFrame({"Endpoint": [], "Group": []})
+
+    def pct(x: Any) -> str:
+        return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.0f}%"
+
+    return pd.DataFrame(
+        {
+            "Endpoint": rates["endpoint"],
+            "Group": rates["group"].map(lambda g: plots.THERAPY_LABELS.get(g, g)),
+            "Responders / evaluable": [
+                f"{s} / {t}" for s, t in zip(rates["successes"], rates["total"], strict=True)
+            ],
+            "Rate": rates["rate"].map(pct),
+            "Exact 95% CI": [
+                f"{pct(a)}–{pct(b)}" for a, b in zip(rates["exact_low"], rates["exact_high"], strict=True)
+            ],
+            "Wilson 95% CI": [
+                f"{pct(a)}–{pct(b)}" for a, b in zip(rates["wilson_low"], rates["wilson_high"], strict=True)
+            ],
+            "Not evaluable": rates["not_evaluable"],
+        }
+    )
+
+
+def _landmark_display(summary: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for param in ("OS", "RFS"):
+        for group, res in summary["km"][param].items():
+            row: dict[str, Any] = {
+                "Endpoint": param,
+                "Group": plots.THERAPY_LABELS.get(group, group),
+                "n": res["n"],
+                "Events": res["events"],
+            }
+            med = res["median"]
+            row["Median, months"] = "not reached" if med is None else f"{med / 30.4375:.1f}"
+            for lm in res["landmarks"]:
+                yrs = round(lm["time"] / YEAR)
+                s = lm["survival"]
+                row[f"{yrs}-year, % (95% CI)"] = (
+                    "–"
+                    if s is None
+                    else f"{100 * s:.0f} ({100 * lm['ci_low']:.0f}–{100 * lm['ci_high']:.0f})"
+                )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cif_display(summary: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for group, res in summary["cumulative_incidence"].items():
+        for lm in res["landmarks"]:
+            rows.append(
+                {
+                    "Group": plots.THERAPY_LABELS.get(group, group),
+                    "Day": int(lm["time"]),
+                    "Event": lm["cause"],
+                    "Cumulative incidence, % (95% CI)": (
+                        f"{100 * lm['cif']:.1f} ({100 * lm['ci_low']:.1f}–{100 * lm['ci_high']:.1f})"
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _cox_display(cox: CoxResult) -> pd.DataFrame:
+    c = cox.coefficients
+    return pd.DataFrame(
+        {
+            "Term": c["term"],
+            "HR (95% CI)": [
+                f"{h:.2f} ({lo:.2f}–{hi:.2f})"
+                for h, lo, hi in zip(c["hr"], c["hr_low"], c["hr_high"], strict=True)
+            ],
+            "p": c["p"].map(lambda p: "<0.001" if p < 0.001 else f"{p:.3f}"),
+            "PH test p": c["ph_p"].map(lambda p: "–" if pd.isna(p) else f"{p:.3f}"),
+        }
+    )
+
+
+def _text_page(title: str, lines: list[str]) -> Figure:
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(8.27, 11.69))
+    fig.text(0.07, 0.95, title, fontsize=16, weight="bold", va="top")
+    y = 0.91
+    for line in lines:
+        for wrapped in textwrap.wrap(line, 88) or [""]:
+            fig.text(0.07, y, wrapped, fontsize=10, va="top", family="DejaVu Sans")
+            y -= 0.02
+            if y < 0.04:
+                return fig
+    return fig
+
+
+def write_report(
+    data: ReportData, out_dir: Path, *, title: str = "Cellular therapy in SLE: outcomes report"
+) -> dict[str, Any]:
+    """Write report.html, report.pdf, summary.json and the datasets (CSV) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary, fitted = compute_summary(data)
+    figures: dict[str, list[dict[str, str]]] = {k: [] for k in ("survival", "cif", "cox", "traj", "swimmer")}
+    pdf_figs: list[Figure] = []
+
+    def keep(section: str, fig: Figure, fig_title: str, caption: str) -> None:
+        figures[section].append({"title": fig_title, "png": _png(fig), "caption": caption})
+        pdf_figs.append(fig)
+
+    os_rows = _tte(data.adtte, "OS")
+    rfs_rows = _tte(data.adtte, "RFS")
+
+    def durations(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        d = {"all": rows["AVAL"].to_numpy(float)}
+        for k, g in rows.groupby("THERAPY", observed=True):
+            d[str(k)] = g["AVAL"].to_numpy(float)
+        return d
+
+    groups_os = {k: v for k, v in fitted["os_km"].items() if k != "all"} or fitted["os_km"]
+    fig, _ = plots.km_plot(
+        groups_os, title="Overall survival by therapy", durations_by_group=durations(os_rows)
+    )
+    keep(
+        "survival",
+        fig,
+        "Overall survival",
+        "Kaplan-Meier estimate from day 0 to death, censored at last contact; "
+        "shaded: 95% CI (log-log); numbers at risk below.",
+    )
+    groups_rfs = {k: v for k, v in fitted["rfs_km"].items() if k != "all"} or fitted["rfs_km"]
+    fig, _ = plots.km_plot(
+        groups_rfs, title="Relapse-free survival by therapy", durations_by_group=durations(rfs_rows)
+    )
+    keep("survival", fig, "Relapse-free survival", "Kaplan-Meier estimate from day 0 to flare or death.")
+    cif_groups = {k: v for k, v in fitted["cif"].items() if k != "all"} or fitted["cif"]
+    fig, _ = plots.cif_plot(
+        cif_groups, title="Cumulative incidence of relapse (solid) and non-relapse mortality (dashed)"
+    )
+    keep(
+        "cif",
+        fig,
+        "Cumulative incidence",
+        "Aalen-Johansen estimates; relapse and non-relapse mortality compete.",
+    )
+    if fitted["cox"] is not None:
+        fig, _ = plots.forest_plot_cox(fitted["cox"], title="Cox model of relapse-free survival")
+        keep("cox", fig, "Cox forest plot", "Hazard ratios with 95% CIs (Efron ties).")
+    fig, _ = plots.spaghetti_plot(data.adrs, fitted["traj_sledai"], value="SLEDAI2K", ylabel="SLEDAI-2K")
+    keep(
+        "traj",
+        fig,
+        "SLEDAI-2K trajectories",
+        "SLEDAI-2K at each visit; thick line: mean per scheduled visit with 95% CI.",
+    )
+    fig, _ = plots.spaghetti_plot(data.adrs, fitted["traj_pred"], value="PRED", ylabel="Prednisone, mg/day")
+    keep("traj", fig, "Prednisone trajectories", "Prednisone-equivalent dose (mg/day) at each visit.")
+    fig, _ = plots.swimmer_plot(data.adsl)
+    keep(
+        "swimmer",
+        fig,
+        "Swimmer plot",
+        "Bars: follow-up from day 0; circle: first DORIS remission; triangle: flare; cross: death.",
+    )
+
+    def html_table(df: pd.DataFrame, index: bool = False) -> str:
+        return df.to_html(index=index, border=0, na_rep="–", escape=True)
+
+    landmarks = _landmark_display(summary)
+    cif_disp = _cif_display(summary)
+    rates_disp = _rates_display(fitted["rates"])
+    cox_disp = _cox_display(fitted["cox"]) if fitted["cox"] is not None else None
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("lupuscell.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+    )
+    html = env.get_template("report.html.j2").render(
+        title=title,
+        summary=summary,
+        labels=plots.THERAPY_LABELS,
+        fmt_months=lambda d: "–" if d is None else f"{d / 30.4375:.1f}",
+        table1_html=html_table(fitted["table1"], index=True),
+        rates_html=html_table(rates_disp),
+        landmarks_html=html_table(landmarks),
+        cif_html=html_table(cif_disp),
+        cox_html=html_table(cox_disp) if cox_disp is not None else "",
+        ae_html=html_table(fitted["ae"]),
+        figures_survival=figures["survival"],
+        figures_cif=figures["cif"],
+        figures_cox=figures["cox"],
+        figures_traj=figures["traj"],
+        figures_swimmer=figures["swimmer"],
+    )
+    (out_dir / "report.html").write_text(html, encoding="utf-8")
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
+    datasets_dir = out_dir / "datasets"
+    datasets_dir.mkdir(exist_ok=True)
+    for name, frame in (("adsl", data.adsl), ("adtte", data.adtte), ("adrs", data.adrs)):
+        frame.to_csv(datasets_dir / f"{name}.csv", index=False)
+
+    snap = summary["snapshot"]
+    cover = [
+        f"lupuscell {summary['software']['version']} · generated {snap.get('generated_at', '')}",
+        f"Data snapshot: {snap.get('source', '')} as of {snap.get('as_of', '')}",
+        f"Filters: therapy = {summary['filters'].get('therapy') or 'all'}, "
+        f"site = {summary['filters'].get('site') or 'all'}",
+        "",
+        f"Patients: {summary['n_patients']} ("
+        + ", ".join(f"{plots.THERAPY_LABELS.get(k, k)} {v}" for k, v in summary["by_therapy"].items())
+        + ")",
+        f"Deaths: {summary['deaths']['total']} (non-relapse: {summary['deaths']['non_relapse']})",
+        "Median follow-up (reverse Kaplan-Meier): "
+        + (
+            "–"
+            if summary["median_follow_up"]["all"]["median"] is None
+            else f"{summary['median_follow_up']['all']['median'] / 30.4375:.1f} months"
+        ),
+        "",
+        "Endpoint definitions used:",
+        *[f"• {k}: {v}" for k, v in summary["definitions"].items()],
+        "",
+        "Every number in this report is in summary.json beside it. "
+        "Patient identifiers are pseudonymous codes.",
+    ]
+    from lupuscell.reports.plots import close, table_figure
+
+    with PdfPages(out_dir / "report.pdf") as pdf:
+        meta = pdf.infodict()
+        meta["Title"] = title
+        meta["Creator"] = f"lupuscell {__version__}"
+        page = _text_page(title, cover)
+        pdf.savefig(page)
+        close(page)
+        for tab_title, tab in (
+            ("Table 1. Baseline characteristics by therapy", fitted["table1"]),
+            ("Response and remission rates", rates_disp),
+            ("Survival: medians and landmarks", landmarks),
+            ("Cumulative incidence at day 100 and 1 year", cif_disp),
+            ("Adverse events by maximum grade (patients)", fitted["ae"]),
+        ):
+            if tab is not None and not tab.empty:
+                tf = table_figure(tab, title=tab_title, fontsize=7 if tab.shape[1] > 6 else 8)
+                pdf.savefig(tf)
+                close(tf)
+        if cox_disp is not None:
+            tf = table_figure(cox_disp, title="Cox model of relapse-free survival")
+            pdf.savefig(tf)
+            close(tf)
+        for f in pdf_figs:
+            pdf.savefig(f)
+            close(f)
+    return summary
