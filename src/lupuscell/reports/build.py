@@ -40,6 +40,16 @@ from lupuscell.reports import plots
 YEAR = 365.25
 LANDMARK_DAYS = (YEAR, 3 * YEAR, 5 * YEAR)
 CIF_LANDMARK_DAYS = (100.0, 365.0)
+RESPONSE_LABELS = {
+    "doris_m6": "DORIS remission, month 6",
+    "doris_m12": "DORIS remission, month 12",
+    "lldas_m6": "LLDAS, month 6",
+    "lldas_m12": "LLDAS, month 12",
+    "sri4_m6": "SRI-4, month 6",
+    "sri4_m12": "SRI-4, month 12",
+    "steroid_free_m6": "Steroid-free, month 6",
+    "steroid_free_m12": "Steroid-free, month 12",
+}
 RESPONSE_COLUMNS = (
     "doris_m6",
     "doris_m12",
@@ -153,6 +163,21 @@ def _ae_table(adsl: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def month_responses(
+    adsl: pd.DataFrame, adrs: pd.DataFrame, months: tuple[int, ...] = (6, 12)
+) -> pd.DataFrame:
+    """ADSL with ``doris_m<m>`` and ``lldas_m<m>`` taken from the month-m ADRS visit
+    (null = no visit in the window, i.e. not evaluable)."""
+    out = adsl.copy()
+    for m in months:
+        visit = adrs[adrs["AVISITN"] == m].drop_duplicates("USUBJID").set_index("USUBJID")
+        for src, dst in (("DORIS", f"doris_m{m}"), ("LLDAS", f"lldas_m{m}")):
+            if src in visit:
+                values = out["USUBJID"].map(visit[src])
+                out[dst] = values.astype(object).where(values.notna(), None)
+    return out
+
+
 def compute_summary(data: ReportData) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every number of the report (JSON-ready) and the fitted objects for the figures."""
     adsl, adtte, adrs = data.adsl, data.adtte, data.adrs
@@ -174,7 +199,8 @@ def compute_summary(data: ReportData) -> tuple[dict[str, Any], dict[str, Any]]:
         cox = _cox(adsl, adtte)
     except (LupuscellError, ValueError, np.linalg.LinAlgError) as exc:
         cox_error = f"Cox model not estimable: {exc}"
-    rates = response_rates(adsl, [c for c in RESPONSE_COLUMNS if c in adsl])
+    with_months = month_responses(adsl, adrs)
+    rates = response_rates(with_months, [c for c in RESPONSE_COLUMNS if c in with_months])
     t1 = table_one(adsl)
     t1.columns = [_therapy_column(c) for c in t1.columns]
     traj_sledai = trajectory(adrs, "SLEDAI2K")
@@ -250,7 +276,7 @@ def _rates_display(rates: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "Endpoint": rates["endpoint"],
+            "Endpoint": rates["endpoint"].map(lambda e: RESPONSE_LABELS.get(e, e)),
             "Group": rates["group"].map(lambda g: plots.THERAPY_LABELS.get(g, g)),
             "Responders / evaluable": [
                 f"{s} / {t}" for s, t in zip(rates["successes"], rates["total"], strict=True)

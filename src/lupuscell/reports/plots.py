@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib
+import matplotlib.patches
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -192,8 +193,11 @@ def swimmer_plot(adsl: pd.DataFrame, *, max_patients: int = 40, seed: int = 0) -
                 edgecolor="white",
                 linewidth=0.5,
             )
-    for t in data["THERAPY"].unique():
-        ax.barh([], [], color=_colour(str(t), 0), alpha=0.55, label=_label(str(t)))
+    handles, _labels = ax.get_legend_handles_labels()
+    handles += [
+        matplotlib.patches.Patch(color=_colour(str(t), 0), alpha=0.55, label=_label(str(t)))
+        for t in data["THERAPY"].unique()
+    ]
     ax.set_yticks(np.arange(len(data)))
     ax.set_yticklabels(data["USUBJID"].astype(str), fontsize=6)
     ax.set_xlabel("Months since infusion (day 0)")
@@ -202,7 +206,7 @@ def swimmer_plot(adsl: pd.DataFrame, *, max_patients: int = 40, seed: int = 0) -
         f"Patient journeys ({len(data)} of {n_total} patients"
         + (", random sample by therapy)" if sampled else ")")
     )
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(handles=handles, loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig, data
@@ -216,9 +220,10 @@ def spaghetti_plot(
     ylabel: str = "SLEDAI-2K",
     max_lines: int = 60,
     seed: int = 0,
+    min_n: int = 5,
 ) -> tuple[Figure, pd.DataFrame]:
     """Individual trajectories (thin, a reproducible sample) with the mean and 95% CI per
-    scheduled visit and therapy (thick)."""
+    scheduled visit and therapy (thick); visits with fewer than ``min_n`` patients get no mean."""
     groups = sorted(adrs["THERAPY"].dropna().unique())
     fig, axes = plt.subplots(
         1, max(1, len(groups)), figsize=(3.2 * max(1, len(groups)) + 1, 4), sharey=True, squeeze=False
@@ -231,7 +236,9 @@ def spaghetti_plot(
             ids = ids.sample(n=max_lines, random_state=seed)
         for _pid, p in sub[sub["USUBJID"].isin(ids)].groupby("USUBJID"):
             ax.plot(p["ADY"] / 30.4375, p[value], color="grey", alpha=0.25, lw=0.7)
-        tr = trajectories[trajectories["THERAPY"] == g].sort_values("AVISITN")
+        tr = trajectories[(trajectories["THERAPY"] == g) & (trajectories["n"] >= min_n)].sort_values(
+            "AVISITN"
+        )
         c = _colour(str(g), i)
         ax.plot(tr["AVISITN"], tr["mean"], color=c, lw=2.2, marker="o", ms=3, label="mean")
         ax.fill_between(tr["AVISITN"], tr["ci_low"], tr["ci_high"], color=c, alpha=0.2)

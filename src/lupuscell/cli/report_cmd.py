@@ -1,0 +1,59 @@
+"""CLI: ``lupuscell report`` — the outcomes report of the registry (HTML, PDF, summary.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from lupuscell.errors import LupuscellError
+
+err = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``report`` to the root app."""
+
+    @app.command("report")
+    def report(
+        out: Path = typer.Option(
+            ..., "--out", help="Directory for report.html, report.pdf, summary.json, datasets/."
+        ),
+        db: str | None = typer.Option(
+            None, "--db", help="Registry URL (default: LUPUSCELL_DATABASE_URL or the embedded SQLite file)."
+        ),
+        therapy: str | None = typer.Option(
+            None, "--therapy", help="Only this therapy (e.g. autologous_hsct, msc)."
+        ),
+        site: str | None = typer.Option(None, "--site", help="Only this site code."),
+    ) -> None:
+        """Derive endpoints from the registry and write the outcomes report."""
+        from lupuscell.outcomes.inputs import from_registry
+        from lupuscell.registry.session import default_database_url, make_engine
+        from lupuscell.reports.pipeline import report_from_cohort
+
+        url = db or default_database_url()
+        try:
+            with err.status("Reading the registry…"):
+                engine = make_engine(url)
+                cohort = from_registry(engine)
+            with err.status(f"Deriving endpoints and writing the report for {cohort.n_patients} patients…"):
+                summary, _ = report_from_cohort(cohort, out, source=_redact(url), therapy=therapy, site=site)
+        except LupuscellError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        typer.echo(
+            f"Report for {summary['n_patients']} patients written to {out}/ "
+            "(report.html, report.pdf, summary.json, datasets/)"
+        )
+
+
+def _redact(url: str) -> str:
+    """The database URL without a password, for the report's data-snapshot line."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "database"

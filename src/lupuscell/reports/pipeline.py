@@ -1,0 +1,113 @@
+"""From a cohort to a written report: endpoints -> datasets -> statistics -> files.
+
+One function per source (the registry, or an already normalised cohort) so the CLI, the
+benchmark and the tests run exactly the same path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from lupuscell.errors import ValidationError
+from lupuscell.outcomes.datasets import AnalysisDatasets, build_datasets
+from lupuscell.outcomes.definitions import DEFAULT_OPTIONS, EndpointOptions
+from lupuscell.outcomes.inputs import CohortData
+from lupuscell.reports.build import ReportData, write_report
+from lupuscell.vocab import THERAPIES
+
+
+def definitions_text(options: EndpointOptions) -> dict[str, str]:
+    """The endpoint definitions a report states, written from the options actually used."""
+    flare = (
+        f"SLEDAI-2K rise >= {options.flare_sledai_rise} from the previous visit"
+        if options.flare_rule == "sledai_rise_ge_4"
+        else f"SELENA flare index flare recorded by the clinician ({options.sfi_severity} flares)"
+    )
+    origin = "after the first DORIS remission" if options.flare_origin == "first_remission" else "after day 0"
+    return {
+        "Day 0": "Infusion date of the first therapy course; study day = date - day 0.",
+        "Baseline": f"Last visit on or before day 0 within {options.baseline_window_days} days.",
+        "Scheduled visits": (
+            f"Month-m visit = visit nearest day round(30.44*m) within ±{options.window_days_to_month_12} days up "
+            f"to month 12 and ±{options.window_days_after_month_12} days after; ties: {options.window_tie} visit."
+        ),
+        "DORIS remission": (
+            "Clinical SLEDAI-2K = 0, PGA < 0.5, prednisolone <= 5 mg/day, stable immunosuppressives "
+            "(van Vollenhoven, Lupus Sci Med 2021); first remission counts visits from day "
+            f"{options.remission_from_day}; sustained = {options.sustained_min_visits} consecutive visits."
+        ),
+        "LLDAS": "Franklyn, Ann Rheum Dis 2016: SLEDAI-2K <= 4 without major organ activity, PGA <= 1, "
+        "prednisolone <= 7.5 mg/day, standard maintenance therapy.",
+        "SRI-4": f"SRI-{options.sri_threshold} on SLEDAI-2K at months "
+        f"{', '.join(map(str, options.sri_months))}; not evaluable without BILAG grades at both visits.",
+        "Flare / relapse": f"{flare}, {origin}.",
+        "Overall survival": "Day 0 to death from any cause, censored at last contact.",
+        "Relapse-free survival": "Day 0 to flare or death, censored at last contact.",
+        "Relapse and non-relapse mortality": (
+            "Competing risks (Aalen-Johansen): relapse = first flare; non-relapse mortality = death "
+            f"without prior relapse; landmarks at days {', '.join(map(str, options.landmark_days))}."
+        ),
+        "Engraftment": (
+            f"Neutrophils: first of {options.neutrophil_consecutive} consecutive days with ANC >= "
+            f"{options.neutrophil_threshold} x10^9/L after the nadir; platelets: first of "
+            f"{options.platelet_consecutive} consecutive days >= {options.platelet_threshold:g} x10^9/L with no "
+            f"transfusion in the preceding {options.platelet_transfusion_free_days} days (CIBMTR); HSCT only."
+        ),
+        "Steroid-free": f"Prednisone-equivalent <= {options.steroid_free_max_mg:g} mg/day at the month visit.",
+    }
+
+
+def filter_cohort(cohort: CohortData, *, therapy: str | None = None, site: str | None = None) -> CohortData:
+    """Restrict the cohort to one therapy and/or one site (errors name the bad value)."""
+    patients = cohort.patients
+    if therapy is not None:
+        if therapy not in THERAPIES:
+            raise ValidationError.single(
+                "report", "therapy", f"{therapy!r} is not one of {', '.join(THERAPIES)}"
+            )
+        patients = patients[patients["therapy"] == therapy]
+    if site is not None:
+        known = sorted(cohort.patients["site"].dropna().astype(str).unique())
+        if site not in known:
+            raise ValidationError.single(
+                "report", "site", f"{site!r} is not in the data (sites: {', '.join(known)})"
+            )
+        patients = patients[patients["site"] == site]
+    return cohort.subset(patients["patient_id"])
+
+
+def report_from_cohort(
+    cohort: CohortData,
+    out_dir: Path,
+    *,
+    source: str,
+    as_of: str | None = None,
+    therapy: str | None = None,
+    site: str | None = None,
+    options: EndpointOptions = DEFAULT_OPTIONS,
+) -> tuple[dict[str, Any], AnalysisDatasets]:
+    """Derive endpoints and datasets for the (filtered) cohort and write the report files."""
+    cohort = filter_cohort(cohort, therapy=therapy, site=site)
+    datasets = build_datasets(cohort, options)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    snapshot = {
+        "source": source,
+        "as_of": as_of or now,
+        "generated_at": now,
+        "n_patients": cohort.n_patients,
+        "n_visits": len(cohort.visits),
+        "filters": {"therapy": therapy, "site": site},
+        "endpoint_options": options.to_dict(),
+    }
+    data = ReportData(
+        adsl=datasets.adsl,
+        adtte=datasets.adtte,
+        adrs=datasets.adrs,
+        definitions=definitions_text(options),
+        snapshot=snapshot,
+    )
+    summary = write_report(data, out_dir)
+    datasets.write(out_dir / "datasets", "parquet")
+    return summary, datasets
