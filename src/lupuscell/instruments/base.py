@@ -9,6 +9,7 @@ applies) the assessment window. See docs/instruments/index.md.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -124,9 +125,30 @@ def _field_schema(schema: dict[str, Any], loc: tuple[int | str, ...]) -> dict[st
     return node
 
 
+def _describe(node: dict[str, Any], defs: dict[str, Any]) -> str:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        node = defs.get(ref.rsplit("/", 1)[1], {})
+    if "anyOf" in node:
+        parts = [_describe(b, defs) for b in node["anyOf"] if b.get("type") != "null"]
+        return " or ".join(p for p in parts if p)
+    bounds = [f"{op} {node[key]}" for key, op in _RANGE_KEYS if key in node]
+    if bounds:
+        kind = node.get("type", "number")
+        return f"{kind} " + " and ".join(bounds)
+    if "enum" in node:
+        return "one of " + ", ".join(str(v) for v in node["enum"])
+    if "const" in node:
+        return f"{node['const']}"
+    if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is False:
+        return "an object with fields " + ", ".join(node["properties"])
+    return str(node.get("type", ""))
+
+
 def allowed_values(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     """Human-readable allowed range/values of the field at ``loc`` (empty if unconstrained)."""
-    node = _field_schema(model.model_json_schema(), loc)
+    schema = model.model_json_schema()
+    node = _field_schema(schema, loc)
     bounds = [f"{op} {node[key]}" for key, op in _RANGE_KEYS if key in node]
     if bounds:
         return "allowed range: " + " and ".join(bounds)
@@ -136,9 +158,14 @@ def allowed_values(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
         return f"allowed value: {node['const']}"
     if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is False:
         return "allowed fields: " + ", ".join(node["properties"])
-    if "type" in node:
-        return f"expected type: {node['type']}"
+    described = _describe(node, schema.get("$defs", {}))
+    if described:
+        return f"expected: {described}" if "anyOf" in node else f"expected type: {described}"
     return ""
+
+
+#: Last ``loc`` elements that name a union member rather than a field (pydantic error tags).
+_UNION_TAG = re.compile(r"^(bool|int|float|str|bytes|none|constrained-\w+|[a-z-]+\[.*\]|[A-Z]\w*)$")
 
 
 def validate_input(model: type[InputT], data: Any, record: str = "input") -> InputT:
@@ -146,7 +173,8 @@ def validate_input(model: type[InputT], data: Any, record: str = "input") -> Inp
 
     Every problem names the record, the dotted field path, pydantic's reason and, where the
     JSON Schema of the model states one, the allowed range or values (e.g. ``pga: Input should
-    be less than or equal to 3 (allowed range: >= 0.0 and <= 3.0)``).
+    be less than or equal to 3 (allowed range: >= 0.0 and <= 3.0)``). Errors of the members of
+    a union (``bool | int``) are merged into one problem per field.
     """
     from pydantic import ValidationError as PydanticValidationError
 
@@ -157,21 +185,43 @@ def validate_input(model: type[InputT], data: Any, record: str = "input") -> Inp
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
-        problems = []
+        merged: dict[tuple[int | str, ...], list[str]] = {}
         for err in exc.errors():
             loc = tuple(err["loc"])
+            while loc and isinstance(loc[-1], str) and _UNION_TAG.match(loc[-1]):
+                loc = loc[:-1]
             if err["type"] == "extra_forbidden" and loc:
+                message = "unknown field"
+                loc = (*loc, "\0extra")
+            elif err["type"] == "literal_error":
+                message = err["msg"].replace("Input should be", "allowed values:", 1)
+                if loc and loc[-1] == "[key]":  # a key of a mapping with fixed keys
+                    loc, message = loc[:-1], "unknown key; " + message
+                loc = (*loc, "\0listed")
+            else:
+                message = err["msg"]
+            if message not in merged.setdefault(loc, []):
+                merged[loc].append(message)
+        problems = []
+        for loc, messages in merged.items():
+            if loc and loc[-1] == "\0extra":
+                loc = loc[:-1]
                 hint = allowed_values(model, loc[:-1]) if len(loc) > 1 else ""
                 if not hint:
-                    fields = ", ".join(model.model_fields)
-                    hint = f"allowed fields: {fields}" if len(loc) == 1 else ""
-                message = "unknown field" + (f" ({hint})" if hint else "")
+                    hint = "allowed fields: " + ", ".join(model.model_fields) if len(loc) == 1 else ""
+            elif loc and loc[-1] == "\0listed":
+                loc, hint = loc[:-1], ""
             else:
                 hint = allowed_values(model, loc) if loc else ""
-                message = err["msg"] + (f" ({hint})" if hint else "")
+            message = "; or ".join(messages) + (f" ({hint})" if hint else "")
             field_name = ".".join(str(p) for p in loc) or "(input)"
             problems.append(Problem(record, field_name, message))
         raise ValidationError(problems) from None
+
+
+#: Added before flooring: half-up rounding with a 1e-9 guard (one constant, so the scalar and
+#: the vectorised paths perform the very same two floating-point operations).
+HALF_UP = 0.5 + 1e-9
 
 
 def to_units(value: float, per_unit: int) -> int:
@@ -184,4 +234,16 @@ def to_units(value: float, per_unit: int) -> int:
     (spec section 0). The same arithmetic is used by the vectorised path
     (:func:`lupuscell.instruments.bulk.score_visit_table`), so both paths agree bit for bit.
     """
-    return math.floor(value * per_unit + 0.5 + 1e-9)
+    return math.floor(value * per_unit + HALF_UP)
+
+
+def plain_scalar(value: Any) -> Any:
+    """Turn numpy scalars (``np.float64``, ``np.int64``, ``np.bool_``) into Python scalars.
+
+    Use as ``BeforeValidator(plain_scalar)`` on strict fields so values taken from numpy or
+    pandas validate like the JSON numbers and booleans they stand for (strings still fail).
+    """
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy":
+        return item()
+    return value

@@ -1,0 +1,304 @@
+"""SLEDAI-2K, clinical SLEDAI and the SELENA-SLEDAI variant (spec section 1).
+
+Sources
+-------
+Gladman DD, Ibañez D, Urowitz MB. Systemic lupus erythematosus disease activity index 2000.
+J Rheumatol 2002;29(2):288-291 (PMID 11838846): 24 descriptors, weights 8/4/2/1, maximum 105,
+10-day window. Touma Z, Urowitz MB, Gladman DD. SLEDAI-2K for a 30-day window. Lupus
+2010;19(1):49-51, doi:10.1177/0961203309346505. SELENA-SLEDAI: Petri M et al., NEJM
+2005;353:2550 (new-or-worse wording for proteinuria, rash, alopecia, mucosal ulcers).
+
+Conventions (each an explicit input field, recorded in the result)
+------------------------------------------------------------------
+* ``descriptors`` is a checklist (spec section 0): a descriptor left out is *not present*. A
+  descriptor given as ``null`` was *not assessed*: the score is then unknown (``sledai_2k``
+  null, ``complete`` false, ``missing`` lists it) and the possible range is reported as
+  ``sledai_2k_min``/``sledai_2k_max``.
+* ``events`` + ``window_days``: a descriptor scores when an event lies in the inclusive window
+  ``0 <= days_before_visit <= window_days`` (10 by default, 30 for Touma 2010).
+* Arthritis joint count (ambiguity A1): when ``tender_or_swollen_inflamed_joint_count`` is given,
+  arthritis scores at ``>= 2`` joints (``arthritis_rule="ge_2"``, default, pending clinical
+  sign-off) or ``> 2`` joints (``"gt_2"``, original SLEDAI and several SLEDAI-2K forms).
+* ``instrument_version="selena_sledai"``: proteinuria, rash, alopecia and mucosal ulcers score
+  only with ``new_or_worse[item] = true``; a present item without that flag is unknown.
+* Clinical SLEDAI removes only ``low_complement`` and ``increased_dna_binding`` (section 1.3).
+
+The weight table is data (:data:`WEIGHTS`); scoring is a sum over it, so there is nothing a
+library would add here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, model_validator
+
+from lupuscell.instruments.base import (
+    InstrumentResult,
+    InstrumentSpec,
+    Item,
+    StrictInput,
+    plain_scalar,
+    validate_input,
+)
+
+VERSION = "sledai_2k"
+SOURCE = (
+    "Gladman DD, Ibañez D, Urowitz MB. J Rheumatol 2002;29(2):288-291 (PMID 11838846); "
+    "30-day window: Touma Z et al. Lupus 2010;19(1):49-51, doi:10.1177/0961203309346505"
+)
+
+#: (key, weight, one-line definition) in the order of spec section 1.1.
+_TABLE: tuple[tuple[str, int, str], ...] = (
+    ("seizure", 8, "recent-onset seizure, not metabolic, infectious or drug-induced"),
+    ("psychosis", 8, "severe disturbance in perception of reality, not uraemia or drugs"),
+    ("organic_brain_syndrome", 8, "rapid-onset fluctuating impaired mental function with >=2 features"),
+    ("visual_disturbance", 8, "retinal changes of SLE or optic neuritis"),
+    ("cranial_nerve_disorder", 8, "new sensory or motor cranial neuropathy"),
+    ("lupus_headache", 8, "severe persistent headache unresponsive to narcotic analgesia"),
+    ("cva", 8, "new cerebrovascular accident, not arteriosclerosis"),
+    ("vasculitis", 8, "ulceration, gangrene, finger nodules, periungual infarction or proof of vasculitis"),
+    ("arthritis", 4, "joints with pain and signs of inflammation"),
+    ("myositis", 4, "proximal muscle aching/weakness with raised CK/aldolase, EMG or biopsy evidence"),
+    ("urinary_casts", 4, "heme-granular or red-cell casts"),
+    ("hematuria", 4, ">5 RBC/high-power field, not stone or infection"),
+    ("proteinuria", 4, ">0.5 g/24 h"),
+    ("pyuria", 4, ">5 WBC/high-power field, not infection"),
+    ("rash", 2, "inflammatory-type rash"),
+    ("alopecia", 2, "abnormal patchy or diffuse hair loss"),
+    ("mucosal_ulcers", 2, "oral or nasal ulcers"),
+    ("pleurisy", 2, "pleuritic chest pain with rub, effusion or pleural thickening"),
+    ("pericarditis", 2, "pericardial pain with rub, effusion or ECG/echo confirmation"),
+    ("low_complement", 2, "CH50, C3 or C4 below the lab's lower limit of normal"),
+    ("increased_dna_binding", 2, "anti-DNA binding above the lab's normal range"),
+    ("fever", 1, ">38 °C, not infection"),
+    ("thrombocytopenia", 1, "platelets <100 x10^9/L, not drug-induced"),
+    ("leukopenia", 1, "WBC <3.0 x10^9/L, not drug-induced"),
+)
+
+DESCRIPTORS: tuple[str, ...] = tuple(key for key, _, _ in _TABLE)
+WEIGHTS: Mapping[str, int] = MappingProxyType({key: weight for key, weight, _ in _TABLE})
+DEFINITIONS: Mapping[str, str] = MappingProxyType({key: text for key, _, text in _TABLE})
+SEROLOGY: tuple[str, str] = ("low_complement", "increased_dna_binding")
+MAXIMUM = sum(WEIGHTS.values())  # 105
+
+#: Items whose scoring depends on "new or worse" under SELENA-SLEDAI (spec section 1.4).
+SELENA_NEW_OR_WORSE: tuple[str, ...] = ("proteinuria", "rash", "alopecia", "mucosal_ulcers")
+
+#: Ambiguity A1: minimum number of inflamed joints for the arthritis descriptor, per rule.
+ARTHRITIS_MIN_JOINTS: Mapping[str, int] = MappingProxyType({"ge_2": 2, "gt_2": 3})
+
+WINDOWS_DAYS: tuple[int, ...] = (10, 30)
+
+Descriptor = Literal[
+    "seizure",
+    "psychosis",
+    "organic_brain_syndrome",
+    "visual_disturbance",
+    "cranial_nerve_disorder",
+    "lupus_headache",
+    "cva",
+    "vasculitis",
+    "arthritis",
+    "myositis",
+    "urinary_casts",
+    "hematuria",
+    "proteinuria",
+    "pyuria",
+    "rash",
+    "alopecia",
+    "mucosal_ulcers",
+    "pleurisy",
+    "pericarditis",
+    "low_complement",
+    "increased_dna_binding",
+    "fever",
+    "thrombocytopenia",
+    "leukopenia",
+]
+NewOrWorseItem = Literal["proteinuria", "rash", "alopecia", "mucosal_ulcers"]
+
+
+class Event(StrictInput):
+    """One dated occurrence of a descriptor relative to the visit."""
+
+    descriptor: Descriptor
+    days_before_visit: Annotated[StrictInt, Field(ge=0, le=3650), BeforeValidator(plain_scalar)]
+
+
+class SledaiInput(StrictInput):
+    """Input of ``sledai_2k`` (spec section 16): ``descriptors`` or ``events``, not both."""
+
+    descriptors: dict[Descriptor, Annotated[StrictBool, BeforeValidator(plain_scalar)] | None] | None = Field(
+        default=None,
+        description="Checklist at the visit: true = present, absent key = not present, null = not assessed.",
+    )
+    events: list[Event] | None = Field(
+        default=None, description="Dated descriptor occurrences; scored inside the inclusive window."
+    )
+    window_days: Literal[10, 30] = Field(default=10, description="Inclusive look-back window in days.")
+    instrument_version: Literal["sledai_2k", "selena_sledai"] = "sledai_2k"
+    new_or_worse: dict[NewOrWorseItem, StrictBool] = Field(
+        default_factory=dict, description="SELENA-SLEDAI only: item is new onset, recurrent or worse."
+    )
+    tender_or_swollen_inflamed_joint_count: Annotated[StrictInt, Field(ge=0, le=70)] | None = None
+    anti_dsdna_assay: Literal["farr", "elisa", "clia", "clift", "other"] | None = Field(
+        default=None,
+        description="Ambiguity A4: assay behind increased_dna_binding (recorded; 'above the lab range' rule).",
+    )
+    arthritis_rule: Literal["ge_2", "gt_2"] = Field(
+        default="ge_2", description="Ambiguity A1: arthritis needs >=2 (default) or >2 inflamed joints."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SledaiInput:
+        if self.descriptors is not None and self.events is not None:
+            raise ValueError("give either 'descriptors' or 'events', not both")
+        if self.descriptors is None and self.events is None:
+            raise ValueError("one of 'descriptors' or 'events' is required")
+        return self
+
+
+def _present(inp: SledaiInput) -> tuple[dict[str, bool | None], list[Item]]:
+    """Descriptor -> present (True/False/None unknown), plus window notes for ignored events."""
+    notes: list[Item] = []
+    if inp.descriptors is not None:
+        present: dict[str, bool | None] = {d: inp.descriptors.get(d, False) for d in DESCRIPTORS}  # type: ignore[call-overload]
+        return present, notes
+    present = dict.fromkeys(DESCRIPTORS, False)
+    for event in inp.events or ():
+        if event.days_before_visit <= inp.window_days:
+            present[event.descriptor] = True
+        else:
+            notes.append(
+                Item(
+                    event.descriptor,
+                    0,
+                    f"event {event.days_before_visit} days before the visit is outside the "
+                    f"{inp.window_days}-day window",
+                )
+            )
+    return present, notes
+
+
+def _arthritis(inp: SledaiInput, present: dict[str, bool | None]) -> tuple[bool | None, str]:
+    count = inp.tender_or_swollen_inflamed_joint_count
+    if count is None:
+        return present["arthritis"], DEFINITIONS["arthritis"]
+    needed = ARTHRITIS_MIN_JOINTS[inp.arthritis_rule]
+    by_count = count >= needed
+    given = inp.descriptors.get("arthritis") if inp.descriptors is not None else None
+    if given is not None and given != by_count:
+        from lupuscell.errors import ValidationError
+
+        raise ValidationError.single(
+            "input",
+            "descriptors.arthritis",
+            f"contradicts tender_or_swollen_inflamed_joint_count={count} under arthritis_rule="
+            f"{inp.arthritis_rule!r} (needs >= {needed} joints); give one of them",
+        )
+    return by_count, f"{count} inflamed joints, rule {inp.arthritis_rule} (>= {needed})"
+
+
+def score_sledai_2k(inp: SledaiInput | Mapping[str, Any]) -> InstrumentResult:
+    """Score SLEDAI-2K (or SELENA-SLEDAI) and clinical SLEDAI for one visit.
+
+    Parameters
+    ----------
+    inp
+        A :class:`SledaiInput` or a mapping validated into one.
+
+    Returns
+    -------
+    InstrumentResult
+        ``values`` holds ``sledai_2k`` and ``clinical_sledai`` (null when a descriptor was not
+        assessed, with ``sledai_2k_min``/``_max`` and ``clinical_sledai_min``/``_max``),
+        ``active_descriptors``, ``instrument_version``, ``window_days`` and ``arthritis_rule``.
+    """
+    data = validate_input(SledaiInput, inp)
+    present, notes = _present(data)
+    arthritis, arthritis_reason = _arthritis(data, present)
+    present["arthritis"] = arthritis
+    selena = data.instrument_version == "selena_sledai"
+
+    items: list[Item] = []
+    missing: list[str] = []
+    total = serology = unknown_total = unknown_serology = 0
+    active: list[str] = []
+    for key in DESCRIPTORS:
+        state = present[key]
+        reason = arthritis_reason if key == "arthritis" else DEFINITIONS[key]
+        if state and selena and key in SELENA_NEW_OR_WORSE:
+            flag = data.new_or_worse.get(key)  # type: ignore[call-overload]
+            if flag is None:
+                state = None
+                missing.append(f"new_or_worse.{key}")
+            elif not flag:
+                items.append(Item(key, 0, "present but not new or worse: does not score in SELENA-SLEDAI"))
+                continue
+            else:
+                reason += " (new or worse)"
+        if state is None:
+            if f"new_or_worse.{key}" not in missing:
+                missing.append(f"descriptors.{key}")
+            unknown_total += WEIGHTS[key]
+            unknown_serology += WEIGHTS[key] if key in SEROLOGY else 0
+            continue
+        if state:
+            weight = WEIGHTS[key]
+            total += weight
+            serology += weight if key in SEROLOGY else 0
+            active.append(key)
+            items.append(Item(key, weight, reason))
+    items.extend(notes)
+
+    complete = not missing
+    clinical = total - serology
+    values: dict[str, Any] = {
+        "sledai_2k": total if complete else None,
+        "clinical_sledai": clinical if complete else None,
+        "active_descriptors": active,
+        "instrument_version": data.instrument_version,
+        "window_days": data.window_days,
+        "arthritis_rule": data.arthritis_rule,
+        "anti_dsdna_assay": data.anti_dsdna_assay,
+    }
+    if selena:
+        values["selena_sledai"] = values["sledai_2k"]
+    if not complete:
+        values.update(
+            sledai_2k_min=total,
+            sledai_2k_max=total + unknown_total,
+            clinical_sledai_min=clinical,
+            clinical_sledai_max=clinical + unknown_total - unknown_serology,
+        )
+    return InstrumentResult(
+        instrument="sledai_2k",
+        version=data.instrument_version,
+        items=tuple(items),
+        complete=complete,
+        missing=tuple(missing),
+        window_days=data.window_days,
+        values=values,
+    )
+
+
+def sledai_total(active: Mapping[str, bool] | list[str] | tuple[str, ...]) -> int:
+    """Full SLEDAI-2K of a set of active descriptor keys (helper for LLDAS/DORIS)."""
+    keys = [k for k, v in active.items() if v] if isinstance(active, Mapping) else list(active)
+    return sum(WEIGHTS[k] for k in set(keys))
+
+
+SPECS: tuple[InstrumentSpec, ...] = (
+    InstrumentSpec(
+        name="sledai_2k",
+        input_model=SledaiInput,
+        scorer=score_sledai_2k,
+        version=VERSION,
+        source=SOURCE,
+        summary="SLE disease activity (24 descriptors, 0-105) with clinical SLEDAI; 10/30-day window; "
+        "SELENA-SLEDAI variant",
+    ),
+)
