@@ -16,7 +16,7 @@ constraints (``native_enum=False``) so SQLite and PostgreSQL behave the same.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -34,7 +34,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: sa.JSON, list[str]: sa.JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: sa.JSON, list[str]: sa.JSON}
 
 
 def _enum(values: tuple[str, ...], name: str) -> sa.Enum:
@@ -219,7 +219,9 @@ class LabResult(TimestampMixin, ImportBatchMixin, Base):
     read from data/units.yaml, and an unknown unit is an error."""
 
     __tablename__ = "lab_results"
-    __table_args__ = (sa.Index("ix_lab_results_patient_analyte_date", "patient_id", "analyte", "result_date"),)
+    __table_args__ = (
+        sa.Index("ix_lab_results_patient_analyte_date", "patient_id", "analyte", "result_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"))
@@ -260,7 +262,9 @@ class ClinicalEvent(TimestampMixin, ImportBatchMixin, Base):
     event_date: Mapped[dt.date] = mapped_column(sa.Date)
     cause: Mapped[str | None] = mapped_column(sa.Text, default=None)
     treatment_related: Mapped[bool | None] = mapped_column(sa.Boolean, default=None)
-    severity: Mapped[str | None] = mapped_column(_enum(vocab.FLARE_SEVERITIES, "flare_severity"), default=None)
+    severity: Mapped[str | None] = mapped_column(
+        _enum(vocab.FLARE_SEVERITIES, "flare_severity"), default=None
+    )
 
     patient: Mapped[Patient] = relationship(back_populates="clinical_events")
 
@@ -270,16 +274,18 @@ class AuditLog(Base):
 
     One row per changed field for updates; one row per record for create and delete
     (``new_value`` / ``old_value`` hold the record as JSON); one row per table for a bulk
-    import (``field`` is NULL, ``new_value`` holds the batch id and row count).
+    import (``field`` is NULL, ``new_value`` holds the batch id and row count); one row per
+    identified export (``entity`` is the export directory, ``new_value`` the tables written).
     """
 
     __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     changed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow, index=True)
     actor: Mapped[str] = mapped_column(sa.String(100))
     action: Mapped[str] = mapped_column(
-        _enum(("create", "update", "delete", "import"), "audit_action")
+        _enum(("create", "update", "delete", "import", "export"), "audit_action")
     )
     entity: Mapped[str] = mapped_column(sa.String(64))
     entity_id: Mapped[str | None] = mapped_column(sa.String(64), default=None)

@@ -1,0 +1,483 @@
+"""Create / read / update / delete of registry records, validated and audited.
+
+One class, :class:`Registry`, over an engine; every entity is addressed by name
+(:data:`ENTITIES`: ``site``, ``patient``, ``therapy_course``, ``drug_administration``,
+``visit``, ``lab_result``, ``adverse_event``, ``clinical_event``) and described by one row of
+a table (:data:`SPECS`: ORM model, pydantic schema, date fields), so the rules are the same
+for every entity and there is no per-entity copy of the plumbing.
+
+Contract of every write
+-----------------------
+* The input is validated with the entity's schema (:mod:`lupuscell.schemas`); then the
+  cross-record rules that need the database are checked (:func:`cross_record_problems`):
+  unknown or duplicate patient / site code, a dated record before the patient's birth year,
+  a second visit on the same date, a second death, an adverse event attributed to another
+  patient's course, a birth year moved after existing records.
+* ``actor`` is required; ``update`` and ``delete`` also require a ``reason``.
+* The change and its audit rows (:mod:`lupuscell.registry.audit`) are written in one
+  transaction. A rejected record raises :class:`lupuscell.errors.ValidationError` naming
+  record, field and reason, and nothing is written (no row, no audit row). A constraint the
+  database still rejects (e.g. a concurrent duplicate) is reported the same way, never as an
+  ``IntegrityError`` traceback.
+
+Reads return plain dicts (column values plus ``patient_code`` / ``site_code``); lab results
+also carry ``value_canonical`` / ``unit_canonical`` (normalised on read with
+:func:`lupuscell.units.normalise`; a stored unit that is not accepted raises).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from lupuscell import units
+from lupuscell.errors import NotFoundError, Problem, ValidationError
+from lupuscell.registry import audit
+from lupuscell.registry.models import (
+    AdverseEvent,
+    Base,
+    ClinicalEvent,
+    DrugAdministration,
+    LabResult,
+    Patient,
+    Site,
+    TherapyCourse,
+    Visit,
+)
+from lupuscell.registry.session import make_engine, transaction
+from lupuscell.schemas.base import RecordIn
+from lupuscell.schemas.errors import validate
+from lupuscell.schemas.events import AdverseEventIn, ClinicalEventIn
+from lupuscell.schemas.patient import PatientIn, SiteIn
+from lupuscell.schemas.therapy import DrugAdministrationIn, TherapyCourseIn
+from lupuscell.schemas.visit import LabResultIn, VisitIn
+
+CREATE_REASON = "initial entry"
+"""Reason recorded for a create when none is given (updates and deletes must give one)."""
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """How one entity maps between its schema and its table."""
+
+    name: str
+    model: type[Base]
+    schema: type[RecordIn]
+    date_fields: tuple[str, ...] = ()
+    """Dates that may not precede the patient's birth year."""
+
+
+SPECS: dict[str, EntitySpec] = {
+    spec.name: spec
+    for spec in (
+        EntitySpec("site", Site, SiteIn),
+        EntitySpec("patient", Patient, PatientIn, ("sle_diagnosis_date",)),
+        EntitySpec(
+            "therapy_course",
+            TherapyCourse,
+            TherapyCourseIn,
+            (
+                "mobilisation_date",
+                "harvest_date",
+                "conditioning_start_date",
+                "infusion_date",
+                "discharge_date",
+            ),
+        ),
+        EntitySpec("drug_administration", DrugAdministration, DrugAdministrationIn, ("admin_date",)),
+        EntitySpec("visit", Visit, VisitIn, ("visit_date",)),
+        EntitySpec("lab_result", LabResult, LabResultIn, ("result_date",)),
+        EntitySpec("adverse_event", AdverseEvent, AdverseEventIn, ("onset_date", "resolution_date")),
+        EntitySpec("clinical_event", ClinicalEvent, ClinicalEventIn, ("event_date",)),
+    )
+}
+ENTITIES: tuple[str, ...] = tuple(SPECS)
+
+# Dated clinical tables checked when a patient's birth year changes: (model, date column).
+_PATIENT_DATES: tuple[tuple[type[Base], str], ...] = (
+    (TherapyCourse, "infusion_date"),
+    (Visit, "visit_date"),
+    (LabResult, "result_date"),
+    (AdverseEvent, "onset_date"),
+    (ClinicalEvent, "event_date"),
+)
+
+
+def spec_of(entity: str) -> EntitySpec:
+    """The :class:`EntitySpec` of ``entity``; ValidationError listing the entities if unknown."""
+    try:
+        return SPECS[entity]
+    except KeyError:
+        raise ValidationError(
+            Problem("", "entity", f"unknown entity {entity!r}; known entities: {', '.join(ENTITIES)}")
+        ) from None
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def _patient(session: Session, code: str) -> Patient | None:
+    return session.scalars(sa.select(Patient).where(Patient.code == code)).one_or_none()
+
+
+def _site(session: Session, code: str) -> Site | None:
+    return session.scalars(sa.select(Site).where(Site.code == code)).one_or_none()
+
+
+def _load(session: Session, spec: EntitySpec, key: int | str) -> Any:
+    """The ORM object for an id (any entity) or a code (site, patient)."""
+    obj: Any = None
+    if isinstance(key, str) and spec.name in ("site", "patient"):
+        obj = (_site if spec.name == "site" else _patient)(session, key)
+    if obj is None and (isinstance(key, int) or (isinstance(key, str) and key.isdigit())):
+        obj = session.get(spec.model, int(key))
+    if obj is None:
+        raise NotFoundError(f"{spec.name} {key!r} does not exist")
+    return obj
+
+
+def _label(spec: EntitySpec, key: Any) -> str:
+    return f"{spec.name} {key}"
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _as_input(spec: EntitySpec, obj: Any) -> dict[str, Any]:
+    """The schema-shaped dict of a stored record (codes instead of foreign-key ids)."""
+    data: dict[str, Any] = {}
+    for name in spec.schema.model_fields:
+        if name == "patient_code":
+            data[name] = obj.patient.code
+        elif name == "site_code":
+            data[name] = obj.site.code
+        else:
+            data[name] = getattr(obj, name)
+    return data
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """Plain dict of a stored record for readers (columns + codes + canonical lab values)."""
+    data = {column.key: getattr(obj, column.key) for column in obj.__table__.columns}
+    if isinstance(obj, Patient):
+        data["site_code"] = obj.site.code
+    if hasattr(obj, "patient") and not isinstance(obj, Patient):
+        data["patient_code"] = obj.patient.code
+    if isinstance(obj, DrugAdministration):
+        data["patient_code"] = obj.course.patient.code
+    if isinstance(obj, LabResult):
+        value, unit = units.normalise(obj.analyte, obj.value, obj.unit, record=f"lab_result {obj.id}")
+        data["value_canonical"], data["unit_canonical"] = value, unit
+    return data
+
+
+# --------------------------------------------------------------------------- cross-record rules
+
+
+def dates_before_birth(
+    record: RecordIn, date_fields: Iterable[str], birth_year: int, record_label: str
+) -> list[Problem]:
+    """Problems for every date in ``date_fields`` that falls before 1 January of ``birth_year``."""
+    problems = []
+    for name in date_fields:
+        value: dt.date | None = getattr(record, name, None)
+        if value is not None and value.year < birth_year:
+            problems.append(
+                Problem(record_label, name, f"{name} {value} is before the patient's birth year {birth_year}")
+            )
+    return problems
+
+
+def cross_record_problems(
+    session: Session, spec: EntitySpec, record: RecordIn, row_id: int | None, label: str
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Resolve codes to ids and check the rules that need the database.
+
+    Returns the column values to store and the problems found (empty = acceptable).
+    """
+    row = record.model_dump()
+    problems: list[Problem] = []
+    birth_year: int | None = None
+    patient_id: int | None = None
+
+    if "site_code" in row:
+        site_code = row.pop("site_code")
+        site = _site(session, site_code)
+        if site is None:
+            problems.append(Problem(label, "site_code", f"unknown site {site_code!r}"))
+        else:
+            row["site_id"] = site.id
+    if "patient_code" in row:
+        patient_code = row.pop("patient_code")
+        patient = _patient(session, patient_code)
+        if patient is None:
+            problems.append(Problem(label, "patient_code", f"unknown patient {patient_code!r}"))
+        else:
+            row["patient_id"], birth_year, patient_id = patient.id, patient.birth_year, patient.id
+    if "course_id" in row and row["course_id"] is not None:
+        course = session.get(TherapyCourse, row["course_id"])
+        if course is None:
+            problems.append(Problem(label, "course_id", f"unknown therapy course {row['course_id']}"))
+        elif patient_id is not None and course.patient_id != patient_id:
+            problems.append(
+                Problem(label, "course_id", f"therapy course {course.id} belongs to another patient")
+            )
+        elif spec.name == "drug_administration":
+            birth_year = course.patient.birth_year
+
+    if spec.name in ("site", "patient"):
+        model: Any = spec.model
+        clash = session.scalars(
+            sa.select(model.id).where(model.code == row["code"], model.id != (row_id or -1))
+        ).first()
+        if clash is not None:
+            problems.append(Problem(label, "code", f"{spec.name} code {row['code']!r} already exists"))
+    if spec.name == "patient":
+        birth_year = row["birth_year"]
+        if row_id is not None:
+            problems += _records_before_birth(session, row_id, row["birth_year"], label)
+    if spec.name == "visit" and patient_id is not None:
+        clash = session.scalars(
+            sa.select(Visit.id).where(
+                Visit.patient_id == patient_id,
+                Visit.visit_date == row["visit_date"],
+                Visit.id != (row_id or -1),
+            )
+        ).first()
+        if clash is not None:
+            problems.append(
+                Problem(label, "visit_date", f"the patient already has a visit on {row['visit_date']}")
+            )
+    if spec.name == "clinical_event" and patient_id is not None and row["event_type"] == "death":
+        clash = session.scalars(
+            sa.select(ClinicalEvent.id).where(
+                ClinicalEvent.patient_id == patient_id,
+                ClinicalEvent.event_type == "death",
+                ClinicalEvent.id != (row_id or -1),
+            )
+        ).first()
+        if clash is not None:
+            problems.append(Problem(label, "event_type", "the patient already has a recorded death"))
+    if birth_year is not None:
+        problems += dates_before_birth(record, spec.date_fields, birth_year, label)
+    return row, problems
+
+
+def _records_before_birth(session: Session, patient_id: int, birth_year: int, label: str) -> list[Problem]:
+    first = dt.date(birth_year, 1, 1)
+    problems = []
+    for model, column in _PATIENT_DATES:
+        col = getattr(model, column)
+        earliest = session.scalar(
+            sa.select(sa.func.min(col)).where(model.patient_id == patient_id)  # type: ignore[attr-defined]
+        )
+        if earliest is not None and earliest < first:
+            problems.append(
+                Problem(
+                    label,
+                    "birth_year",
+                    f"birth year {birth_year} is after the {model.__tablename__}.{column} {earliest}",
+                )
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------- integrity errors
+
+
+def _constraint_fields() -> dict[str, str]:
+    """Constraint name -> the column it protects (for database-level rejections)."""
+    fields: dict[str, str] = {}
+    for table in Base.metadata.tables.values():
+        for constraint in table.constraints:
+            name = str(constraint.name) if constraint.name else None
+            if not name:
+                continue
+            columns = [c.name for c in getattr(constraint, "columns", [])]
+            if not columns and isinstance(constraint, sa.CheckConstraint):
+                text = str(constraint.sqltext)
+                columns = [c.name for c in table.columns if re.search(rf"\b{c.name}\b", text)]
+            if columns:
+                fields[name] = columns[-1]
+    return fields
+
+
+def integrity_problem(exc: sa.exc.IntegrityError, label: str) -> ValidationError:
+    """A readable ValidationError for a constraint the database rejected."""
+    text = str(exc.orig)
+    for name, field in _constraint_fields().items():
+        if name in text:
+            return ValidationError(Problem(label, field, f"rejected by database constraint {name}"))
+    match = re.search(r"constraint failed: \w+\.(\w+)", text)
+    field = match.group(1) if match else "(record)"
+    return ValidationError(Problem(label, field, f"rejected by the database: {text.splitlines()[0]}"))
+
+
+# --------------------------------------------------------------------------- the API
+
+
+class Registry:
+    """Validated, audited CRUD over the registry (see the module docstring for the contract).
+
+    Parameters
+    ----------
+    engine
+        An engine, a database URL, or None for the default database.
+    """
+
+    def __init__(self, engine: Engine | str | None = None) -> None:
+        self.engine = engine if isinstance(engine, Engine) else make_engine(engine)
+
+    # -- writes
+    def create(
+        self, entity: str, data: Mapping[str, Any], *, actor: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Validate and store a new record; return it as read back."""
+        spec = spec_of(entity)
+        label = _label(spec, data.get("code") or data.get("patient_code") or "(new)")
+        who = audit.require_actor(actor, label)
+        why = reason.strip() if reason and reason.strip() else CREATE_REASON
+        record = validate(spec.schema, data, label)
+        try:
+            with transaction(self.engine) as session:
+                row, problems = cross_record_problems(session, spec, record, None, label)
+                if problems:
+                    raise ValidationError(problems)
+                obj = spec.model(**row)
+                session.add(obj)
+                session.flush()
+                audit.log_create(session, obj, actor=who, reason=why)
+                new_id = obj.id  # type: ignore[attr-defined]
+        except sa.exc.IntegrityError as exc:
+            raise integrity_problem(exc, label) from None
+        return self.get(entity, new_id)
+
+    def update(
+        self,
+        entity: str,
+        key: int | str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str,
+        reason: str | None,
+    ) -> dict[str, Any]:
+        """Change fields of a record; one audit row per changed field. ``reason`` is required."""
+        spec = spec_of(entity)
+        label = _label(spec, key)
+        who = audit.require_actor(actor, label)
+        why = audit.require_reason(reason, label, "update a record")
+        try:
+            with transaction(self.engine) as session:
+                obj = _load(session, spec, key)
+                record = validate(spec.schema, {**_as_input(spec, obj), **changes}, label)
+                row, problems = cross_record_problems(session, spec, record, obj.id, label)
+                if problems:
+                    raise ValidationError(problems)
+                diffs = {
+                    name: (getattr(obj, name), value)
+                    for name, value in row.items()
+                    if getattr(obj, name) != value
+                }
+                for name, (_, value) in diffs.items():
+                    setattr(obj, name, value)
+                session.flush()
+                audit.log_update(session, obj, diffs, actor=who, reason=why)
+                obj_id = obj.id
+        except sa.exc.IntegrityError as exc:
+            raise integrity_problem(exc, label) from None
+        return self.get(entity, obj_id)
+
+    def delete(self, entity: str, key: int | str, *, actor: str, reason: str | None) -> int:
+        """Delete a record (a patient with all their clinical records, a course with its drugs).
+
+        Every deleted row is audited with its last values. Returns the number of rows deleted.
+        A site with patients, or a course that adverse events refer to, is not deleted.
+        """
+        spec = spec_of(entity)
+        label = _label(spec, key)
+        who = audit.require_actor(actor, label)
+        why = audit.require_reason(reason, label, "delete a record")
+        with transaction(self.engine) as session:
+            obj = _load(session, spec, key)
+            dependants = self._dependants(session, spec, obj, label)
+            for item in dependants:
+                audit.log_delete(session, item, actor=who, reason=why)
+                session.delete(item)
+                session.flush()
+                session.expire_all()  # parents reload their (now shorter) collections
+            audit.log_delete(session, obj, actor=who, reason=why)
+            session.delete(obj)
+        return len(dependants) + 1
+
+    @staticmethod
+    def _dependants(session: Session, spec: EntitySpec, obj: Any, label: str) -> list[Any]:
+        """Rows deleted with ``obj`` (children first), or ValidationError if it must stay."""
+        if spec.name == "site" and obj.patients:
+            raise ValidationError(
+                Problem(label, "code", f"site {obj.code} still has {len(obj.patients)} patient(s)")
+            )
+        if spec.name == "therapy_course":
+            n_ae = session.scalar(
+                sa.select(sa.func.count()).select_from(AdverseEvent).where(AdverseEvent.course_id == obj.id)
+            )
+            if n_ae:
+                raise ValidationError(
+                    Problem(label, "course_id", f"{n_ae} adverse event(s) refer to this course")
+                )
+            return list(obj.drugs)
+        if spec.name == "patient":
+            children: list[Any] = []
+            for course in obj.courses:
+                children += list(course.drugs)
+            children += list(obj.adverse_events) + list(obj.labs) + list(obj.visits)
+            children += list(obj.clinical_events) + list(obj.courses)
+            return children
+        return []
+
+    # -- reads
+    def get(self, entity: str, key: int | str) -> dict[str, Any]:
+        """One record as a dict; NotFoundError if it does not exist."""
+        spec = spec_of(entity)
+        with Session(self.engine) as session:
+            return as_dict(_load(session, spec, key))
+
+    def list_records(
+        self, entity: str, *, patient_code: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Records of an entity (optionally of one patient), in id order."""
+        spec = spec_of(entity)
+        model: Any = spec.model
+        query = sa.select(model).order_by(model.id)
+        if patient_code is not None:
+            if spec.name == "patient":
+                query = query.where(Patient.code == patient_code)
+            elif spec.name == "drug_administration":
+                query = query.join(TherapyCourse).join(Patient).where(Patient.code == patient_code)
+            elif hasattr(model, "patient_id"):
+                query = query.join(Patient, Patient.id == model.patient_id)
+                query = query.where(Patient.code == patient_code)
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self.engine) as session:
+            items: list[Any] = list(session.scalars(query))
+            return [as_dict(item) for item in items]
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every registry table (audit log and import batches included)."""
+        with Session(self.engine) as session:
+            return {
+                table.name: int(session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+                for table in Base.metadata.sorted_tables
+            }
+
+    def history(self, entity: str | None = None, key: int | str | None = None) -> list[dict[str, Any]]:
+        """Audit rows, optionally of one entity (and record id)."""
+        table = spec_of(entity).model.__tablename__ if entity else None
+        return audit.history(self.engine, table, key)

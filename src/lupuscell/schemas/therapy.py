@@ -1,0 +1,95 @@
+"""Boundary schemas of therapy courses and drug administrations.
+
+Categories follow the EBMT/CIBMTR cellular-therapy forms (:mod:`lupuscell.vocab`). Day 0 is
+the infusion date (first infusion for repeated MSC). Phase dates must be in clinical order:
+
+* mobilisation <= apheresis/harvest <= infusion (autologous HSCT: Burt RK et al.,
+  JAMA 2006;295:527-535; CAR-T: apheresis before infusion, Mackensen A et al.,
+  Nat Med 2022;28:2124-2132);
+* conditioning / lymphodepletion start <= infusion;
+* discharge >= infusion.
+
+Doses are positive; viability is a percentage 0-100; an autologous HSCT cannot have an
+allogeneic donor type and vice versa.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+
+from lupuscell import vocab
+from lupuscell.schemas.base import (
+    Code,
+    FiniteFloat,
+    PositiveFloat,
+    RecordIn,
+    cross_field_error,
+    date_order_problems,
+    one_of,
+)
+
+PHASE_ORDER: tuple[tuple[str, str, str], ...] = (
+    ("mobilisation_date", "harvest_date", "mobilisation <= harvest"),
+    ("mobilisation_date", "infusion_date", "mobilisation <= infusion"),
+    ("harvest_date", "infusion_date", "harvest <= infusion"),
+    ("conditioning_start_date", "infusion_date", "conditioning start <= infusion"),
+    ("infusion_date", "discharge_date", "discharge >= infusion"),
+)
+"""(earlier, later, rule) pairs checked on every course."""
+
+DONOR_BY_THERAPY: dict[str, tuple[str, ...]] = {
+    "autologous_hsct": ("autologous",),
+    "allogeneic_hsct": ("allogeneic_related", "allogeneic_unrelated"),
+}
+"""Donor types compatible with a therapy (therapies not listed accept any donor type)."""
+
+
+class TherapyCourseIn(RecordIn):
+    """One cellular-therapy course of a patient."""
+
+    patient_code: Code
+    therapy: Annotated[str, AfterValidator(one_of(vocab.THERAPIES, "therapy"))]
+    cell_source: Annotated[str | None, AfterValidator(one_of(vocab.CELL_SOURCES, "cell source"))] = None
+    donor_type: Annotated[str | None, AfterValidator(one_of(vocab.DONOR_TYPES, "donor type"))] = None
+    protocol_id: Annotated[str | None, Field(max_length=64)] = None
+    mobilisation_date: dt.date | None = None
+    harvest_date: dt.date | None = None
+    conditioning_start_date: dt.date | None = None
+    infusion_date: dt.date
+    discharge_date: dt.date | None = None
+    total_cell_dose: PositiveFloat | None = None
+    cell_dose_per_kg: PositiveFloat | None = None
+    cd34_per_kg: PositiveFloat | None = None
+    viability_percent: Annotated[FiniteFloat | None, Field(ge=0, le=100)] = None
+    route: Annotated[str | None, AfterValidator(one_of(vocab.ROUTES, "route"))] = None
+    number_of_infusions: Annotated[int, Field(ge=1, le=100)] = 1
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> TherapyCourseIn:
+        problems = date_order_problems(self, PHASE_ORDER)
+        allowed = DONOR_BY_THERAPY.get(self.therapy)
+        if allowed is not None and self.donor_type is not None and self.donor_type not in allowed:
+            problems.append(
+                (
+                    "donor_type",
+                    f"donor type {self.donor_type!r} is not compatible with therapy {self.therapy!r}; "
+                    f"allowed values: {', '.join(allowed)}",
+                )
+            )
+        if problems:
+            raise cross_field_error(problems)
+        return self
+
+
+class DrugAdministrationIn(RecordIn):
+    """A drug given within a therapy course (mobilisation, conditioning, steroids...)."""
+
+    course_id: Annotated[int, Field(ge=1)]
+    drug: Annotated[str, Field(min_length=1, max_length=100)]
+    dose: PositiveFloat
+    unit: Annotated[str, Field(min_length=1, max_length=32)]
+    admin_date: dt.date
+    purpose: Annotated[str, AfterValidator(one_of(vocab.DRUG_PURPOSES, "purpose"))]
