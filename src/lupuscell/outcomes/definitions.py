@@ -1,0 +1,213 @@
+"""Endpoint definitions of the outcomes engine: every convention a named, documented option.
+
+The engine (:mod:`lupuscell.outcomes.endpoints`) never hard-codes a definition: it reads them
+from one frozen :class:`EndpointOptions`, which is recorded next to every derived dataset so
+that a reader can tell exactly which definitions produced a number (docs/outcomes/endpoints.md).
+
+Sources
+-------
+* Study day, baseline and visit windows: CDISC ADaM Implementation Guide v1.3 (study day
+  ``ADY``, analysis visit windows ``AVISIT``/``AVISITN``); the month length 30.44 days is
+  365.25 / 12. The +/-30 / +/-60 day windows are the programme's convention (issue 4).
+* Per-visit disease activity: SLEDAI-2K and clinical SLEDAI (Gladman 2002; spec section 1),
+  LLDAS (Franklyn 2016; section 5), DORIS 2021 remission (van Vollenhoven 2021; section 6),
+  SRI-4 (Furie 2009; section 4) - all scored by :mod:`lupuscell.instruments`.
+* Flare: default a SLEDAI-2K rise >= 4 from the previous visit, the SLEDAI-based part of the
+  SELENA flare index (Petri M et al., Lupus 1999;8:685-691; Buyon JP et al., Ann Intern Med
+  2005;142:953-962); option ``selena_flare_index`` uses flares recorded as clinical events
+  (the full SFI needs clinician judgement, so it is taken as an input, never derived).
+* Sustained remission: remission at >= 2 consecutive visits (Zen M et al., Ann Rheum Dis
+  2015;74:2117-2122 used consecutive-visit and duration definitions; DORIS 2021 states that
+  duration is not part of the remission definition and is derived separately).
+* Overall survival, relapse-free survival, non-relapse mortality with relapse as the competing
+  event and its day-100 / 1-year landmarks: EBMT/CIBMTR outcome definitions for autologous
+  HSCT in autoimmune disease (Snowden JA et al., Bone Marrow Transplant 2012;47:770-790) and
+  the competing-risks framework of Fine JP, Gray RJ, JASA 1999;94:496-509.
+* Engraftment: CIBMTR Forms Instruction Manual and ASTCT 2021 (Kharfan-Dabaja MA et al.,
+  Transplant Cell Ther 2021); spec section 11.2 (3 consecutive days ANC >= 0.5 x10^9/L from the
+  nadir; platelets >= 20 x10^9/L unsupported by transfusion in the preceding 7 days).
+* Adverse events: CTCAE v5.0 grades; CRS/ICANS ASTCT 2019 (Lee DW et al.); acute GVHD MAGIC
+  2016 (Harris AC et al.).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+FlareRule = Literal["sledai_rise_ge_4", "selena_flare_index"]
+FlareOrigin = Literal["first_remission", "day0"]
+TieRule = Literal["earlier", "later"]
+SfiSeverity = Literal["any", "severe"]
+DailyAggregate = Literal["min", "max", "last"]
+DorisPredRule = Literal["le_5", "lt_5"]
+DorisPgaRule = Literal["lt_0_5", "le_0_5"]
+
+#: Allowed values of the string options (checked at construction).
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "flare_rule": ("sledai_rise_ge_4", "selena_flare_index"),
+    "flare_origin": ("first_remission", "day0"),
+    "window_tie": ("earlier", "later"),
+    "sfi_severity": ("any", "severe"),
+    "lab_daily_aggregate": ("min", "max", "last"),
+    "doris_prednisolone_rule": ("le_5", "lt_5"),
+    "doris_pga_rule": ("lt_0_5", "le_0_5"),
+}
+
+#: Days per month used to place the month-m target day round(30.44 * m) (365.25 / 12).
+DAYS_PER_MONTH = 30.44
+
+#: Default scheduled follow-up months (month 1 is labelled "Day 30" in ADRS).
+DEFAULT_VISIT_MONTHS: tuple[int, ...] = (1, 3, 6, 12, 18, 24, 36, 48, 60)
+
+#: Adverse-event categories whose maximum CTCAE/ASTCT/MAGIC grade is reported per patient.
+AE_CATEGORIES_REPORTED: tuple[str, ...] = ("infection", "gvhd", "crs", "icans")
+
+#: Analyte codes of data/units.yaml read for engraftment (their aliases are accepted too).
+NEUTROPHIL_ANALYTE = "anc"
+PLATELET_ANALYTE = "platelets"
+
+#: Visit flags that are rarely recorded outside a trial: the value assumed when absent, so that
+#: LLDAS and DORIS stay evaluable (a clinician attests the flag at the visit when it matters).
+DEFAULT_MISSING_VISIT_FLAGS: dict[str, bool] = {
+    "on_antimalarial": False,
+    "immunosuppressives_and_biologics_stable": True,
+    "haemolytic_anaemia": False,
+    "gastrointestinal_activity": False,
+    "new_activity_since_previous_assessment": False,
+    "standard_maintenance_therapy_well_tolerated": True,
+}
+
+
+@dataclass(frozen=True)
+class EndpointOptions:
+    """All definitions used by the outcomes engine (defaults are the programme's primary ones).
+
+    Attributes
+    ----------
+    baseline_window_days
+        Baseline = the last visit with ``-baseline_window_days <= day <= 0``. A visit 61 days
+        before day 0 is not a baseline with the default 60.
+    visit_months
+        Scheduled months m; the month-m visit is the visit after day 0 nearest to
+        ``round(30.44 * m)``.
+    window_days_to_month_12 / window_days_after_month_12
+        Half-width of the month window: +/-30 days for m <= 12, +/-60 days for m > 12.
+    window_tie
+        When two visits are equally near the target: ``"earlier"`` (default; the assessment
+        closest to the start of the interval, CDISC ADaM practice) or ``"later"``.
+    remission_from_day
+        Only visits with ``day >= remission_from_day`` (day 0) count for first DORIS remission,
+        first LLDAS and sustained remission.
+    sustained_min_visits
+        Sustained remission = DORIS remission at >= this many consecutive visits (2). A visit
+        with unknown DORIS status breaks the run.
+    flare_rule
+        ``"sledai_rise_ge_4"`` (default): SLEDAI-2K at a visit minus SLEDAI-2K at the previous
+        visit with a known score is >= ``flare_sledai_rise`` (exactly +4 is a flare, +3 is not).
+        ``"selena_flare_index"``: a flare recorded by the clinician (registry ``clinical_events``
+        rows of type flare/relapse, or a visit's ``flare``/``severe_flare`` flag in the JSON
+        input); ``sfi_severity`` picks any flare or severe flares only.
+    flare_origin
+        Flares count strictly after the first DORIS remission (``"first_remission"``, default:
+        a relapse needs a remission first) or after day 0 (``"day0"``).
+    landmark_days
+        Landmarks for NRM/relapse/death indicators (day 100 and 1 year = 365 days); an event
+        on the landmark day is inside it.
+    sri_threshold
+        SRI-k threshold (4 = SRI-4), scored at ``sri_months`` against baseline with SLEDAI-2K
+        (SRI(S2K)); not evaluable (null) unless BILAG grades were recorded at both visits.
+    neutrophil_threshold / neutrophil_consecutive
+        ANC >= 0.5 x10^9/L on 3 consecutive calendar days, searched from the nadir.
+    platelet_threshold / platelet_consecutive / platelet_transfusion_free_days
+        Platelets >= 20 x10^9/L on 3 (or 7, the EBMT-style variant) consecutive days, each with
+        no platelet transfusion on that day or the 6 days before (7-day window).
+    engraftment_therapies
+        Therapies for which engraftment is defined (HSCT); null for MSC and CAR-T (spec 11.2).
+    lab_daily_aggregate
+        Several values of one analyte on one day are reduced to one ("min", conservative).
+    steroid_free_max_mg
+        Steroid-free = prednisone-equivalent dose <= this at the month visit (0 mg/day).
+    missing_visit_flags
+        Values assumed for LLDAS/DORIS visit flags that were not recorded.
+    doris_prednisolone_rule / doris_pga_rule
+        DORIS 2021 cut-offs (spec 6.1): prednisolone <= 5 mg/day (``"le_5"``, abstract) or < 5
+        (``"lt_5"``, Table 2); PGA < 0.5 (``"lt_0_5"``, 2021) or <= 0.5 (``"le_0_5"``, 2017).
+    """
+
+    baseline_window_days: int = 60
+    visit_months: tuple[int, ...] = DEFAULT_VISIT_MONTHS
+    window_days_to_month_12: int = 30
+    window_days_after_month_12: int = 60
+    window_tie: TieRule = "earlier"
+    remission_from_day: int = 0
+    sustained_min_visits: int = 2
+    flare_rule: FlareRule = "sledai_rise_ge_4"
+    flare_sledai_rise: int = 4
+    flare_origin: FlareOrigin = "first_remission"
+    sfi_severity: SfiSeverity = "any"
+    landmark_days: tuple[int, ...] = (100, 365)
+    sri_threshold: int = 4
+    sri_months: tuple[int, ...] = (6, 12)
+    steroid_months: tuple[int, ...] = (6, 12)
+    steroid_free_max_mg: float = 0.0
+    neutrophil_threshold: float = 0.5
+    neutrophil_consecutive: int = 3
+    platelet_threshold: float = 20.0
+    platelet_consecutive: int = 3
+    platelet_transfusion_free_days: int = 7
+    engraftment_therapies: tuple[str, ...] = ("autologous_hsct", "allogeneic_hsct")
+    lab_daily_aggregate: DailyAggregate = "min"
+    ae_categories: tuple[str, ...] = AE_CATEGORIES_REPORTED
+    missing_visit_flags: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_MISSING_VISIT_FLAGS))
+    doris_prednisolone_rule: DorisPredRule = "le_5"
+    doris_pga_rule: DorisPgaRule = "lt_0_5"
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r})"
+            for name, allowed in _CHOICES.items()
+            if getattr(self, name) not in allowed
+        ]
+        unknown_flags = set(self.missing_visit_flags) - set(DEFAULT_MISSING_VISIT_FLAGS)
+        if unknown_flags:
+            problems.append(f"missing_visit_flags: unknown flag(s) {sorted(unknown_flags)}")
+        if self.baseline_window_days < 0:
+            problems.append("baseline_window_days must be >= 0")
+        if self.sustained_min_visits < 1:
+            problems.append("sustained_min_visits must be >= 1")
+        if not 4 <= self.sri_threshold <= 8:
+            problems.append("sri_threshold must be 4..8")
+        if self.neutrophil_consecutive < 1 or self.platelet_consecutive < 1:
+            problems.append("consecutive-day counts must be >= 1")
+        if any(m <= 0 for m in self.visit_months):
+            problems.append("visit_months must be positive")
+        if not set(self.sri_months) <= set(self.visit_months) or not set(self.steroid_months) <= set(
+            self.visit_months
+        ):
+            problems.append("sri_months and steroid_months must be among visit_months")
+        if problems:
+            from lupuscell.errors import ValidationError
+
+            raise ValidationError.single("EndpointOptions", "options", "; ".join(problems))
+
+    def target_day(self, month: int) -> int:
+        """Target study day of month ``month``: ``round(30.44 * month)`` (half to even)."""
+        return round(DAYS_PER_MONTH * month)
+
+    def window_half_width(self, month: int) -> int:
+        """+/-30 days up to and including month 12, +/-60 days after."""
+        return self.window_days_to_month_12 if month <= 12 else self.window_days_after_month_12
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record of every option (stored with datasets and reports)."""
+        out = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def visit_label(month: int) -> str:
+    """ADRS ``AVISIT`` label of a scheduled month (month 1 is "Day 30")."""
+    return "Day 30" if month == 1 else f"Month {month}"
+
+
+DEFAULT_OPTIONS = EndpointOptions()
