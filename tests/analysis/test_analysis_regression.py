@@ -68,3 +68,11 @@ def test_ph_violation_is_flagged() -> None:
     df = pd.DataFrame({"g": g, "T": np.ceil(t) + 1, "E": True})
     res = cox_model(df, duration_col="T", event_col="E", covariates=["g"])
     assert "g" in res.ph_violations
+
+
+def test_separation_is_reported_not_hidden() -> None:
+    # every event in group 1, none in group 0: complete separation
+    df = pd.DataFrame({"g": [0] * 20 + [1] * 20, "T": list(range(1, 41)), "E": [False] * 20 + [True] * 20})
+    res = cox_model(df, duration_col="T", event_col="E", covariates=["g"])
+    assert res.fit_warnings, "a separation warning must be surfaced"
+    assert res.to_dict()["fit_warnings"] == list(res.fit_warnings)

@@ -6,11 +6,14 @@ as ``lifelines.statistics.proportional_hazard_test`` implements it (rank time tr
 fit is cross-checked against statsmodels' ``PHReg`` in the tests.
 
 Categorical covariates are dummy-coded against an explicit reference level, which the result
-records, so the hazard ratios in a report are never ambiguous.
+records, so the hazard ratios in a report are never ambiguous. lifelines' convergence warnings
+(e.g. complete separation in a small cohort) are captured and returned in ``fit_warnings`` so
+the report can say that an estimate is unreliable instead of printing it silently.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
+from lifelines.exceptions import ConvergenceWarning
 from lifelines.statistics import proportional_hazard_test
 
 from lupuscell.errors import ValidationError
@@ -32,6 +36,7 @@ class CoxResult:
     concordance: float
     dropped_terms: tuple[str, ...] = ()
     ph_violations: tuple[str, ...] = ()
+    fit_warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +45,7 @@ class CoxResult:
             "reference_levels": self.reference_levels,
             "coefficients": self.coefficients.to_dict(orient="records"),
             "ph_violations": list(self.ph_violations),
+            "fit_warnings": list(self.fit_warnings),
             "concordance": self.concordance,
             "dropped_terms": list(self.dropped_terms),
         }
@@ -97,8 +103,20 @@ def cox_model(
     x, refs, dropped = design_matrix(data, covariates, categorical)
     df = x.assign(_T=data[duration_col].astype(float).to_numpy(), _E=data[event_col].astype(bool).to_numpy())
     cph = CoxPHFitter(alpha=alpha)
-    cph.fit(df, duration_col="_T", event_col="_E")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        cph.fit(df, duration_col="_T", event_col="_E")
+    fit_warnings = tuple(
+        dict.fromkeys(
+            str(w.message).strip().splitlines()[0] for w in caught if w.category is ConvergenceWarning
+        )
+    )
     s = cph.summary
+    with np.errstate(over="ignore"):
+        hr_bounds = (
+            np.exp(s[f"coef lower {100 * (1 - alpha):g}%"].to_numpy()),
+            np.exp(s[f"coef upper {100 * (1 - alpha):g}%"].to_numpy()),
+        )
     ph_p: dict[str, float] = {}
     try:
         test = proportional_hazard_test(cph, df, time_transform="rank")
@@ -114,8 +132,8 @@ def cox_model(
             "coef": s["coef"].to_numpy(),
             "se": s["se(coef)"].to_numpy(),
             "hr": s["exp(coef)"].to_numpy(),
-            "hr_low": np.exp(s[f"coef lower {100 * (1 - alpha):g}%"].to_numpy()),
-            "hr_high": np.exp(s[f"coef upper {100 * (1 - alpha):g}%"].to_numpy()),
+            "hr_low": hr_bounds[0],
+            "hr_high": hr_bounds[1],
             "p": s["p"].to_numpy(),
             "ph_p": [ph_p.get(str(t), np.nan) for t in s.index],
         }
@@ -126,6 +144,7 @@ def cox_model(
         reference_levels=refs,
         coefficients=coefs,
         ph_violations=violations,
+        fit_warnings=fit_warnings,
         concordance=float(cph.concordance_index_),
         dropped_terms=dropped,
     )

@@ -27,19 +27,32 @@ def register(app: typer.Typer) -> None:
             None, "--therapy", help="Only this therapy (e.g. autologous_hsct, msc)."
         ),
         site: str | None = typer.Option(None, "--site", help="Only this site code."),
+        datasets_format: str = typer.Option(
+            "parquet", "--datasets-format", help="Format of datasets/adsl, adtte, adrs: parquet or csv."
+        ),
     ) -> None:
         """Derive endpoints from the registry and write the outcomes report."""
         from lupuscell.outcomes.inputs import from_registry
         from lupuscell.registry.session import default_database_url, make_engine
         from lupuscell.reports.pipeline import report_from_cohort
 
+        if datasets_format not in ("csv", "parquet"):
+            err.print(f"[red]error:[/red] --datasets-format: {datasets_format!r}; use parquet or csv")
+            raise typer.Exit(2)
         url = db or default_database_url()
         try:
             with err.status("Reading the registry…"):
                 engine = make_engine(url)
                 cohort = from_registry(engine)
             with err.status(f"Deriving endpoints and writing the report for {cohort.n_patients} patients…"):
-                summary, _ = report_from_cohort(cohort, out, source=_redact(url), therapy=therapy, site=site)
+                summary, _ = report_from_cohort(
+                    cohort,
+                    out,
+                    source=_redact(url),
+                    therapy=therapy,
+                    site=site,
+                    datasets_format="csv" if datasets_format == "csv" else "parquet",
+                )
         except LupuscellError as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc

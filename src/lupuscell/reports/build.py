@@ -367,7 +367,8 @@ def _text_page(title: str, lines: list[str]) -> Figure:
 def write_report(
     data: ReportData, out_dir: Path, *, title: str = "Cellular therapy in SLE: outcomes report"
 ) -> dict[str, Any]:
-    """Write report.html, report.pdf, summary.json and the datasets (CSV) into ``out_dir``."""
+    """Write report.html, report.pdf and summary.json into ``out_dir`` (the datasets are written by
+    :func:`lupuscell.reports.pipeline.report_from_cohort`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary, fitted = compute_summary(data)
     figures: dict[str, list[dict[str, str]]] = {k: [] for k in ("survival", "cif", "cox", "traj", "swimmer")}
@@ -462,10 +463,6 @@ def write_report(
     )
     (out_dir / "report.html").write_text(html, encoding="utf-8")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
-    datasets_dir = out_dir / "datasets"
-    datasets_dir.mkdir(exist_ok=True)
-    for name, frame in (("adsl", data.adsl), ("adtte", data.adtte), ("adrs", data.adrs)):
-        frame.to_csv(datasets_dir / f"{name}.csv", index=False)
 
     snap = summary["snapshot"]
     cover = [

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lupuscell.errors import ValidationError
-from lupuscell.outcomes.datasets import AnalysisDatasets, build_datasets
+from lupuscell.outcomes.datasets import AnalysisDatasets, Format, build_datasets
 from lupuscell.outcomes.definitions import DEFAULT_OPTIONS, EndpointOptions
 from lupuscell.outcomes.inputs import CohortData
 from lupuscell.reports.build import ReportData, write_report
@@ -87,6 +87,7 @@ def report_from_cohort(
     therapy: str | None = None,
     site: str | None = None,
     options: EndpointOptions = DEFAULT_OPTIONS,
+    datasets_format: Format = "parquet",
 ) -> tuple[dict[str, Any], AnalysisDatasets]:
     """Derive endpoints and datasets for the (filtered) cohort and write the report files."""
     cohort = filter_cohort(cohort, therapy=therapy, site=site)
@@ -109,5 +110,5 @@ def report_from_cohort(
         snapshot=snapshot,
     )
     summary = write_report(data, out_dir)
-    datasets.write(out_dir / "datasets", "parquet")
+    datasets.write(out_dir / "datasets", datasets_format)
     return summary, datasets

@@ -253,7 +253,10 @@ def spaghetti_plot(
 
 def forest_plot_cox(cox: CoxResult, *, title: str) -> tuple[Figure, pd.DataFrame]:
     """Hazard ratios with 95% CIs on a log scale."""
-    tab = cox.coefficients.iloc[::-1].reset_index(drop=True)
+    coefs = cox.coefficients
+    finite = np.isfinite(coefs[["hr", "hr_low", "hr_high"]].to_numpy(dtype=float)).all(axis=1)
+    tab = coefs[finite].iloc[::-1].reset_index(drop=True)
+    omitted = [str(t) for t in coefs.loc[~finite, "term"]]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(tab) + 1.8))
     y = np.arange(len(tab))
     ax.errorbar(
@@ -267,8 +270,8 @@ def forest_plot_cox(cox: CoxResult, *, title: str) -> tuple[Figure, pd.DataFrame
     )
     ax.axvline(1.0, color="black", lw=0.8, ls="--")
     ax.set_xscale("log")
-    lo_lim = float(min(tab["hr_low"].min(), 1.0)) / 1.2
-    hi_lim = float(max(tab["hr_high"].max(), 1.0)) * 1.2
+    lo_lim = float(min(tab["hr_low"].min(), 1.0) if len(tab) else 1.0) / 1.2
+    hi_lim = float(max(tab["hr_high"].max(), 1.0) if len(tab) else 1.0) * 1.2
     ax.set_xlim(lo_lim, hi_lim)
     ticks = [t for t in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0) if lo_lim <= t <= hi_lim]
     ax.set_xticks(ticks)
@@ -282,7 +285,8 @@ def forest_plot_cox(cox: CoxResult, *, title: str) -> tuple[Figure, pd.DataFrame
     ax.set_yticklabels(labels)
     ax.set_xlabel("Hazard ratio (95% CI, log scale)")
     refs = ", ".join(f"{k.lower()} vs {_label(v)}" for k, v in cox.reference_levels.items())
-    ax.set_title(f"{title}\n(n={cox.n}, events={cox.events}; reference: {refs or 'none'})")
+    note = f"; not estimable: {', '.join(term_label(t) for t in omitted)}" if omitted else ""
+    ax.set_title(f"{title}\n(n={cox.n}, events={cox.events}; reference: {refs or 'none'}{note})")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig, cox.coefficients
