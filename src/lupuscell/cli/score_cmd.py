@@ -205,6 +205,10 @@ def score_table(
     prednisolone_rule: str = typer.Option("le_5", help="DORIS steroid rule: le_5 (default) or lt_5."),
     pga_rule: str = typer.Option("lt_0_5", help="DORIS PGA rule: lt_0_5 (default) or le_0_5."),
     failed_criteria: bool = typer.Option(False, "--failed-criteria", help="Add *_failed_criteria columns."),
+    threshold_arithmetic: str = typer.Option(
+        "round_to_precision",
+        help="PGA/dose comparisons: round_to_precision (PGA 0.1, dose 0.01 mg; default) or exact_decimal.",
+    ),
 ) -> None:
     """Score a whole visit table (vectorised for SLEDAI-2K, clinical SLEDAI, LLDAS, DORIS)."""
     from lupuscell.instruments.bulk import score_visit_table
@@ -241,6 +245,7 @@ def score_table(
                         prednisolone_rule=prednisolone_rule,
                         pga_rule=pga_rule,
                         failed_criteria=failed_criteria,
+                        threshold_arithmetic=threshold_arithmetic,
                     )
                 else:
                     scored = _flat_scores(chunk, catalog[names[0]])

@@ -21,9 +21,14 @@ columns likewise give NA unless another criterion already fails.
 
 Precision
 ---------
-PGA is compared in integer tenths and prednisolone in integer hundredths of a mg with the
-same half-up rounding as the per-visit path (:func:`lupuscell.instruments.base.to_units`), so
-a PGA of 1.0000000000000002 (a float artefact) is 1.0 in both paths.
+``threshold_arithmetic`` is the option of the per-visit functions. With
+``round_to_precision`` (default) PGA is compared in integer tenths and prednisolone in
+integer hundredths of a mg with the same half-up rounding as the per-visit path
+(:func:`lupuscell.instruments.base.to_units`), so a PGA of 1.0000000000000002 (a float
+artefact) is 1.0 in both paths. With ``exact_decimal`` the per-visit path compares
+``Decimal(repr(x))``; every cut-off (PGA 0.5 and 1.0, 5 and 7.5 mg) is exactly representable
+in binary, and for such a cut-off ``Decimal(repr(x)) <= c`` holds exactly when ``x <= c``
+(the shortest repr of a double rounds back to it), so here the plain float comparison is used.
 
 Why hand-written
 ----------------
@@ -57,6 +62,7 @@ from lupuscell.instruments.response import (
     LLDAS_PRED_MAX_HUNDREDTHS,
     LLDAS_SLEDAI_MAX,
     PGA_STEPS,
+    THRESHOLD_ARITHMETIC,
 )
 from lupuscell.instruments.sledai2k import DESCRIPTORS, SEROLOGY, WEIGHTS
 
@@ -171,6 +177,30 @@ def _scaled(values: np.ndarray, per_unit: int) -> np.ndarray:
     return scaled
 
 
+class _Steps:
+    """Values compared against cut-offs given in integer steps of 1/per_unit.
+
+    Rounded (default): ``to_units(x) <= c`` is ``scaled < c + 1`` (see :func:`_scaled`).
+    Exact: ``x <= c / per_unit`` on the raw floats; ``c / per_unit`` is exact for every
+    cut-off used (0.5, 1.0, 5.0, 7.5), which makes this the exact-decimal comparison.
+    """
+
+    def __init__(self, values: np.ndarray, per_unit: int, exact: bool) -> None:
+        self.per_unit = per_unit
+        self.exact = exact
+        self.values = values if exact else _scaled(values, per_unit)
+
+    def at_most(self, cut: int) -> np.ndarray:
+        if self.exact:
+            return np.less_equal(self.values, cut / self.per_unit)
+        return np.less(self.values, cut + 1)
+
+    def below(self, cut: int) -> np.ndarray:
+        if self.exact:
+            return np.less(self.values, cut / self.per_unit)
+        return np.less(self.values, cut)
+
+
 class _Kleene:
     """AND of criteria in three-valued logic.
 
@@ -261,6 +291,7 @@ def score_visit_table(
     prednisolone_rule: str = "le_5",
     pga_rule: str = "lt_0_5",
     failed_criteria: bool = False,
+    threshold_arithmetic: str = "round_to_precision",
     **options: Any,
 ) -> pd.DataFrame:
     """Score every visit of ``frame``; return a new frame with the result columns added.
@@ -277,6 +308,9 @@ def score_visit_table(
     failed_criteria
         Also add ``lldas_failed_criteria`` / ``doris_failed_criteria`` (categorical,
         comma-joined sorted failure codes; definite failures only).
+    threshold_arithmetic
+        ``round_to_precision`` (default) or ``exact_decimal``, as in
+        :class:`lupuscell.instruments.response.LldasInput` (module docstring, "Precision").
 
     Returns
     -------
@@ -297,6 +331,10 @@ def score_visit_table(
             "options",
             "pga_rule/prednisolone_rule",
             f"allowed: {list(DORIS_PGA_RULES)} / {list(DORIS_PRED_RULES)}",
+        )
+    if threshold_arithmetic not in THRESHOLD_ARITHMETIC:
+        raise ValidationError.single(
+            "options", "threshold_arithmetic", f"allowed values: {', '.join(THRESHOLD_ARITHMETIC)}"
         )
     needed = list(DESCRIPTORS)
     if "lldas" in instruments:
@@ -329,9 +367,10 @@ def score_visit_table(
         out[f"{name}_na"] = np.zeros(n, bool)
         out[f"{name}_codes"] = np.zeros(n, np.uint8)
     rules = (DORIS_PGA_RULES[pga_rule], DORIS_PRED_RULES[prednisolone_rule])
+    exact = threshold_arithmetic == "exact_decimal"
     for start in range(0, n, BLOCK_ROWS):
         _score_block(
-            data, slice(start, min(start + BLOCK_ROWS, n)), out, lldas, doris, rules, failed_criteria
+            data, slice(start, min(start + BLOCK_ROWS, n)), out, lldas, doris, rules, failed_criteria, exact
         )
 
     columns: dict[str, Any] = {}
@@ -377,6 +416,7 @@ def _score_block(
     doris: bool,
     rules: tuple[tuple[str, int], tuple[str, int]],
     keep: bool,
+    exact: bool = False,
 ) -> None:
     """Score rows ``rows`` into ``out``; blocks keep the temporaries in the CPU cache."""
     n = rows.stop - rows.start
@@ -391,7 +431,8 @@ def _score_block(
     flags = {name: _cut(col, rows) for name, col in data.flags.items()}
     pga_values, pga_na = _cut(data.numbers["pga"], rows)
     pred_values, pred_na = _cut(data.numbers["prednisolone_mg_per_day"], rows)
-    pga, pred = _scaled(pga_values, PGA_STEPS), _scaled(pred_values, DOSE_STEPS)
+    pga = _Steps(pga_values, PGA_STEPS, exact)
+    pred = _Steps(pred_values, DOSE_STEPS, exact)
 
     if lldas:
         k = _Kleene(n, keep=keep)
@@ -410,8 +451,8 @@ def _score_block(
         k.add(~active, np.logical_or.reduce(unknown_parts) & ~active if unknown_parts else None)
         new_activity = flags["new_activity_since_previous_assessment"]
         k.add(~new_activity[0], new_activity[1])
-        k.add(pga < LLDAS_PGA_MAX_TENTHS + 1, pga_na)
-        k.add(pred < LLDAS_PRED_MAX_HUNDREDTHS + 1, pred_na)
+        k.add(pga.at_most(LLDAS_PGA_MAX_TENTHS), pga_na)
+        k.add(pred.at_most(LLDAS_PRED_MAX_HUNDREDTHS), pred_na)
         k.add(*flags["standard_maintenance_therapy_well_tolerated"])
         _store(out, "lldas", k, rows, keep)
 
@@ -423,8 +464,8 @@ def _score_block(
         else:
             k.add(clinical_ok, clinical_ok & (sums.unknown_total - sums.unknown_serology > 0))
         (pga_op, pga_cut), (pred_op, pred_cut) = rules
-        k.add(pga < (pga_cut if pga_op == "<" else pga_cut + 1), pga_na)
-        k.add(pred < (pred_cut if pred_op == "<" else pred_cut + 1), pred_na)
+        k.add(pga.below(pga_cut) if pga_op == "<" else pga.at_most(pga_cut), pga_na)
+        k.add(pred.below(pred_cut) if pred_op == "<" else pred.at_most(pred_cut), pred_na)
         k.add(*flags["immunosuppressives_and_biologics_stable"])
         _store(out, "doris", k, rows, keep)
 

@@ -310,6 +310,14 @@ class IcansInput(TypedInput):
         score = info.data.get("ice_score")
         if v and score not in (None, 0):
             raise ValueError(f"true but ice_score is {score}; an unarousable patient scores ICE 0")
+        comps = info.data.get("ice_components")
+        if v and comps is not None:
+            scored = {k: p for k, p in comps.model_dump().items() if p}
+            if scored:
+                raise ValueError(
+                    f"true but ice_components score {scored}; an unarousable patient scores ICE 0 "
+                    "(every component 0 or left out)"
+                )
         return v
 
 

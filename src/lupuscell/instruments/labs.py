@@ -24,7 +24,8 @@ CTCAE conventions
   Hb: it needs the clinician flag ``anemia_life_threatening_urgent_intervention``.
 * Creatinine: ``creatinine_increased_grade_uln_based`` always; with a baseline also
   ``creatinine_increased_grade_baseline_based`` (>1.5-3.0 x baseline 2, >3.0 x baseline 3) and
-  ``creatinine_increased_grade`` = max of both. Multiples of ULN/baseline are compared in
+  ``creatinine_increased_grade`` = max of both (null while the ULN-based grade is unknown,
+  i.e. a creatinine without its ULN: a missing ULN is never read as grade 0). Multiples of ULN/baseline are compared in
   exact decimal arithmetic (1.8 mg/dL with ULN 1.2 is exactly 1.5 x ULN: grade 1).
 
 Engraftment conventions (spec 11.2)
@@ -276,15 +277,13 @@ def score_ctcae(inputs: CtcaeInput | Mapping[str, Any]) -> InstrumentResult:
         items.append(Item("creatinine_increased_baseline_based", gb, f"{cr:g} mg/dL vs baseline {base:g}"))
     else:
         values["creatinine_increased_grade_baseline_based"] = None
-    cr_grades = [
-        g
-        for g in (
-            values["creatinine_increased_grade_uln_based"],
-            values["creatinine_increased_grade_baseline_based"],
-        )
-        if g is not None
-    ]
-    values["creatinine_increased_grade"] = max(cr_grades) if cr_grades else None
+    uln_grade = values["creatinine_increased_grade_uln_based"]
+    cr_grades = [g for g in (uln_grade, values["creatinine_increased_grade_baseline_based"]) if g is not None]
+    # grade = max(both); an unknown ULN-based grade (ULN missing) could be anything up to 4, so
+    # the combined grade is unknown too rather than the baseline-based grade alone
+    values["creatinine_increased_grade"] = (
+        max(cr_grades) if cr_grades and (uln_grade is not None or cr is None) else None
+    )
     values["grading_system"] = "CTCAE_v5.0"
     return InstrumentResult(
         instrument="ctcae_v5",

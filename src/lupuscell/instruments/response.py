@@ -12,9 +12,14 @@ Sources
 
 Conventions
 -----------
-* PGA (0-3) is compared in integer tenths and prednisolone in integer hundredths of a mg
+* Threshold arithmetic (spec section 0 allows either; option ``threshold_arithmetic``, echoed
+  in the result). ``round_to_precision`` (default): PGA (0-3) is rounded half-up to 0.1 and
+  prednisolone to 0.01 mg and compared in integer steps
   (:func:`lupuscell.instruments.base.to_units`), so PGA 1.1 -> 1.4 is a worsening of exactly
-  0.3 (statistics notes, "round-off at decision thresholds").
+  0.3, but 1.14 -> 1.43 (+0.29) also counts as +0.3 and a DORIS PGA of 0.45 as 0.5.
+  ``exact_decimal``: every value is taken as the decimal written (``Decimal(repr(x))``) and
+  compared unrounded, so 1.1 -> 1.4 is still exactly +0.3 (fails) while 1.14 -> 1.43 is +0.29
+  (passes) and PGA 0.45 passes DORIS "< 0.5". Use it when PGA is recorded finer than 0.1.
 * Missing inputs are unknown, combined with three-valued (Kleene) logic: a definite failure of
   any criterion gives ``false`` even when other inputs are missing; otherwise a missing input
   gives ``null`` with ``complete: false``. ``failed_criteria`` lists only definite failures.
@@ -30,9 +35,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 
 from lupuscell.instruments.base import (
     InstrumentResult,
@@ -98,6 +112,15 @@ LLDAS_PRED_MAX_HUNDREDTHS = 750  # <= 7.5 mg/day
 DORIS_PGA_RULES: Mapping[str, tuple[str, int]] = {"lt_0_5": ("<", 5), "le_0_5": ("<=", 5)}
 DORIS_PRED_RULES: Mapping[str, tuple[str, int]] = {"le_5": ("<=", 500), "lt_5": ("<", 500)}
 SRI_PGA_WORSENING_TENTHS = 3  # worsening >= 0.3 fails
+#: Spec section 0: round to the instrument's precision (default) or compare exact decimals.
+THRESHOLD_ARITHMETIC: tuple[str, ...] = ("round_to_precision", "exact_decimal")
+ThresholdArithmetic = Annotated[
+    Literal["round_to_precision", "exact_decimal"],
+    Field(
+        description="round_to_precision: PGA to 0.1 and doses to 0.01 mg (half-up) before comparing "
+        "(default); exact_decimal: compare the decimals as written."
+    ),
+]
 
 LLDAS_SOURCE = "Franklyn K et al. Ann Rheum Dis 2016;75(9):1615-1621, doi:10.1136/annrheumdis-2015-207726"
 DORIS_SOURCE = "van Vollenhoven RF et al. Lupus Sci Med 2021;8(1):e000538, doi:10.1136/lupus-2021-000538"
@@ -113,8 +136,19 @@ def _and3(values: Sequence[bool | None]) -> bool | None:
     return True
 
 
-def _compare(op: str, left: int, right: int) -> bool:
+def _compare(op: str, left: int | Decimal, right: int) -> bool:
     return {"<": left < right, "<=": left <= right}[op]
+
+
+def _exact_or_rounded(value: float, per_unit: int, arithmetic: str) -> int | Decimal:
+    """``value`` in steps of 1/per_unit: rounded (int) or exact (Decimal of the written decimal)."""
+    if arithmetic == "exact_decimal":
+        return Decimal(repr(float(value))) * per_unit
+    return to_units(value, per_unit)
+
+
+def _steps(value: float | None, per_unit: int, arithmetic: str) -> int | Decimal | None:
+    return None if value is None else _exact_or_rounded(value, per_unit, arithmetic)
 
 
 @dataclass(frozen=True)
@@ -159,13 +193,18 @@ class _ActivityInput(StrictInput):
     )
     pga: Pga | None = None
     prednisolone_mg_per_day: DoseMg | None = None
+    threshold_arithmetic: ThresholdArithmetic = "round_to_precision"
 
-    @model_validator(mode="after")
-    def _disjoint(self) -> _ActivityInput:
-        both = set(self.sledai_2k_active_descriptors or ()) & set(self.unassessed_descriptors)
+    @field_validator("unassessed_descriptors")
+    @classmethod
+    def _disjoint(cls, unassessed: list[str], info: ValidationInfo) -> list[str]:
+        both = set(info.data.get("sledai_2k_active_descriptors") or ()) & set(unassessed)
         if both:
-            raise ValueError(f"descriptors both active and unassessed: {sorted(both)}")
-        return self
+            raise ValueError(
+                f"descriptors both active and unassessed: {sorted(both)} (also listed in "
+                "sledai_2k_active_descriptors; a descriptor is either active or unassessed)"
+            )
+        return unassessed
 
 
 def _missing(data: StrictInput, names: Sequence[str]) -> list[str]:
@@ -193,10 +232,8 @@ def score_lldas(inp: LldasInput | Mapping[str, Any]) -> InstrumentResult:
     """
     data = validate_input(LldasInput, inp)
     rng = _sledai_range(data.sledai_2k_active_descriptors, data.unassessed_descriptors)
-    pga = None if data.pga is None else to_units(data.pga, PGA_STEPS)
-    pred = (
-        None if data.prednisolone_mg_per_day is None else to_units(data.prednisolone_mg_per_day, DOSE_STEPS)
-    )
+    pga = _steps(data.pga, PGA_STEPS, data.threshold_arithmetic)
+    pred = _steps(data.prednisolone_mg_per_day, DOSE_STEPS, data.threshold_arithmetic)
 
     sledai_ok: bool | None = (
         False if rng.low > LLDAS_SLEDAI_MAX else True if rng.high <= LLDAS_SLEDAI_MAX else None
@@ -249,6 +286,7 @@ def score_lldas(inp: LldasInput | Mapping[str, Any]) -> InstrumentResult:
         "sledai_2k": rng.low if rng.known and data.sledai_2k_active_descriptors is not None else None,
         "lldas": result,
         "failed_criteria": sorted(name for name, (ok, _) in criteria.items() if ok is False),
+        "threshold_arithmetic": data.threshold_arithmetic,
     }
     return InstrumentResult(
         instrument="lldas",
@@ -289,10 +327,8 @@ def score_doris_2021(inp: DorisInput | Mapping[str, Any]) -> InstrumentResult:
     rng = _sledai_range(data.sledai_2k_active_descriptors, data.unassessed_descriptors)
     pga_op, pga_cut = DORIS_PGA_RULES[data.pga_rule]
     pred_op, pred_cut = DORIS_PRED_RULES[data.prednisolone_rule]
-    pga = None if data.pga is None else to_units(data.pga, PGA_STEPS)
-    pred = (
-        None if data.prednisolone_mg_per_day is None else to_units(data.prednisolone_mg_per_day, DOSE_STEPS)
-    )
+    pga = _steps(data.pga, PGA_STEPS, data.threshold_arithmetic)
+    pred = _steps(data.prednisolone_mg_per_day, DOSE_STEPS, data.threshold_arithmetic)
     clinical_ok: bool | None = False if rng.clinical_low > 0 else True if rng.clinical_high == 0 else None
     criteria: dict[str, tuple[bool | None, str]] = {
         "clinical_sledai_not_0": (
@@ -332,6 +368,7 @@ def score_doris_2021(inp: DorisInput | Mapping[str, Any]) -> InstrumentResult:
         "on_antimalarial": data.on_antimalarial,
         "prednisolone_rule": data.prednisolone_rule,
         "pga_rule": data.pga_rule,
+        "threshold_arithmetic": data.threshold_arithmetic,
     }
     return InstrumentResult(
         instrument="doris_2021",
@@ -393,6 +430,7 @@ class SriInput(StrictInput):
     rescue_therapy: StrictBool | None = Field(
         default=None, description="Optional trial rule: rescue/prohibited medication means non-responder."
     )
+    threshold_arithmetic: ThresholdArithmetic = "round_to_precision"
 
 
 def score_sri(inp: SriInput | Mapping[str, Any], threshold: int | None = None) -> InstrumentResult:
@@ -428,8 +466,10 @@ def score_sri(inp: SriInput | Mapping[str, Any], threshold: int | None = None) -
     if data.pga_baseline is None or data.pga_followup is None:
         missing += [n_ for n_ in ("pga_baseline", "pga_followup") if getattr(data, n_) is None]
     else:
-        change_tenths = to_units(data.pga_followup, PGA_STEPS) - to_units(data.pga_baseline, PGA_STEPS)
-        pga_change = change_tenths / PGA_STEPS
+        change_tenths = _exact_or_rounded(
+            data.pga_followup, PGA_STEPS, data.threshold_arithmetic
+        ) - _exact_or_rounded(data.pga_baseline, PGA_STEPS, data.threshold_arithmetic)
+        pga_change = float(change_tenths / PGA_STEPS)
         pga_ok = change_tenths < SRI_PGA_WORSENING_TENTHS
     rescue_ok = None if data.rescue_therapy is None else not data.rescue_therapy
     responder = _and3(
@@ -462,6 +502,7 @@ def score_sri(inp: SriInput | Mapping[str, Any], threshold: int | None = None) -
         "threshold": n,
         "sledai_version": data.sledai_version,
         "use_bilag": data.use_bilag,
+        "threshold_arithmetic": data.threshold_arithmetic,
     }
     return InstrumentResult(
         instrument="sri_4" if n == 4 else f"sri_{n}",

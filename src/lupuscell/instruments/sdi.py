@@ -10,7 +10,9 @@ confirmed in spec section 3.2 (PhenX protocol 171001, HHE 2019); maximum 47.
 Conventions
 -----------
 * ``items`` is a checklist (absent means false/0). Count items (``*_count``, ``*_sites``) score
-  ``min(count, 2)``: 2 when more than one event or site.
+  ``min(count, 2)``: 2 when more than one event or site. Spec 3.1: repeat *episodes* (CVA,
+  MI, AVN) must be >= 6 months apart to score 2; the count is clinician-entered and must
+  include only episodes that far apart (the platform holds no episode dates to check it).
 * 6-month rule (A-SDI-4): items worded "ever" (:data:`EVER_ITEMS`) score when they happen;
   all other items, including those carrying their own 6-month duration, need >= 6 months'
   persistence. When ``months_present[item]`` is given and < 6, the item does not score;

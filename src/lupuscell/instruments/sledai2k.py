@@ -18,7 +18,9 @@ Conventions (each an explicit input field, recorded in the result)
   ``0 <= days_before_visit <= window_days`` (10 by default, 30 for Touma 2010).
 * Arthritis joint count (ambiguity A1): when ``tender_or_swollen_inflamed_joint_count`` is given,
   arthritis scores at ``>= 2`` joints (``arthritis_rule="ge_2"``, default, pending clinical
-  sign-off) or ``> 2`` joints (``"gt_2"``, original SLEDAI and several SLEDAI-2K forms).
+  sign-off) or ``> 2`` joints (``"gt_2"``, original SLEDAI and several SLEDAI-2K forms). A tick
+  (``descriptors.arthritis``) or an in-window arthritis event that contradicts the count under
+  the chosen rule is rejected, never silently overridden.
 * ``instrument_version="selena_sledai"``: proteinuria, rash, alopecia and mucosal ulcers score
   only with ``new_or_worse[item] = true``; a present item without that flag is unknown.
 * Clinical SLEDAI removes only ``low_complement`` and ``increased_dna_binding`` (section 1.3).
@@ -189,13 +191,16 @@ def _arthritis(inp: SledaiInput, present: dict[str, bool | None]) -> tuple[bool 
         return present["arthritis"], DEFINITIONS["arthritis"]
     needed = ARTHRITIS_MIN_JOINTS[inp.arthritis_rule]
     by_count = count >= needed
-    given = inp.descriptors.get("arthritis") if inp.descriptors is not None else None
+    if inp.descriptors is not None:
+        given, field = inp.descriptors.get("arthritis"), "descriptors.arthritis"
+    else:  # an in-window arthritis event is a tick; no event says nothing
+        given, field = (True if present["arthritis"] else None), "events.arthritis"
     if given is not None and given != by_count:
         from lupuscell.errors import ValidationError
 
         raise ValidationError.single(
             "input",
-            "descriptors.arthritis",
+            field,
             f"contradicts tender_or_swollen_inflamed_joint_count={count} under arthritis_rule="
             f"{inp.arthritis_rule!r} (needs >= {needed} joints); give one of them",
         )
