@@ -1,0 +1,1132 @@
+"""Synthetic cohort of SLE patients treated with autologous HSCT, MSC or CD19 CAR-T.
+
+Virtual patients with a realistic baseline (age, ~9:1 female:male, disease duration, organ
+involvement incl. lupus nephritis class, serology, prior immunosuppressants), a therapy
+timeline by protocol, visits at baseline, day 30, months 3, 6, 12 then every 6 months to 5
+years (jitter, missed visits, loss to follow-up, administrative censoring), SLEDAI-2K
+descriptors coherent with the disease state, PGA, prednisone taper, co-medication, BILAG
+grades at some visits, laboratory results in site-specific units (daily ANC and platelets
+around the HSCT nadir so that engraftment can be derived), adverse events, relapses, flares,
+deaths and last contact.
+
+Outcome rates come from :mod:`lupuscell.synth.calibration` (each with its published source),
+all other distributions from :mod:`lupuscell.synth.profiles`; ``docs/synth.md`` lists both.
+
+Determinism and streaming
+-------------------------
+Patients are generated in fixed internal blocks of :data:`BLOCK_SIZE`; block ``b`` draws from
+its own generator ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(b,)))``, so the
+output for ``(n_patients, seed)`` is identical whatever ``chunk_size`` the caller streams
+with, and only one chunk (plus at most one block) is ever held in memory. Within a block the
+sampling is vectorised with NumPy (no per-patient Python loop except building the small list
+and JSON columns).
+
+Disease-state model
+-------------------
+Each patient is a complete responder, a partial responder or a non-responder (probabilities
+by therapy), with a response day drawn from the therapy's response window. Complete
+responders relapse at a time drawn from the calibrated cumulative incidence (relapse is
+permanent within the 5-year window: a simplification); partial responders may have one
+transient flare (90 days); non-responders stay active. Visit descriptors follow the state:
+remission -> none; partial -> a few persisting renal/serology/mucocutaneous items; active ->
+the baseline items persist; relapse/flare -> a newly drawn set. Labs follow the descriptors
+(proteinuria <-> uPCR > 0.5 g/g, low complement <-> C3/C4 below normal, anti-dsDNA above 30
+IU/mL, platelets < 100, WBC < 3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from lupuscell import vocab
+from lupuscell.instruments import sledai2k
+from lupuscell.synth import calibration as cal
+from lupuscell.synth import profiles as prof
+
+BLOCK_SIZE = 250
+"""Patients per internal random block (fixed: part of the definition of a seed's cohort)."""
+
+THERAPIES: tuple[str, ...] = ("autologous_hsct", "msc", "car_t")
+TABLES: tuple[str, ...] = (
+    "sites",
+    "patients",
+    "therapy_courses",
+    "drug_administrations",
+    "visits",
+    "lab_results",
+    "adverse_events",
+    "clinical_events",
+)
+"""Table names yielded by :func:`iter_cohort_tables` (``sites`` only in the first chunk)."""
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+_DESCRIPTORS = vocab.SLEDAI_2K_DESCRIPTORS
+_WEIGHTS = np.array([sledai2k.WEIGHTS[name] for name in _DESCRIPTORS], dtype=np.int64)
+"""SLEDAI-2K weights in descriptor order (Gladman 2002), used only to set a plausible PGA."""
+_D = {name: j for j, name in enumerate(_DESCRIPTORS)}
+_SEROLOGY = np.array([name in ("low_complement", "increased_dna_binding") for name in _DESCRIPTORS])
+_PARTIAL_MASK = np.array([name in prof.PARTIAL_RESPONSE_DESCRIPTORS for name in _DESCRIPTORS])
+
+# Visit states
+BASE, IMPROVING, REMISSION, PARTIAL, ACTIVE, RELAPSE = 0, 1, 2, 3, 4, 5
+
+
+def _day(iso: str) -> int:
+    return int(np.datetime64(iso, "D").astype(np.int64))
+
+
+def _dates(days: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+    """Days since 1970-01-01 -> datetime64[D]; negative sentinel ``_NO_DATE`` -> NaT."""
+    arr = np.asarray(days, dtype=np.int64)
+    out = arr.astype("datetime64[D]")
+    out[arr == _NO_DATE] = np.datetime64("NaT")
+    return out
+
+
+_NO_DATE = np.iinfo(np.int64).min
+_CART_DAYS = np.array([-5, 0, 3, 7, 10, 14, 21, 28])
+_DATA_CUT = _day(cal.DATA_CUT)
+
+
+def _choice(rng: np.random.Generator, values: tuple[Any, ...], p: npt.ArrayLike, size: int) -> Any:
+    probs = np.asarray(p, dtype=float)
+    idx = np.searchsorted(np.cumsum(probs / probs.sum()), rng.random(size), side="right")
+    return np.asarray(values, dtype=object)[np.minimum(idx, len(values) - 1)]
+
+
+def _lognormal(rng: np.random.Generator, median: float | FloatArray, sigma: float, size: int) -> FloatArray:
+    return np.asarray(median * np.exp(sigma * rng.standard_normal(size)), dtype=float)
+
+
+def _uniform_int(rng: np.random.Generator, lo: npt.ArrayLike, hi: npt.ArrayLike, size: int) -> IntArray:
+    """Integers uniform on [lo, hi] (inclusive, element-wise bounds)."""
+    lo_a = np.asarray(lo, dtype=np.int64)
+    hi_a = np.asarray(hi, dtype=np.int64)
+    return np.asarray(lo_a + np.floor(rng.random(size) * (hi_a - lo_a + 1)), dtype=np.int64)
+
+
+def _ensure_one(matrix: BoolArray, rows: BoolArray, fallback: IntArray) -> None:
+    """Rows flagged in ``rows`` with no True get their ``fallback`` column set (in place)."""
+    empty = rows & ~matrix.any(axis=1)
+    matrix[np.flatnonzero(empty), fallback[empty]] = True
+
+
+def _first_clinical(matrix: BoolArray, default: IntArray) -> IntArray:
+    clinical = matrix & ~_SEROLOGY
+    has = clinical.any(axis=1)
+    return np.where(has, clinical.argmax(axis=1), default)
+
+
+class _Block:
+    """All draws of one block of patients (arrays of length m, one entry per patient)."""
+
+    def __init__(self, seed: int, block: int, start: int, m: int) -> None:
+        self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+        self.m = m
+        self.index = start + np.arange(m)
+        self._baseline()
+        self._course()
+        self._outcomes()
+
+    # -- baseline -------------------------------------------------------------------------
+    def _baseline(self) -> None:
+        rng, m = self.rng, self.m
+        shares = np.array([cal.CALIBRATION[t].share.p for t in THERAPIES])
+        self.ti = np.minimum(
+            np.searchsorted(np.cumsum(shares / shares.sum()), rng.random(m), side="right"), len(THERAPIES) - 1
+        )
+        self.therapy = np.asarray(THERAPIES, dtype=object)[self.ti]
+        self.is_hsct = self.ti == 0
+        self.is_msc = self.ti == 1
+        self.is_cart = self.ti == 2
+
+        u_site = rng.random(m)
+        self.site = np.empty(m, dtype=np.int64)
+        for ti, therapy in enumerate(THERAPIES):
+            allowed = np.array([k for k, s in enumerate(prof.SITES) if therapy in s.therapies])
+            mask = self.ti == ti
+            self.site[mask] = allowed[(u_site[mask] * len(allowed)).astype(np.int64)]
+        self.site_code = np.array([s.code for s in prof.SITES], dtype=object)[self.site]
+        self.code = np.array([f"{s}-{i + 1:06d}" for s, i in zip(self.site_code, self.index, strict=True)])
+
+        self.female = rng.random(m) < cal.FEMALE_SHARE.p
+        age_par = np.array([prof.AGE_AT_TREATMENT[t] for t in THERAPIES])[self.ti]
+        self.age = np.clip(
+            age_par[:, 0] + age_par[:, 1] * rng.standard_normal(m), age_par[:, 2], age_par[:, 3]
+        )
+        period = np.array([[_day(a), _day(b)] for a, b in (prof.TREATMENT_PERIOD[t] for t in THERAPIES)])
+        self.d0 = _uniform_int(rng, period[self.ti, 0], period[self.ti, 1], m)
+        w_mu = np.where(self.female, prof.WEIGHT_KG["F"][0], prof.WEIGHT_KG["M"][0])
+        w_sd = np.where(self.female, prof.WEIGHT_KG["F"][1], prof.WEIGHT_KG["M"][1])
+        self.weight = np.clip(w_mu + w_sd * rng.standard_normal(m), 40.0, 130.0)
+
+        med, sigma = prof.DISEASE_DURATION_YEARS
+        duration = np.clip(_lognormal(rng, med, sigma, m), 0.5, self.age - prof.MIN_AGE_AT_DIAGNOSIS)
+        self.birth_day = self.d0 - np.round(self.age * 365.25).astype(np.int64)
+        self.diagnosis_day = self.d0 - np.round(duration * 365.25).astype(np.int64)
+        self.birth_year = _dates(self.birth_day).astype("datetime64[Y]").astype(np.int64) + 1970
+        diag_year = _dates(self.diagnosis_day).astype("datetime64[Y]").astype(np.int64) + 1970
+        self.criteria = np.where(
+            diag_year >= 2020, "eular_acr_2019", np.where(diag_year >= 2013, "slicc_2012", "acr_1997")
+        ).astype(object)
+
+        neph_share = np.array([cal.NEPHRITIS_SHARE[t].p for t in THERAPIES])
+        self.nephritis = rng.random(m) < neph_share[self.ti]
+        classes = tuple(cal.NEPHRITIS_CLASS_MIX)
+        ln_class = _choice(rng, classes, list(cal.NEPHRITIS_CLASS_MIX.values()), m)
+        self.nephritis_class = np.where(self.nephritis, ln_class, None)
+
+        organs = vocab.ORGAN_INVOLVEMENT
+        self.organ = np.zeros((m, len(organs)), dtype=bool)
+        u_org = rng.random((m, len(organs)))
+        for j, organ in enumerate(organs):
+            self.organ[:, j] = (
+                self.nephritis if organ == "renal" else u_org[:, j] < prof.ORGAN_PROBABILITY[organ]
+            )
+        prior_names = tuple(prof.PRIOR_THERAPY_PROBABILITY)
+        self.prior = rng.random((m, len(prior_names))) < np.array(
+            list(prof.PRIOR_THERAPY_PROBABILITY.values())
+        )
+        self.prior_names = prior_names
+
+        # SLEDAI-2K descriptors at baseline (B) and of a later relapse/flare (F)
+        p = np.empty((m, len(_DESCRIPTORS)))
+        for j, name in enumerate(_DESCRIPTORS):
+            organ_name, p_in, p_out = prof.DESCRIPTOR_PROBABILITY[name]
+            involved = np.ones(m, bool) if organ_name is None else self.organ[:, organs.index(organ_name)]
+            p[:, j] = np.where(involved, p_in, p_out)
+        fallback = np.where(self.nephritis, _D["proteinuria"], _D["arthritis"])
+        self.B = rng.random(p.shape) < p
+        self.B[np.arange(m), _first_clinical(self.B, fallback)] = True
+        self.F = rng.random(p.shape) < 0.8 * p
+        self.F[
+            np.arange(m), _first_clinical(self.F, np.where(self.nephritis, _D["proteinuria"], _D["rash"]))
+        ] = True
+
+    # -- therapy course ----------------------------------------------------------------------
+    def _course(self) -> None:
+        rng, m = self.rng, self.m
+        h, s, c = self.is_hsct, self.is_msc, self.is_cart
+        self.mob = np.where(h, -_uniform_int(rng, 35, 70, m), _NO_DATE)
+        harvest_h = self.mob + _uniform_int(rng, 10, 13, m)
+        harvest_c = -_uniform_int(rng, 21, 42, m)
+        self.harvest = np.where(h, harvest_h, np.where(c, harvest_c, _NO_DATE))
+        self.rituximab = h & (rng.random(m) < 0.5)
+        self.conditioning = np.where(h, np.where(self.rituximab, -6, -5), np.where(c, -5, _NO_DATE))
+        n_inf = np.where(s & (rng.random(m) < cal.CALIBRATION["msc"].extra["second_infusion"].p), 2, 1)
+        self.n_infusions = n_inf
+
+        # engraftment (HSCT): days of ANC >= 0.5 and platelets >= 20 recovery
+        graft_failure = h & (rng.random(m) < cal.CALIBRATION["autologous_hsct"].extra["graft_failure"].p)
+        en = np.clip(np.round(_lognormal(rng, 10.0, 0.15, m)), 8, 16).astype(np.int64)
+        self.en = np.where(graft_failure, _uniform_int(rng, 33, 42, m), en)
+        ep = self.en + np.round(2.0 + 2.0 * rng.standard_normal(m)).astype(np.int64)
+        self.ep = np.maximum(ep, np.maximum(self.en - 1, 9))
+        self.graft_failure = graft_failure
+
+        base_baseline = np.where(h, self.mob, np.where(c, self.harvest, 0))
+        self.baseline_day = (
+            base_baseline - _uniform_int(rng, 3, 14, m) - np.where(s, _uniform_int(rng, 0, 7, m), 0)
+        )
+        self.discharge = np.where(
+            h,
+            self.en + _uniform_int(rng, 2, 6, m),
+            np.where(c, _uniform_int(rng, 9, 15, m), np.where(n_inf == 2, 7, 0) + _uniform_int(rng, 1, 4, m)),
+        )
+
+        per_kg = np.where(
+            h,
+            _lognormal(rng, 6e8, 0.3, m),
+            np.where(s, _lognormal(rng, 1e6, 0.08, m), _lognormal(rng, 1e6, 0.1, m)),
+        )
+        self.dose_per_kg = per_kg
+        self.total_dose = per_kg * self.weight * n_inf
+        self.cd34 = np.where(h, np.maximum(_lognormal(rng, 5e6, 0.35, m), 2e6), np.nan)
+        self.viability = np.round(
+            np.where(
+                h, rng.uniform(92, 99.5, m), np.where(s, rng.uniform(88, 98, m), rng.uniform(85, 98, m))
+            ),
+            1,
+        )
+        msc_src = _choice(
+            rng,
+            cal.MSC_SOURCES,
+            [cal.CALIBRATION["msc"].extra[f"cell_source_{x}"].p for x in cal.MSC_SOURCES],
+            m,
+        )
+        self.cell_source = np.where(h, "peripheral_blood", np.where(s, msc_src, "autologous_t_cells")).astype(
+            object
+        )
+        self.donor_type = np.where(s, "allogeneic_third_party", "autologous").astype(object)
+        self.protocol = np.where(
+            h,
+            np.where(self.rituximab, "HSCT-CY-RATG-RTX", "HSCT-CY-RATG"),
+            np.where(s, np.where(n_inf == 2, "MSC-1E6-X2", "MSC-1E6"), "CART19-FLU-CY"),
+        ).astype(object)
+
+    # -- outcomes ----------------------------------------------------------------------------
+    def _per_therapy(self, attr: str) -> FloatArray:
+        return np.array([getattr(cal.CALIBRATION[t], attr).p for t in THERAPIES])[self.ti]
+
+    def _anchored_days(self, attr: str, u: FloatArray) -> FloatArray:
+        out = np.full(self.m, np.inf)
+        for ti, therapy in enumerate(THERAPIES):
+            mask = self.ti == ti
+            anchors = getattr(cal.CALIBRATION[therapy], attr).anchors
+            out[mask] = cal.piecewise_exponential_quantile(u[mask], anchors) * 365.25
+        return out
+
+    def _outcomes(self) -> None:
+        rng, m = self.rng, self.m
+        u = rng.random(m)
+        p_cr = self._per_therapy("response_complete")
+        p_pr = self._per_therapy("response_partial")
+        self.complete = u < p_cr
+        self.partial = (u >= p_cr) & (u < p_cr + p_pr)
+        window = np.array([cal.CALIBRATION[t].response_days for t in THERAPIES])[self.ti]
+        self.resp_day = _uniform_int(rng, window[:, 0], window[:, 1], m).astype(float)
+        self.resp_day[~(self.complete | self.partial)] = np.inf
+
+        relapse = self._anchored_days("relapse_after_remission", rng.random(m))
+        self.relapse_day = np.where(self.complete, np.maximum(relapse, self.resp_day + 90), np.inf)
+        flare = self.resp_day + rng.exponential(365.25 / 0.2, m)
+        self.flare_day = np.where(self.partial, flare, np.inf)
+
+        p_trm = self._per_therapy("treatment_related_death")
+        early = np.array([cal.CALIBRATION[t].trm_within_100_days for t in THERAPIES])[self.ti]
+        u_t = rng.random(m)
+        trm_day = np.where(rng.random(m) < early, 5 + 95 * u_t**2, 100 + 265 * u_t)
+        trm_day = np.where(rng.random(m) < p_trm, np.floor(trm_day), np.inf)
+        other_day = np.floor(self._anchored_days("other_death", rng.random(m)))
+        death_day = np.minimum(trm_day, other_day)
+        ltfu = rng.exponential(1.0 / cal.LOSS_TO_FOLLOW_UP_PER_YEAR, m) * 365.25
+        fu_end = np.floor(np.minimum(np.minimum(ltfu, _DATA_CUT - self.d0), prof.VISIT_DAYS[-1] + 30))
+        self.dead = death_day <= fu_end
+        self.trm = self.dead & (trm_day <= other_day)
+        self.end_day = np.where(self.dead, death_day, fu_end).astype(np.int64)
+        self.u_cause = rng.random(m)
+        self.u_severity = rng.random(m)
+        # the patient is "active" at death if not in remission then
+        at = self.end_day
+        # daily HSCT counts run to ANC recovery + 5 days and platelet recovery + 10 days (so a
+        # transfusion-free run can be seen), at least to day 28, and stop at death / censoring
+        # (CAR-T: counts on fixed days up to day 28)
+        hsct_last = np.maximum(np.maximum(28, self.en + 5), self.ep + 10)
+        self.count_last_day = np.minimum(
+            np.where(self.is_hsct, hsct_last, np.where(self.is_cart, int(_CART_DAYS[-1]), -1)), self.end_day
+        )
+        self.active_at_end = ~(
+            (self.complete & (self.resp_day <= at) & (self.relapse_day > at))
+            | (self.partial & (self.resp_day <= at))
+        )
+
+
+def _visit_states(b: _Block, pi: IntArray, vi: IntArray, t: IntArray) -> IntArray:
+    state = np.full(t.shape, ACTIVE, dtype=np.int64)
+    resp = b.resp_day[pi]
+    responded = t >= resp
+    state[(t > 0) & ~responded & np.isfinite(resp)] = IMPROVING
+    complete = b.complete[pi]
+    state[complete & responded & (t < b.relapse_day[pi])] = REMISSION
+    state[complete & (t >= b.relapse_day[pi])] = RELAPSE
+    partial = b.partial[pi] & responded
+    state[partial] = PARTIAL
+    flare = b.flare_day[pi]
+    state[partial & (t >= flare) & (t < flare + 90)] = RELAPSE
+    state[vi == 0] = BASE
+    return state
+
+
+# Probability of being on an immunosuppressant, by therapy (rows) and state (columns:
+# BASE, IMPROVING, REMISSION, PARTIAL, ACTIVE, RELAPSE).
+_IS_PROBABILITY = np.array(
+    [
+        [0.90, 0.30, 0.15, 0.70, 0.85, 0.80],  # autologous HSCT: IS stopped after transplant
+        [0.90, 0.85, 0.80, 0.85, 0.90, 0.90],  # MSC: background IS continued (Nanjing protocols)
+        [0.90, 0.00, 0.00, 0.60, 0.85, 0.80],  # CAR-T: drug-free after infusion
+    ]
+)
+
+
+def _visits(b: _Block) -> tuple[pd.DataFrame, dict[str, Any]]:
+    rng, m = b.rng, b.m
+    nv = len(prof.VISIT_DAYS) + 1
+    jitter = np.array((0, *prof.VISIT_JITTER_DAYS))
+    days = np.empty((m, nv), dtype=np.int64)
+    days[:, 0] = b.baseline_day
+    days[:, 1:] = np.array(prof.VISIT_DAYS) + np.round((rng.random((m, nv - 1)) * 2 - 1) * jitter[1:]).astype(
+        np.int64
+    )
+    keep = days <= b.end_day[:, None]
+    keep[:, 1:] &= rng.random((m, nv - 1)) >= prof.MISSED_VISIT_PROBABILITY
+    keep[b.dead[:, None] & (days >= b.end_day[:, None])] = False
+    keep[:, 0] = True
+    pi, vi = np.nonzero(keep)
+    t = days[pi, vi]
+    r = len(t)
+    state = _visit_states(b, pi, vi, t)
+
+    u = rng.random((r, len(_DESCRIPTORS)))
+    base = b.B[pi]
+    desc = np.zeros((r, len(_DESCRIPTORS)), dtype=bool)
+    sel = state == BASE
+    desc[sel] = base[sel]
+    sel = state == IMPROVING
+    desc[sel] = base[sel] & (u[sel] < 0.6)
+    sel = state == PARTIAL
+    desc[sel] = base[sel] & _PARTIAL_MASK & (u[sel] < 0.35)
+    sel = state == ACTIVE
+    desc[sel] = base[sel] & (u[sel] < 0.75)
+    sel = state == RELAPSE
+    desc[sel] = b.F[pi][sel] & (u[sel] < 0.85)
+    fb_base = _first_clinical(base, np.full(r, _D["low_complement"]))
+    fb_partial = np.where(base[:, _D["proteinuria"]], _D["proteinuria"], _D["low_complement"])
+    fallback = np.where(
+        state == RELAPSE,
+        _first_clinical(b.F[pi], fb_base),
+        np.where(state == PARTIAL, fb_partial, fb_base),
+    )
+    # cytopenias while post-conditioning / lymphodepletion counts are followed are drug-induced,
+    # which SLEDAI-2K excludes (Gladman 2002)
+    in_count_window = (t > 0) & (t <= b.count_last_day[pi])
+    desc[in_count_window, _D["thrombocytopenia"]] = False
+    desc[in_count_window, _D["leukopenia"]] = False
+    _ensure_one(desc, state != REMISSION, fallback)
+    score = desc.astype(np.int64) @ _WEIGHTS
+
+    noise = rng.standard_normal(r)
+    pga = np.where(
+        state == REMISSION,
+        np.clip(0.15 + 0.12 * noise, 0.0, 0.4),
+        np.clip(0.3 + 0.08 * score + 0.3 * noise, 0.5, 3.0),
+    )
+    pga = np.round(pga, 1)
+
+    pred0 = _choice(rng, *prof.BASELINE_PREDNISONE_MG, m).astype(float)
+    floor = np.where(
+        b.is_cart,
+        0.0,
+        np.where(b.is_hsct, np.where(rng.random(m) < 0.5, 0.0, 5.0), 5.0 + 2.5 * (rng.random(m) < 0.5)),
+    )
+    tau = np.where(b.is_cart, 30.0, 60.0)
+    p0, tt = pred0[pi], np.maximum(t, 0).astype(float)
+    pred = np.select(
+        [state == BASE, state == REMISSION, state == IMPROVING, state == PARTIAL, state == ACTIVE],
+        [
+            p0,
+            np.maximum(floor[pi], p0 * np.exp(-tt / tau[pi])),
+            np.maximum(10.0, p0 * np.exp(-tt / 120.0)),
+            np.maximum(7.5, p0 * np.exp(-tt / 120.0)),
+            np.maximum(10.0, p0 * np.exp(-tt / 240.0)),
+        ],
+        default=_choice(rng, (20.0, 30.0, 40.0), (0.4, 0.4, 0.2), r).astype(float),
+    )
+    pred = np.round(pred / 2.5) * 2.5
+
+    hcq_user = rng.random(m) < 0.8
+    on_hcq = hcq_user[pi] & ~(b.is_cart[pi] & np.isin(state, (IMPROVING, REMISSION)))
+    on_is = rng.random(r) < _IS_PROBABILITY[b.ti[pi], state]
+    on_bio = rng.random(r) < np.select([state == BASE, state == RELAPSE], [0.15, 0.30], 0.03)
+    flare_row = state == RELAPSE
+    new_activity = pd.array(flare_row, dtype="boolean")
+    new_activity[state == BASE] = pd.NA
+
+    bilag_rows = np.flatnonzero(rng.random(r) < prof.BILAG_VISIT_PROBABILITY)
+    bilag: list[str | None] = [None] * r
+    for k in bilag_rows:
+        bilag[k] = json.dumps(_bilag(desc[k], base[k]), sort_keys=True)
+
+    frame = pd.DataFrame(
+        {
+            "patient_code": b.code[pi],
+            "visit_date": _dates(b.d0[pi] + t),
+            "sledai_window_days": np.full(r, 10, dtype=np.int64),
+            **{name: desc[:, j] for j, name in enumerate(_DESCRIPTORS)},
+            "pga": pga,
+            "prednisone_mg_per_day": pred,
+            "on_antimalarial": on_hcq,
+            "on_immunosuppressant": on_is,
+            "on_biologic": on_bio,
+            "immunosuppressives_stable": ~flare_row,
+            "haemolytic_anaemia": np.zeros(r, dtype=bool),
+            "gastrointestinal_activity": np.zeros(r, dtype=bool),
+            "new_activity": new_activity,
+            "bilag": bilag,
+        }
+    )
+    rows = {"pi": pi, "t": t, "desc": desc, "state": state, "pred": pred}
+    return frame, rows
+
+
+def _bilag(active: BoolArray, baseline: BoolArray) -> dict[str, str]:
+    """BILAG-2004-style grades derived from the descriptors (A/B active, D previously, E never)."""
+    grades = dict.fromkeys(vocab.BILAG_DOMAINS, "E")
+    for j, name in enumerate(_DESCRIPTORS):
+        domain = prof.DESCRIPTOR_BILAG_DOMAIN.get(name)
+        if domain is None:
+            continue
+        if active[j]:
+            grades[domain] = "A" if domain in prof.BILAG_A_DOMAINS else min(grades[domain], "B")
+        elif baseline[j] and grades[domain] == "E":
+            grades[domain] = "D"
+    return grades
+
+
+def _units(b: _Block, pi: IntArray, analyte: str) -> npt.NDArray[np.object_]:
+    units = np.array([s.units[analyte] for s in prof.SITES], dtype=object)
+    return units[b.site[pi]]
+
+
+def _entered(values: FloatArray, units: npt.NDArray[np.object_], analyte: str) -> FloatArray:
+    out = np.empty(values.shape)
+    for unit in np.unique(units):
+        factor, decimals = prof.ENTRY_UNITS[f"{unit}|{analyte}"]
+        mask = units == unit
+        out[mask] = np.round(values[mask] * factor, decimals)
+    return out
+
+
+def _visit_labs(b: _Block, rows: dict[str, Any]) -> list[pd.DataFrame]:
+    rng = b.rng
+    pi, t, desc = rows["pi"], rows["t"], rows["desc"]
+    r = len(pi)
+    ln = lambda med, sigma: _lognormal(rng, med, sigma, r)  # noqa: E731
+    crea_base = np.where(b.nephritis, _lognormal(rng, 1.0, 0.3, b.m), _lognormal(rng, 0.75, 0.15, b.m))
+    prot = desc[:, _D["proteinuria"]]
+    values = {
+        "anti_dsdna": np.where(
+            desc[:, _D["increased_dna_binding"]],
+            np.maximum(35.0, ln(150.0, 0.7)),
+            np.minimum(28.0, ln(10.0, 0.6)),
+        ),
+        "c3": np.where(
+            desc[:, _D["low_complement"]], np.minimum(0.85, ln(0.6, 0.2)), np.maximum(0.92, ln(1.15, 0.15))
+        ),
+        "c4": np.where(
+            desc[:, _D["low_complement"]], np.minimum(0.09, ln(0.07, 0.3)), np.maximum(0.11, ln(0.22, 0.25))
+        ),
+        "creatinine": crea_base[pi] * np.where(prot, 1.15, 0.95) * ln(1.0, 0.08),
+        "upcr": np.where(
+            prot,
+            np.maximum(0.6, ln(2.0, 0.6)),
+            np.where(b.nephritis[pi], np.minimum(0.45, ln(0.2, 0.5)), np.minimum(0.3, ln(0.08, 0.4))),
+        ),
+        "platelets": np.where(
+            desc[:, _D["thrombocytopenia"]], rng.uniform(30, 95, r), np.maximum(105.0, ln(240.0, 0.25))
+        ),
+        "wbc": np.where(desc[:, _D["leukopenia"]], rng.uniform(1.8, 2.9, r), np.maximum(3.1, ln(6.0, 0.3))),
+    }
+    frames = []
+    dates = _dates(b.d0[pi] + t)
+    daily = t <= b.count_last_day[pi]  # HSCT / CAR-T counts already report platelets then
+    for analyte in prof.VISIT_LABS:
+        keep = rng.random(r) >= prof.MISSING_LAB_PROBABILITY
+        if analyte == "platelets":
+            keep &= ~daily
+        units = _units(b, pi, analyte)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "patient_code": b.code[pi][keep],
+                    "result_date": dates[keep],
+                    "analyte": analyte,
+                    "value": _entered(values[analyte], units, analyte)[keep],
+                    "unit": units[keep],
+                }
+            )
+        )
+    return frames
+
+
+_HSCT_GRID = np.arange(-6, 61)
+_CART_ANC = np.array([3.5, 1.2, 0.6, 0.8, 1.3, 2.0, 2.8, 3.2])
+_CART_PLT = np.array([220.0, 180.0, 140.0, 130.0, 150.0, 180.0, 200.0, 210.0])
+
+
+def _hsct_counts(b: _Block) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Daily ANC and platelets from day -6 to recovery (+5 days, at least day 28) after HSCT,
+    and the platelet transfusions given while platelets were < 10 (or < 20 at random)."""
+    rng = b.rng
+    hp = np.flatnonzero(b.is_hsct)
+    n, g = len(hp), len(_HSCT_GRID)
+    d = np.broadcast_to(_HSCT_GRID, (n, g))
+    en, ep = b.en[hp][:, None], b.ep[hp][:, None]
+    nadir = np.minimum(0.2, _lognormal(rng, 0.05, 0.5, n))[:, None]
+    frac = np.clip((d + 6) / 8.0, 0.0, 1.0)
+    anc = np.exp(np.log(4.5) * (1 - frac) + np.log(nadir) * frac) * np.exp(0.25 * rng.standard_normal((n, g)))
+    anc = np.where((d >= 0) & (d < en - 1), np.minimum(anc, 0.3), anc)
+    anc = np.where(d == en - 1, rng.uniform(0.2, 0.45, (n, g)), anc)
+    recovered = np.minimum(6.0, 0.6 * 1.5 ** np.maximum(d - en, 0)) * np.exp(
+        0.1 * rng.standard_normal((n, g))
+    )
+    anc = np.where(d >= en, np.maximum(recovered, 0.5), anc)
+    anc = np.where((d >= 0) & (d < en), np.minimum(anc, 0.45), anc)
+
+    nadir_p = rng.uniform(5, 15, n)[:, None]
+    frac_p = np.clip((d + 6) / 12.0, 0.0, 1.0)
+    plt = np.exp(np.log(220.0) * (1 - frac_p) + np.log(nadir_p) * frac_p) * np.exp(
+        0.2 * rng.standard_normal((n, g))
+    )
+    plt = np.where((d >= 6) & (d < ep), np.minimum(plt, 19.0), plt)
+    plt = np.where((d >= 0) & (d < ep), np.minimum(plt, 60.0), plt)
+    plt_rec = np.minimum(250.0, 22.0 * 1.25 ** np.maximum(d - ep, 0)) * np.exp(
+        0.1 * rng.standard_normal((n, g))
+    )
+    plt = np.where(d >= ep, np.maximum(plt_rec, 20.0), plt)
+    plt = np.round(plt)
+
+    last = b.count_last_day[hp][:, None]
+    keep = d <= last
+    rows, cols = np.nonzero(keep)
+    pcode = b.code[hp][rows]
+    dates = _dates(b.d0[hp][rows] + d[rows, cols])
+    units_anc = _units(b, hp[rows], "anc")
+    units_plt = _units(b, hp[rows], "platelets")
+    frames = [
+        pd.DataFrame(
+            {
+                "patient_code": pcode,
+                "result_date": dates,
+                "analyte": "anc",
+                "value": _entered(anc[rows, cols], units_anc, "anc"),
+                "unit": units_anc,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "patient_code": pcode,
+                "result_date": dates,
+                "analyte": "platelets",
+                "value": _entered(plt[rows, cols], units_plt, "platelets"),
+                "unit": units_plt,
+            }
+        ),
+    ]
+    tx = keep & (d >= 0) & (d < ep) & ((plt < 10) | ((plt < 20) & (rng.random((n, g)) < 0.25)))
+    tr, tc = np.nonzero(tx)
+    drug, dose, unit, purpose = prof.PLATELET_TRANSFUSION
+    transfusions = pd.DataFrame(
+        {
+            "patient_code": b.code[hp][tr],
+            "drug": drug,
+            "dose": dose,
+            "unit": unit,
+            "admin_date": _dates(b.d0[hp][tr] + d[tr, tc]),
+            "purpose": purpose,
+        }
+    )
+    return frames, transfusions
+
+
+def _cart_counts(b: _Block) -> list[pd.DataFrame]:
+    rng = b.rng
+    cp = np.flatnonzero(b.is_cart)
+    n, g = len(cp), len(_CART_DAYS)
+    d = np.broadcast_to(_CART_DAYS, (n, g))
+    anc = _CART_ANC * np.exp(0.3 * rng.standard_normal((n, g)))
+    plt = np.round(_CART_PLT * np.exp(0.2 * rng.standard_normal((n, g))))
+    rows, cols = np.nonzero(d <= b.count_last_day[cp][:, None])
+    dates = _dates(b.d0[cp][rows] + d[rows, cols])
+    out = []
+    for analyte, values in (("anc", anc), ("platelets", plt)):
+        units = _units(b, cp[rows], analyte)
+        out.append(
+            pd.DataFrame(
+                {
+                    "patient_code": b.code[cp][rows],
+                    "result_date": dates,
+                    "analyte": analyte,
+                    "value": _entered(values[rows, cols], units, analyte),
+                    "unit": units,
+                }
+            )
+        )
+    return out
+
+
+def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate, ignoring empty parts (their all-NA columns would change dtypes)."""
+    non_empty = [f for f in frames if len(f)]
+    return pd.concat(non_empty or frames[:1], ignore_index=True)
+
+
+def _template_drugs(
+    b: _Block, mask: BoolArray, template: tuple[tuple[str, float, str, str, int, str], ...]
+) -> pd.DataFrame:
+    idx = np.flatnonzero(mask)
+    k = len(template)
+    pi = np.repeat(idx, k)
+    col = np.tile(np.arange(k), len(idx))
+    offset = np.array([x[4] for x in template])[col]
+    anchor = np.where(np.array([x[5] == "mob" for x in template])[col], b.mob[pi], 0)
+    return pd.DataFrame(
+        {
+            "patient_code": b.code[pi],
+            "drug": np.array([x[0] for x in template], dtype=object)[col],
+            "dose": np.array([x[1] for x in template])[col],
+            "unit": np.array([x[2] for x in template], dtype=object)[col],
+            "admin_date": _dates(b.d0[pi] + anchor + offset),
+            "purpose": np.array([x[3] for x in template], dtype=object)[col],
+        }
+    )
+
+
+def _drugs(b: _Block, rows: dict[str, Any], transfusions: pd.DataFrame) -> pd.DataFrame:
+    frames = [
+        _template_drugs(b, b.is_hsct, prof.HSCT_FIXED_DRUGS),
+        _template_drugs(b, b.rituximab, prof.HSCT_RITUXIMAB_DRUGS),
+        _template_drugs(b, b.is_cart, prof.CAR_T_FIXED_DRUGS),
+        _template_drugs(b, b.is_msc, prof.MSC_FIXED_DRUGS),
+    ]
+    second = b.is_msc & (b.n_infusions == 2)
+    premed = _template_drugs(b, second, prof.MSC_FIXED_DRUGS)
+    premed["admin_date"] = premed["admin_date"] + pd.Timedelta(days=7)
+    frames.append(premed)
+    # G-CSF daily from mobilisation day +3 to the last apheresis day
+    hp = np.flatnonzero(b.is_hsct)
+    k = np.arange(12)
+    day = b.mob[hp][:, None] + 3 + k
+    rr, cc = np.nonzero(day <= b.harvest[hp][:, None])
+    drug, dose, unit, purpose = prof.HSCT_GCSF
+    frames.append(
+        pd.DataFrame(
+            {
+                "patient_code": b.code[hp][rr],
+                "drug": drug,
+                "dose": dose,
+                "unit": unit,
+                "admin_date": _dates(b.d0[hp][rr] + day[rr, cc]),
+                "purpose": purpose,
+            }
+        )
+    )
+    frames.append(transfusions)
+    pred = rows["pred"]
+    on = pred > 0
+    name, gc_unit, gc_purpose = prof.GLUCOCORTICOID
+    frames.append(
+        pd.DataFrame(
+            {
+                "patient_code": b.code[rows["pi"][on]],
+                "drug": name,
+                "dose": pred[on],
+                "unit": gc_unit,
+                "admin_date": _dates(b.d0[rows["pi"][on]] + rows["t"][on]),
+                "purpose": gc_purpose,
+            }
+        )
+    )
+    out = _concat_frames(frames)
+    out.insert(1, "course_key", out["patient_code"] + "/1")
+    return out
+
+
+def _adverse_events(b: _Block) -> pd.DataFrame:
+    rng, m = b.rng, b.m
+    parts: list[dict[str, Any]] = []
+
+    def add(
+        mask: BoolArray,
+        term: npt.ArrayLike,
+        category: str | npt.ArrayLike,
+        grade: npt.ArrayLike,
+        onset: npt.ArrayLike,
+        duration: npt.ArrayLike | None,
+        serious: npt.ArrayLike,
+        relatedness: str | npt.ArrayLike,
+    ) -> None:
+        def pick(x: Any) -> Any:
+            arr = np.asarray(x)
+            return arr[mask] if arr.ndim else np.full(int(mask.sum()), arr.item(), dtype=object)
+
+        onset_a = np.asarray(onset, dtype=np.int64)
+        res = (
+            np.full(m, _NO_DATE, dtype=np.int64)
+            if duration is None
+            else onset_a + np.asarray(duration, dtype=np.int64)
+        )
+        parts.append(
+            {
+                "pi": np.flatnonzero(mask),
+                "term": pick(np.asarray(term, dtype=object)),
+                "category": pick(np.asarray(category, dtype=object)),
+                "ctcae_grade": pick(grade).astype(np.int64),
+                "onset": onset_a[mask],
+                "resolution": res[mask],
+                "serious": pick(serious).astype(bool),
+                "relatedness": pick(np.asarray(relatedness, dtype=object)),
+            }
+        )
+
+    h, s, c = b.is_hsct, b.is_msc, b.is_cart
+    hsct_cal = cal.CALIBRATION["autologous_hsct"]
+    grade = _choice(rng, (2, 3, 4), (0.30, 0.55, 0.15), m).astype(np.int64)
+    add(
+        h & (rng.random(m) < hsct_cal.infection_first_year.p),
+        _choice(rng, prof.INFECTION_TERMS, np.ones(len(prof.INFECTION_TERMS)), m),
+        "infection",
+        grade,
+        np.floor(100 * rng.random(m) ** 1.5),
+        _uniform_int(rng, 5, 21, m),
+        grade >= 3,
+        "probable",
+    )
+    grade2 = _choice(rng, (2, 3), (0.6, 0.4), m).astype(np.int64)
+    add(
+        h & (rng.random(m) < 0.2),
+        _choice(rng, prof.INFECTION_TERMS[2:], np.ones(4), m),
+        "infection",
+        grade2,
+        100 + _uniform_int(rng, 0, 265, m),
+        _uniform_int(rng, 7, 28, m),
+        grade2 >= 3,
+        "possible",
+    )
+    add(
+        h & (rng.random(m) < hsct_cal.extra["engraftment_syndrome"].p),
+        "engraftment syndrome",
+        "other",
+        np.full(m, 2),
+        b.en + _uniform_int(rng, -1, 1, m),
+        _uniform_int(rng, 3, 7, m),
+        np.zeros(m, bool),
+        "probable",
+    )
+    add(
+        b.graft_failure,
+        "primary graft failure",
+        "graft_failure",
+        np.full(m, 4),
+        np.full(m, 30),
+        b.en - 30,
+        np.ones(m, bool),
+        "definite",
+    )
+    msc_cal = cal.CALIBRATION["msc"]
+    add(
+        s & (rng.random(m) < msc_cal.extra["infusion_reaction"].p),
+        "infusion-related reaction",
+        "other",
+        np.ones(m),
+        np.zeros(m),
+        np.ones(m),
+        np.zeros(m, bool),
+        "probable",
+    )
+    g_msc = _choice(rng, (2, 3), (0.7, 0.3), m).astype(np.int64)
+    add(
+        s & (rng.random(m) < msc_cal.infection_first_year.p),
+        _choice(rng, prof.INFECTION_TERMS[2:], np.ones(4), m),
+        "infection",
+        g_msc,
+        _uniform_int(rng, 0, 365, m),
+        _uniform_int(rng, 7, 21, m),
+        g_msc >= 3,
+        "unlikely",
+    )
+    cart_cal = cal.CALIBRATION["car_t"]
+    crs_grade = _choice(
+        rng,
+        (1, 2, 3),
+        (
+            cart_cal.extra["crs_grade_1"].p,
+            cart_cal.extra["crs_grade_2"].p,
+            1 - cart_cal.extra["crs_grade_1"].p - cart_cal.extra["crs_grade_2"].p,
+        ),
+        m,
+    ).astype(np.int64)
+    add(
+        c & (rng.random(m) < cart_cal.extra["crs"].p),
+        "cytokine release syndrome",
+        "crs",
+        crs_grade,
+        _uniform_int(rng, 1, 3, m),
+        _uniform_int(rng, 1, 5, m),
+        crs_grade >= 2,
+        "definite",
+    )
+    icans_grade = np.where(rng.random(m) < 0.7, 1, 2)
+    add(
+        c & (rng.random(m) < cart_cal.extra["icans"].p),
+        "immune effector cell-associated neurotoxicity syndrome",
+        "icans",
+        icans_grade,
+        _uniform_int(rng, 4, 8, m),
+        _uniform_int(rng, 1, 4, m),
+        icans_grade >= 2,
+        "definite",
+    )
+    add(
+        c & (rng.random(m) < cart_cal.infection_first_year.p),
+        _choice(rng, prof.INFECTION_TERMS[1:], np.ones(5), m),
+        "infection",
+        np.full(m, 3),
+        _uniform_int(rng, 7, 180, m),
+        _uniform_int(rng, 7, 21, m),
+        np.ones(m, bool),
+        "possible",
+    )
+    cause = _trm_cause(b)
+    add(
+        b.trm,
+        cause,
+        np.array([prof.TRM_CAUSE_CATEGORY.get(x, "other") for x in cause], dtype=object),
+        np.full(m, 5),
+        np.maximum(1, b.end_day - _uniform_int(rng, 3, 14, m)),
+        None,
+        np.ones(m, bool),
+        "definite",
+    )
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    pi = cols["pi"]
+    end = b.end_day[pi]
+    keep = cols["onset"] <= end
+    resolution = np.where(cols["resolution"] > end, _NO_DATE, cols["resolution"])
+    dead_unresolved = b.dead[pi] & (resolution != _NO_DATE) & (resolution >= end)
+    resolution = np.where(dead_unresolved, _NO_DATE, resolution)
+    res_days = np.where(resolution == _NO_DATE, _NO_DATE, b.d0[pi] + resolution)
+    return pd.DataFrame(
+        {
+            "patient_code": b.code[pi][keep],
+            "course_key": (b.code[pi] + "/1")[keep],
+            "term": cols["term"][keep],
+            "category": cols["category"][keep],
+            "ctcae_grade": cols["ctcae_grade"][keep],
+            "onset_date": _dates(b.d0[pi] + cols["onset"])[keep],
+            "resolution_date": _dates(res_days)[keep],
+            "serious": cols["serious"][keep],
+            "relatedness": cols["relatedness"][keep],
+        }
+    )
+
+
+def _trm_cause(b: _Block) -> npt.NDArray[np.object_]:
+    out = np.empty(b.m, dtype=object)
+    for ti, therapy in enumerate(THERAPIES):
+        causes = prof.TRM_CAUSES[therapy]
+        mask = b.ti == ti
+        out[mask] = np.asarray(causes, dtype=object)[(b.u_cause[mask] * len(causes)).astype(np.int64)]
+    return out
+
+
+def _clinical_events(b: _Block) -> pd.DataFrame:
+    active_cause = _pick_weighted(prof.OTHER_DEATH_CAUSES_ACTIVE, b.u_cause)
+    quiet_cause = _pick_weighted(prof.OTHER_DEATH_CAUSES_QUIET, b.u_cause)
+    death_cause = np.where(b.trm, _trm_cause(b), np.where(b.active_at_end, active_cause, quiet_cause))
+    end = b.end_day
+    relapse_seen = b.complete & (b.relapse_day <= end) & ~(b.dead & (b.relapse_day >= end))
+    flare_seen = b.partial & (b.flare_day <= end) & ~(b.dead & (b.flare_day >= end))
+    severe = b.u_severity < 0.4
+    specs = (
+        (b.dead, "death", end, death_cause, b.trm, None),
+        (
+            relapse_seen,
+            "relapse",
+            np.floor(np.where(relapse_seen, b.relapse_day, 0)),
+            None,
+            None,
+            np.where(severe, "severe", "mild_moderate"),
+        ),
+        (
+            flare_seen,
+            "flare",
+            np.floor(np.where(flare_seen, b.flare_day, 0)),
+            None,
+            None,
+            np.where(b.u_severity < 0.2, "severe", "mild_moderate"),
+        ),
+        (~b.dead, "last_contact", end, None, None, None),
+    )
+    frames = []
+    for mask, kind, day, cause, related, severity in specs:
+        idx = np.flatnonzero(mask)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "patient_code": b.code[idx],
+                    "event_type": kind,
+                    "event_date": _dates(b.d0[idx] + np.asarray(day, dtype=np.int64)[idx]),
+                    "cause": None if cause is None else np.asarray(cause, dtype=object)[idx],
+                    "treatment_related": pd.array(
+                        [None] * len(idx) if related is None else np.asarray(related)[idx], dtype="boolean"
+                    ),
+                    "severity": None if severity is None else np.asarray(severity, dtype=object)[idx],
+                }
+            )
+        )
+    return _concat_frames(frames)
+
+
+def _pick_weighted(table: tuple[tuple[str, float], ...], u: FloatArray) -> npt.NDArray[np.object_]:
+    names = np.array([x[0] for x in table], dtype=object)
+    cum = np.cumsum([x[1] for x in table])
+    return names[np.minimum(np.searchsorted(cum / cum[-1], u, side="right"), len(names) - 1)]
+
+
+def _patients(b: _Block) -> pd.DataFrame:
+    organs = vocab.ORGAN_INVOLVEMENT
+    return pd.DataFrame(
+        {
+            "code": b.code,
+            "site_code": b.site_code,
+            "sex": np.where(b.female, "F", "M").astype(object),
+            "birth_year": b.birth_year,
+            "sle_diagnosis_date": _dates(b.diagnosis_day),
+            "classification_criteria": b.criteria,
+            "organ_involvement": [[organs[j] for j in np.flatnonzero(row)] for row in b.organ],
+            "nephritis_class": b.nephritis_class,
+            "prior_therapies": [[b.prior_names[j] for j in np.flatnonzero(row)] for row in b.prior],
+        }
+    )
+
+
+def _courses(b: _Block) -> pd.DataFrame:
+    def rel(days: IntArray) -> npt.NDArray[np.datetime64]:
+        return _dates(np.where(days == _NO_DATE, _NO_DATE, b.d0 + days))
+
+    discharge = np.where(b.dead & (b.discharge >= b.end_day), _NO_DATE, b.discharge)
+    return pd.DataFrame(
+        {
+            "course_key": b.code + "/1",
+            "patient_code": b.code,
+            "therapy": b.therapy,
+            "cell_source": b.cell_source,
+            "donor_type": b.donor_type,
+            "protocol_id": b.protocol,
+            "mobilisation_date": rel(b.mob),
+            "harvest_date": rel(b.harvest),
+            "conditioning_start_date": rel(b.conditioning),
+            "infusion_date": _dates(b.d0),
+            "discharge_date": rel(discharge),
+            "total_cell_dose": b.total_dose,
+            "cell_dose_per_kg": b.dose_per_kg,
+            "cd34_per_kg": b.cd34,
+            "viability_percent": b.viability,
+            "route": "intravenous",
+            "number_of_infusions": b.n_infusions.astype(np.int64),
+        }
+    )
+
+
+def sites_table() -> pd.DataFrame:
+    """The synthetic sites (code, name, country)."""
+    return pd.DataFrame(
+        {
+            "code": [s.code for s in prof.SITES],
+            "name": [s.name for s in prof.SITES],
+            "country": [s.country for s in prof.SITES],
+        }
+    )
+
+
+def _in_patient_order(frame: pd.DataFrame, position: dict[str, int], by: list[str]) -> pd.DataFrame:
+    """Sort rows by patient (generation order, not code order) then ``by``."""
+    key = frame["patient_code"].map(position)
+    ordered = frame.assign(_pos=key).sort_values(["_pos", *by], kind="stable", ignore_index=True)
+    return ordered.drop(columns="_pos")
+
+
+def generate_block(seed: int, block: int, start: int, size: int) -> dict[str, pd.DataFrame]:
+    """Tables of patients ``start .. start + size - 1`` drawn from random block ``block``."""
+    b = _Block(seed, block, start, size)
+    position = {code: k for k, code in enumerate(b.code)}
+    visits, rows = _visits(b)
+    hsct_labs, transfusions = _hsct_counts(b)
+    labs = _concat_frames([*_visit_labs(b, rows), *hsct_labs, *_cart_counts(b)])
+    return {
+        "patients": _patients(b),
+        "therapy_courses": _courses(b),
+        "drug_administrations": _in_patient_order(_drugs(b, rows, transfusions), position, ["admin_date"]),
+        "visits": visits,
+        "lab_results": _in_patient_order(labs, position, ["result_date", "analyte"]),
+        "adverse_events": _in_patient_order(_adverse_events(b), position, ["onset_date"]),
+        "clinical_events": _in_patient_order(_clinical_events(b), position, ["event_date"]),
+    }
+
+
+def _split(
+    tables: dict[str, pd.DataFrame], n_first: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Split per-patient tables after the first ``n_first`` patients (in patient order)."""
+    codes = set(tables["patients"]["code"].iloc[:n_first])
+    head, tail = {}, {}
+    for name, frame in tables.items():
+        key = "code" if name == "patients" else "patient_code"
+        mask = frame[key].isin(codes).to_numpy()
+        head[name] = frame[mask].reset_index(drop=True)
+        tail[name] = frame[~mask].reset_index(drop=True)
+    return head, tail
+
+
+def _concat(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    if len(parts) == 1:
+        return parts[0]
+    return {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+
+
+def iter_cohort_tables(
+    n_patients: int, seed: int, chunk_size: int = 2000
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """Stream the synthetic cohort as chunks of per-table data frames.
+
+    Parameters
+    ----------
+    n_patients : int
+        Number of virtual patients (>= 0).
+    seed : int
+        Seed; the cohort is a deterministic function of ``(n_patients, seed)``.
+    chunk_size : int, default 2000
+        Patients per yielded chunk (the last one may be smaller). The concatenated output
+        does not depend on it.
+
+    Yields
+    ------
+    dict of str to pandas.DataFrame
+        Keyed by registry table name (:data:`TABLES`). Columns are the ORM model's, with
+        ``patient_code`` instead of ``patient_id``, ``site_code`` instead of ``site_id``
+        (patients), and ``course_key`` linking drug administrations and adverse events to
+        their therapy course. ``sites`` is included in the first chunk only.
+    """
+    if n_patients < 0:
+        raise ValueError("n_patients must be >= 0")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be >= 1")
+    pending: list[dict[str, pd.DataFrame]] = []
+    pending_n = 0
+    first = True
+    n_blocks = -(-n_patients // BLOCK_SIZE)
+    for block in range(n_blocks):
+        start = block * BLOCK_SIZE
+        size = min(BLOCK_SIZE, n_patients - start)
+        pending.append(generate_block(seed, block, start, size))
+        pending_n += size
+        while pending_n >= chunk_size or (block == n_blocks - 1 and pending_n > 0):
+            merged = _concat(pending)
+            take = min(chunk_size, pending_n)
+            if take < pending_n:
+                head, tail = _split(merged, take)
+                pending, pending_n = [tail], pending_n - take
+            else:
+                head, pending, pending_n = merged, [], 0
+            if first:
+                head = {"sites": sites_table(), **head}
+                first = False
+            yield head
+
+
+def generate_cohort_tables(n_patients: int, seed: int) -> dict[str, pd.DataFrame]:
+    """The whole cohort in memory (for small ``n_patients``): :func:`iter_cohort_tables` concatenated."""
+    parts = list(iter_cohort_tables(n_patients, seed, chunk_size=max(n_patients, 1)))
+    if not parts:
+        return {"sites": sites_table(), **{name: pd.DataFrame() for name in TABLES[1:]}}
+    out = _concat([{k: v for k, v in p.items() if k != "sites"} for p in parts])
+    return {"sites": sites_table(), **out}
