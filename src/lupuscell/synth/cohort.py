@@ -233,7 +233,10 @@ class _Block:
         self.ep = np.maximum(ep, np.maximum(self.en - 1, 9))
         self.graft_failure = graft_failure
 
-        base_baseline = np.where(h, self.mob, np.where(c, self.harvest, 0))
+        # Baseline = the pre-treatment assessment: for HSCT the admission work-up before
+        # conditioning (so it lies within the 60-day baseline window of the outcomes engine even
+        # after a long mobilisation), for CAR-T the visit before apheresis, for MSC before infusion.
+        base_baseline = np.where(h, self.conditioning, np.where(c, self.harvest, 0))
         self.baseline_day = (
             base_baseline - _uniform_int(rng, 3, 14, m) - np.where(s, _uniform_int(rng, 0, 7, m), 0)
         )
