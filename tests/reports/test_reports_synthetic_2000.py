@@ -4,6 +4,7 @@ Kaplan-Meier, cumulative-incidence and Cox numbers equal a second implementation
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,17 @@ def test_cox_equals_statsmodels_phreg(built: tuple[dict, object, Path]) -> None:
     np.testing.assert_allclose(ours["coef"].to_numpy(), fit.params, atol=1e-6)
     np.testing.assert_allclose(ours["se"].to_numpy(), fit.bse, atol=1e-6)
     assert summary["cox"]["n"] == len(data)
+
+
+def test_programme_is_compared_with_the_literature(built: tuple[dict, object, Path]) -> None:
+    summary, _, out = built
+    hsct = next(r for r in summary["literature"] if r["therapy"] == "autologous_hsct")
+    nrm = next(
+        lm
+        for lm in summary["cumulative_incidence"]["autologous_hsct"]["landmarks"]
+        if lm["time"] == 365 and lm["cause"] == "non-relapse mortality"
+    )
+    assert hsct["centre_estimate"] == pytest.approx(nrm["cif"])
+    assert hsct["k"] >= 2 and hsct["position"] in ("below", "within", "above")
+    assert hsct["prediction_interval"][0] <= hsct["pooled_estimate"] <= hsct["prediction_interval"][1]
+    assert html.escape(hsct["sentence"]) in (out / "report.html").read_text()

@@ -36,6 +36,7 @@ from lupuscell.analysis.survival import KMResult, kaplan_meier, median_follow_up
 from lupuscell.analysis.tables import response_rates, table_one, trajectory
 from lupuscell.errors import LupuscellError, ValidationError
 from lupuscell.reports import plots
+from lupuscell.reports.literature import CAVEAT, compare_with_literature
 
 YEAR = 365.25
 LANDMARK_DAYS = (YEAR, 3 * YEAR, 5 * YEAR)
@@ -242,7 +243,10 @@ def compute_summary(data: ReportData) -> tuple[dict[str, Any], dict[str, Any]]:
             "PRED": traj_pred.to_dict(orient="records"),
         },
     }
+    literature, literature_figures = compare_with_literature(cif)
+    summary["literature"] = literature
     fitted = {
+        "literature_figures": literature_figures,
         "os_km": os_km,
         "rfs_km": rfs_km,
         "cif": cif,
@@ -371,7 +375,9 @@ def write_report(
     :func:`lupuscell.reports.pipeline.report_from_cohort`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary, fitted = compute_summary(data)
-    figures: dict[str, list[dict[str, str]]] = {k: [] for k in ("survival", "cif", "cox", "traj", "swimmer")}
+    figures: dict[str, list[dict[str, str]]] = {
+        k: [] for k in ("survival", "cif", "cox", "traj", "swimmer", "literature")
+    }
     pdf_figs: list[Figure] = []
 
     def keep(section: str, fig: Figure, fig_title: str, caption: str) -> None:
@@ -433,6 +439,9 @@ def write_report(
         "Bars: follow-up from day 0; circle: first DORIS remission; triangle: flare; cross: death.",
     )
 
+    for fig in fitted["literature_figures"]:
+        keep("literature", fig, "Compared with the literature", CAVEAT)
+
     def html_table(df: pd.DataFrame, index: bool = False) -> str:
         return df.to_html(index=index, border=0, na_rep="–", escape=True)
 
@@ -460,6 +469,7 @@ def write_report(
         figures_cox=figures["cox"],
         figures_traj=figures["traj"],
         figures_swimmer=figures["swimmer"],
+        figures_literature=figures["literature"],
     )
     (out_dir / "report.html").write_text(html, encoding="utf-8")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
@@ -481,6 +491,10 @@ def write_report(
             if summary["median_follow_up"]["all"]["median"] is None
             else f"{summary['median_follow_up']['all']['median'] / 30.4375:.1f} months"
         ),
+        "",
+        "Compared with the published literature:",
+        *[f"• {rec['sentence']}" for rec in summary.get("literature", [])],
+        CAVEAT,
         "",
         "Endpoint definitions used:",
         *[f"• {k}: {v}" for k, v in summary["definitions"].items()],
