@@ -35,6 +35,7 @@ from lupuscell.analysis.regression import CoxResult, cox_model
 from lupuscell.analysis.survival import KMResult, kaplan_meier, median_follow_up
 from lupuscell.analysis.tables import response_rates, table_one, trajectory
 from lupuscell.errors import LupuscellError, ValidationError
+from lupuscell.evidence.benchmark import comparison_plot
 from lupuscell.reports import plots
 from lupuscell.reports.literature import CAVEAT, compare_with_literature
 
@@ -243,10 +244,10 @@ def compute_summary(data: ReportData) -> tuple[dict[str, Any], dict[str, Any]]:
             "PRED": traj_pred.to_dict(orient="records"),
         },
     }
-    literature, literature_figures = compare_with_literature(cif)
+    literature, literature_comparisons = compare_with_literature(cif)
     summary["literature"] = literature
     fitted = {
-        "literature_figures": literature_figures,
+        "literature_comparisons": literature_comparisons,
         "os_km": os_km,
         "rfs_km": rfs_km,
         "cif": cif,
@@ -439,7 +440,8 @@ def write_report(
         "Bars: follow-up from day 0; circle: first DORIS remission; triangle: flare; cross: death.",
     )
 
-    for fig in fitted["literature_figures"]:
+    for cmp in fitted["literature_comparisons"]:
+        fig, _ = comparison_plot(cmp, title=f"{cmp.outcome}: this programme vs the literature")
         keep("literature", fig, "Compared with the literature", CAVEAT)
 
     def html_table(df: pd.DataFrame, index: bool = False) -> str:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from matplotlib.figure import Figure
-
 from lupuscell.analysis.competing import CIFResult
 from lupuscell.errors import LupuscellError
 from lupuscell.evidence import benchmark, studies
@@ -32,12 +30,12 @@ CAVEAT = (
 
 def compare_with_literature(
     cif_by_therapy: Mapping[str, CIFResult], *, landmark_day: float = 365.0, min_studies: int = 2
-) -> tuple[list[dict[str, Any]], list[Figure]]:
-    """Comparisons (JSON-ready, with the sentence) and their plots, one per therapy that has at
-    least ``min_studies`` published studies with counts; therapies without are listed with the
-    reason."""
+) -> tuple[list[dict[str, Any]], list[benchmark.Comparison]]:
+    """Comparisons (JSON-ready, with the sentence) and the comparison objects to plot
+    (:func:`lupuscell.evidence.benchmark.comparison_plot`), one per therapy with at least
+    ``min_studies`` published studies with counts; therapies without are listed with the reason."""
     out: list[dict[str, Any]] = []
-    figures: list[Figure] = []
+    comparisons: list[benchmark.Comparison] = []
     table = studies.load_studies()
     for therapy, cif in cif_by_therapy.items():
         ev_therapy = EVIDENCE_THERAPY.get(therapy)
@@ -71,8 +69,5 @@ def compare_with_literature(
         cmp = benchmark.compare(centre, fit, f"1-year non-relapse mortality after {name}")
         rec = cmp.to_dict() | {"therapy": therapy, "studies": list(sel.rows["study_id"]), "caveat": CAVEAT}
         out.append(rec)
-        fig, _ = benchmark.comparison_plot(
-            cmp, title=f"Non-relapse mortality after {name}: this programme vs literature"
-        )
-        figures.append(fig)
-    return out, figures
+        comparisons.append(cmp)
+    return out, comparisons
