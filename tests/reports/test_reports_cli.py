@@ -32,6 +32,9 @@ def test_report_from_registry(engine: Engine, tmp_path: Path) -> None:
     assert (out / "datasets" / "adsl.parquet").exists()
     assert (out / "datasets" / "endpoint_options.json").exists()
     assert "password" not in summary["snapshot"]["source"]
+    # the data snapshot is the time of the newest audited change (the import), not "now"
+    assert summary["snapshot"]["as_of"] is not None
+    assert summary["snapshot"]["as_of"][:19] <= summary["snapshot"]["generated_at"][:19]
 
     msc = tmp_path / "msc"
     result = runner.invoke(app, ["report", "--db", _url(engine), "--out", str(msc), "--therapy", "msc"])

@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         """Derive endpoints from the registry and write the outcomes report."""
         from lupuscell.outcomes.inputs import from_registry
         from lupuscell.registry.session import default_database_url, make_engine
+        from lupuscell.registry.snapshot import data_snapshot
         from lupuscell.reports.pipeline import report_from_cohort
 
         if datasets_format not in ("csv", "parquet"):
@@ -44,11 +45,13 @@ def register(app: typer.Typer) -> None:
             with err.status("Reading the registry…"):
                 engine = make_engine(url)
                 cohort = from_registry(engine)
+                snapshot = data_snapshot(engine)
             with err.status(f"Deriving endpoints and writing the report for {cohort.n_patients} patients…"):
                 summary, _ = report_from_cohort(
                     cohort,
                     out,
                     source=_redact(url),
+                    as_of=snapshot["as_of"],
                     therapy=therapy,
                     site=site,
                     datasets_format="csv" if datasets_format == "csv" else "parquet",

@@ -343,7 +343,7 @@ def _cox_display(cox: CoxResult) -> pd.DataFrame:
     c = cox.coefficients
     return pd.DataFrame(
         {
-            "Term": c["term"],
+            "Term": c["term"].map(plots.term_label),
             "HR (95% CI)": [
                 f"{h:.2f} ({lo:.2f}–{hi:.2f})"
                 for h, lo, hi in zip(c["hr"], c["hr_low"], c["hr_high"], strict=True)
@@ -441,7 +441,7 @@ def write_report(
     )
 
     for cmp in fitted["literature_comparisons"]:
-        fig, _ = comparison_plot(cmp, title=f"{cmp.outcome}: this programme vs the literature")
+        fig, _ = comparison_plot(cmp, title="This programme vs the published literature")
         keep("literature", fig, "Compared with the literature", CAVEAT)
 
     def html_table(df: pd.DataFrame, index: bool = False) -> str:

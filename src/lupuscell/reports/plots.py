@@ -286,7 +286,7 @@ def forest_plot_cox(cox: CoxResult, *, title: str) -> tuple[Figure, pd.DataFrame
     ax.set_xlabel("Hazard ratio (95% CI, log scale)")
     refs = ", ".join(f"{k.lower()} vs {_label(v)}" for k, v in cox.reference_levels.items())
     note = f"; not estimable: {', '.join(term_label(t) for t in omitted)}" if omitted else ""
-    ax.set_title(f"{title}\n(n={cox.n}, events={cox.events}; reference: {refs or 'none'}{note})")
+    ax.set_title(f"{title}\nn={cox.n}, events={cox.events}; reference: {refs or 'none'}{note}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig, cox.coefficients
