@@ -204,3 +204,24 @@ def test_death_cause_is_exported_only_as_a_category(
     from lupuscell.registry.exchange import death_cause_category
 
     assert death_cause_category(cause, treatment_related) == expected
+
+
+def test_parquet_with_real_list_columns_imports(registry: Registry, tmp_path: Path) -> None:
+    """Parquet written by other tools stores organ_involvement as a real list, not JSON text."""
+    build_cohort(registry)
+    export_directory(registry.engine, tmp_path, fmt="parquet", identified=True, actor=ACTOR, reason="copy")
+    patients = pd.read_parquet(tmp_path / "patients.parquet")
+
+    def as_list(v: object) -> list[str]:
+        if isinstance(v, str):
+            return json.loads(v) if v.startswith("[") else [x for x in v.split(";") if x]
+        return list(v)  # type: ignore[call-overload]
+
+    patients["organ_involvement"] = [as_list(v) for v in patients["organ_involvement"]]
+    patients.to_parquet(tmp_path / "patients.parquet", index=False)
+    assert not isinstance(pd.read_parquet(tmp_path / "patients.parquet")["organ_involvement"].iloc[0], str)
+    before = {p["code"]: sorted(p["organ_involvement"]) for p in registry.list_records("patient")}
+    wipe(registry.engine)
+    import_directory(registry.engine, tmp_path, actor=ACTOR, reason="copy")
+    after = {p["code"]: sorted(p["organ_involvement"]) for p in registry.list_records("patient")}
+    assert after == before

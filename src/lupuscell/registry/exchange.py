@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pydantic
 import sqlalchemy as sa
@@ -166,6 +167,8 @@ def _cell(value: Any) -> Any:
         return value if value.strip() != "" else None
     if isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.date()
+    if isinstance(value, np.ndarray):  # a Parquet list column (e.g. organ_involvement)
+        return [_cell(v) for v in value.tolist()]
     if hasattr(value, "item") and not isinstance(value, list | dict):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
