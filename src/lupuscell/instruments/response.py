@@ -48,6 +48,7 @@ from pydantic import (
     field_validator,
 )
 
+from lupuscell import vocab
 from lupuscell.instruments.base import (
     InstrumentResult,
     InstrumentSpec,
@@ -72,17 +73,7 @@ DoseMg = Annotated[
 Flag = Annotated[StrictBool, BeforeValidator(plain_scalar)]
 BilagGrade = Literal["A", "B", "C", "D", "E"]
 
-BILAG_DOMAINS: tuple[str, ...] = (
-    "constitutional",
-    "mucocutaneous",
-    "neuropsychiatric",
-    "musculoskeletal",
-    "cardiorespiratory",
-    "gastrointestinal",
-    "ophthalmic",
-    "renal",
-    "haematological",
-)
+BILAG_DOMAINS: tuple[str, ...] = vocab.BILAG_DOMAINS  # the 9 BILAG-2004 domains
 
 #: SLEDAI-2K descriptors that are "major organ activity" for LLDAS criterion 1 (spec section 5).
 LLDAS_MAJOR_ORGAN: tuple[str, ...] = (
