@@ -16,4 +16,5 @@ def test_sledai_descriptors_agree_everywhere() -> None:
 
 def test_bilag_domains_and_grades_agree() -> None:
     assert response.BILAG_DOMAINS == vocab.BILAG_DOMAINS
+    assert get_args(response.BilagDomain) == vocab.BILAG_DOMAINS
     assert get_args(response.BilagGrade) == vocab.BILAG_GRADES

@@ -73,7 +73,18 @@ DoseMg = Annotated[
 Flag = Annotated[StrictBool, BeforeValidator(plain_scalar)]
 BilagGrade = Literal["A", "B", "C", "D", "E"]
 
-BILAG_DOMAINS: tuple[str, ...] = vocab.BILAG_DOMAINS  # the 9 BILAG-2004 domains
+BilagDomain = Literal[
+    "constitutional",
+    "mucocutaneous",
+    "neuropsychiatric",
+    "musculoskeletal",
+    "cardiorespiratory",
+    "gastrointestinal",
+    "ophthalmic",
+    "renal",
+    "haematological",
+]
+BILAG_DOMAINS: tuple[str, ...] = vocab.BILAG_DOMAINS  # the 9 BILAG-2004 domains (== BilagDomain)
 
 #: SLEDAI-2K descriptors that are "major organ activity" for LLDAS criterion 1 (spec section 5).
 LLDAS_MAJOR_ORGAN: tuple[str, ...] = (
@@ -379,40 +390,8 @@ class SriInput(StrictInput):
 
     sledai_baseline: Annotated[StrictInt, Field(ge=0, le=105), BeforeValidator(plain_scalar)]
     sledai_followup: Annotated[StrictInt, Field(ge=0, le=105), BeforeValidator(plain_scalar)]
-    bilag_baseline: (
-        dict[
-            Literal[
-                "constitutional",
-                "mucocutaneous",
-                "neuropsychiatric",
-                "musculoskeletal",
-                "cardiorespiratory",
-                "gastrointestinal",
-                "ophthalmic",
-                "renal",
-                "haematological",
-            ],
-            BilagGrade,
-        ]
-        | None
-    ) = None
-    bilag_followup: (
-        dict[
-            Literal[
-                "constitutional",
-                "mucocutaneous",
-                "neuropsychiatric",
-                "musculoskeletal",
-                "cardiorespiratory",
-                "gastrointestinal",
-                "ophthalmic",
-                "renal",
-                "haematological",
-            ],
-            BilagGrade,
-        ]
-        | None
-    ) = None
+    bilag_baseline: dict[BilagDomain, BilagGrade] | None = None
+    bilag_followup: dict[BilagDomain, BilagGrade] | None = None
     pga_baseline: Pga | None = None
     pga_followup: Pga | None = None
     threshold: Annotated[StrictInt, Field(ge=4, le=8)] = 4
