@@ -164,3 +164,13 @@ def engine(_session_engine: Engine) -> Engine:
     """A migrated registry engine (SQLite and PostgreSQL) with all tables empty."""
     empty_tables(_session_engine)
     return _session_engine
+
+
+@pytest.fixture(autouse=True)
+def _close_matplotlib_figures() -> Iterator[None]:
+    """Close figures a test left open (plot functions return them for the caller to close)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
