@@ -9,7 +9,6 @@ exits with code 2 and a message on stderr naming the study and field.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lupuscell.cli import evidence_ipd_cmd
+from lupuscell.cli.common import read_json as _read_json
 from lupuscell.errors import LupuscellError, Problem, ValidationError
 from lupuscell.evidence import benchmark, plots, studies
 from lupuscell.evidence.effects import escalc
@@ -47,17 +47,6 @@ def _guard(fn: Callable[[], T]) -> T:
         raise _fail(str(exc)) from exc
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from exc
-
-
-def _read_json(path: str) -> Any:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _fail(f"cannot read {path}: {exc}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(f"{path}: not valid JSON ({exc})") from exc
 
 
 def _print_fit(fit: MetaResult, title: str) -> None:

@@ -9,7 +9,6 @@ the field. Definitions are :class:`lupuscell.outcomes.definitions.EndpointOption
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lupuscell.cli.common import err as _err
+from lupuscell.cli.common import fail as _fail
+from lupuscell.cli.common import fail_validation as _fail_validation
+from lupuscell.cli.common import read_json as _read_json
 from lupuscell.errors import LupuscellError, ValidationError
-
-EXIT_INVALID = 2
 
 #: Columns of the human-readable table (the JSON carries every field).
 TABLE_FIELDS: tuple[str, ...] = (
@@ -35,32 +36,6 @@ TABLE_FIELDS: tuple[str, ...] = (
     "neutrophil_engraftment_day",
     "platelet_engraftment_day",
 )
-
-_err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
-    return typer.Exit(EXIT_INVALID)
-
-
-def _fail_validation(exc: ValidationError) -> typer.Exit:
-    for problem in exc.problems:
-        _err.print(f"error: {problem}", highlight=False, soft_wrap=True, markup=False)
-    return typer.Exit(EXIT_INVALID)
-
-
-def _read_json(source: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _fail(f"--input: cannot read {source}: {exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(
-            f"--input: {source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
 
 
 def _cell(value: Any) -> str:

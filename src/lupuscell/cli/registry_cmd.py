@@ -19,6 +19,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lupuscell.errors import ConfigurationError, LupuscellError, NotFoundError, ValidationError
@@ -76,15 +77,15 @@ def _errors() -> Iterator[None]:
             err.print(f"  {problem}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     except (NotFoundError, ConfigurationError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except LupuscellError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         err.print(
-            f"[bold red]database error:[/] {first}\n"
+            f"[bold red]database error:[/] {escape(first)}\n"
             "Is the database reachable and initialised? Run `lupuscell init --db URL`.",
             highlight=False,
         )

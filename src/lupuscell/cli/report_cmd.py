@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from lupuscell.cli.common import err, fail
 from lupuscell.errors import LupuscellError
-
-err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -38,8 +36,7 @@ def register(app: typer.Typer) -> None:
         from lupuscell.reports.pipeline import report_from_cohort
 
         if datasets_format not in ("csv", "parquet"):
-            err.print(f"[red]error:[/red] --datasets-format: {datasets_format!r}; use parquet or csv")
-            raise typer.Exit(2)
+            raise fail(f"--datasets-format: {datasets_format!r}; use parquet or csv")
         url = db or default_database_url()
         try:
             with err.status("Reading the registry…"):
@@ -57,8 +54,7 @@ def register(app: typer.Typer) -> None:
                     datasets_format="csv" if datasets_format == "csv" else "parquet",
                 )
         except LupuscellError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+            raise fail(str(exc)) from exc
         typer.echo(
             f"Report for {summary['n_patients']} patients written to {out}/ "
             "(report.html, report.pdf, summary.json, datasets/)"

@@ -9,7 +9,6 @@ range. See docs/instruments/index.md.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,38 +20,20 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lupuscell.cli.common import err as _err
+from lupuscell.cli.common import fail as _fail
+from lupuscell.cli.common import read_json as _read_json
 from lupuscell.errors import LupuscellError, ValidationError
 from lupuscell.instruments.base import InstrumentResult, validate_input
 
-EXIT_INVALID = 2
 CHUNK_ROWS = 1_000_000
 BULK_NAMES = ("sledai_2k", "clinical_sledai", "lldas", "doris_2021")
-
-_err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_INVALID)
 
 
 def _catalog() -> dict[str, Any]:
     from lupuscell.instruments.catalog import CATALOG
 
     return CATALOG
-
-
-def _read_json(source: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _fail(f"--input: cannot read {source}: {exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(
-            f"--input: {source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
 
 
 def _cell(value: Any) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -60,10 +61,10 @@ def _errors() -> Iterator[None]:
             _err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     except LupuscellError as exc:
-        _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     except sa.exc.OperationalError as exc:
-        _err.print(f"[bold red]database error:[/] {exc.orig}", highlight=False, soft_wrap=True)
+        _err.print(f"[bold red]database error:[/] {escape(str(exc.orig))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
