@@ -22,7 +22,10 @@ from numpy.typing import ArrayLike
 
 from lupuscell.errors import ValidationError
 
+#: Julian year; display months are DAYS_PER_YEAR / 12 = 30.4375 days (the outcomes engine's
+#: visit windows use the issue's round(30.44 * m), see lupuscell.outcomes.definitions).
 DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
 def _check(durations: np.ndarray, events: np.ndarray, what: str) -> None:

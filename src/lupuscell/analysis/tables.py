@@ -16,6 +16,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from lupuscell.analysis.survival import DAYS_PER_MONTH
+
 
 def proportion_with_ci(successes: int, total: int, alpha: float = 0.05) -> dict[str, Any]:
     """Rate with Clopper-Pearson and Wilson intervals (None when total is 0)."""
@@ -84,7 +86,7 @@ def table_one(adsl: pd.DataFrame, by: str = "THERAPY") -> pd.DataFrame:
             elif kind == "median":
                 col.append(_median_iqr(g[var]))
             elif kind == "months":
-                col.append(_median_iqr(pd.to_numeric(g[var], errors="coerce") / 30.4375))
+                col.append(_median_iqr(pd.to_numeric(g[var], errors="coerce") / DAYS_PER_MONTH))
             elif kind == "female":
                 col.append(_n_pct(g[var] == "F"))
             else:

@@ -4,7 +4,8 @@ Median follow-up uses the **reverse Kaplan-Meier** method (Schemper & Smith, Con
 Trials 1996;17:343-6): the Kaplan-Meier estimator with the event indicator reversed (being
 alive at last contact is the "event", death censors), so that early deaths do not shorten
 the follow-up estimate the way a crude median of observed times does. It is computed with
-lifelines' ``KaplanMeierFitter``.
+:func:`lupuscell.analysis.survival.median_follow_up` (lifelines underneath), the same function
+the outcomes report uses.
 
 Follow-up runs from day 0 (first infusion of the patient's first therapy course) to death,
 else to the latest of last contact, last visit and last lab result. Patients without a
@@ -19,12 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from lifelines import KaplanMeierFitter
 from sqlalchemy.engine import Engine
 
+from lupuscell.analysis.survival import DAYS_PER_MONTH, median_follow_up
 from lupuscell.registry import models
-
-DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)
@@ -65,10 +64,7 @@ def reverse_km_median(durations: np.ndarray, dead: np.ndarray) -> float | None:
     """Median follow-up by reverse Kaplan-Meier (``None`` when not estimable)."""
     if len(durations) == 0:
         return None
-    kmf = KaplanMeierFitter()
-    kmf.fit(durations, event_observed=~dead.astype(bool))
-    median = float(kmf.median_survival_time_)
-    return None if not np.isfinite(median) else median
+    return median_follow_up(durations, dead).median
 
 
 def _frame(conn: sa.Connection, stmt: sa.Select[Any]) -> pd.DataFrame:

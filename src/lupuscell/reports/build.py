@@ -32,15 +32,20 @@ from matplotlib.figure import Figure
 from lupuscell import __version__
 from lupuscell.analysis.competing import CIFResult, cumulative_incidence
 from lupuscell.analysis.regression import CoxResult, cox_model
-from lupuscell.analysis.survival import KMResult, kaplan_meier, median_follow_up
+from lupuscell.analysis.survival import (
+    DAYS_PER_MONTH,
+    DAYS_PER_YEAR,
+    KMResult,
+    kaplan_meier,
+    median_follow_up,
+)
 from lupuscell.analysis.tables import response_rates, table_one, trajectory
 from lupuscell.errors import LupuscellError, ValidationError
 from lupuscell.evidence.benchmark import comparison_plot
 from lupuscell.reports import plots
 from lupuscell.reports.literature import CAVEAT, compare_with_literature
 
-YEAR = 365.25
-LANDMARK_DAYS = (YEAR, 3 * YEAR, 5 * YEAR)
+LANDMARK_DAYS = (DAYS_PER_YEAR, 3 * DAYS_PER_YEAR, 5 * DAYS_PER_YEAR)
 CIF_LANDMARK_DAYS = (100.0, 365.0)
 RESPONSE_LABELS = {
     "doris_m6": "DORIS remission, month 6",
@@ -309,9 +314,9 @@ def _landmark_display(summary: Mapping[str, Any]) -> pd.DataFrame:
                 "Events": res["events"],
             }
             med = res["median"]
-            row["Median, months"] = "not reached" if med is None else f"{med / 30.4375:.1f}"
+            row["Median, months"] = "not reached" if med is None else f"{med / DAYS_PER_MONTH:.1f}"
             for lm in res["landmarks"]:
-                yrs = round(lm["time"] / YEAR)
+                yrs = round(lm["time"] / DAYS_PER_YEAR)
                 s = lm["survival"]
                 row[f"{yrs}-year, % (95% CI)"] = (
                     "–"
@@ -459,7 +464,7 @@ def write_report(
         title=title,
         summary=summary,
         labels=plots.THERAPY_LABELS,
-        fmt_months=lambda d: "–" if d is None else f"{d / 30.4375:.1f}",
+        fmt_months=lambda d: "–" if d is None else f"{d / DAYS_PER_MONTH:.1f}",
         table1_html=html_table(fitted["table1"], index=True),
         rates_html=html_table(rates_disp),
         landmarks_html=html_table(landmarks),
@@ -491,7 +496,7 @@ def write_report(
         + (
             "–"
             if summary["median_follow_up"]["all"]["median"] is None
-            else f"{summary['median_follow_up']['all']['median'] / 30.4375:.1f} months"
+            else f"{summary['median_follow_up']['all']['median'] / DAYS_PER_MONTH:.1f} months"
         ),
         "",
         "Compared with the published literature:",

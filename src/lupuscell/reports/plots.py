@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from lupuscell.analysis.competing import CIFResult
 from lupuscell.analysis.regression import CoxResult
-from lupuscell.analysis.survival import KMResult, numbers_at_risk
+from lupuscell.analysis.survival import DAYS_PER_MONTH, KMResult, numbers_at_risk
 
 THERAPY_LABELS = {
     "autologous_hsct": "Autologous HSCT",
@@ -78,12 +78,12 @@ def km_plot(
         2, 1, figsize=(8, 6), gridspec_kw={"height_ratios": [4, 1.2]}, sharex=True
     )
     risk_rows = []
-    risk_days = [m * 30.4375 for m in risk_times_months]
+    risk_days = [m * DAYS_PER_MONTH for m in risk_times_months]
     groups = list(curves)
     for i, key in enumerate(groups):
         km = curves[key]
         tab = km.table
-        x = np.concatenate([[0.0], tab["time"].to_numpy()]) / 30.4375
+        x = np.concatenate([[0.0], tab["time"].to_numpy()]) / DAYS_PER_MONTH
         y = np.concatenate([[1.0], tab["survival"].to_numpy()])
         lo = np.concatenate([[1.0], tab["ci_low"].to_numpy()])
         hi = np.concatenate([[1.0], tab["ci_high"].to_numpy()])
@@ -123,7 +123,7 @@ def cif_plot(
     rows = []
     for i, (key, res) in enumerate(results.items()):
         tab = res.table
-        x = np.concatenate([[0.0], tab["time"].to_numpy()]) / 30.4375
+        x = np.concatenate([[0.0], tab["time"].to_numpy()]) / DAYS_PER_MONTH
         for k, style in ((1, "-"), (2, "--")):
             col = f"cif_{k}"
             if col not in tab:
@@ -171,7 +171,7 @@ def swimmer_plot(adsl: pd.DataFrame, *, max_patients: int = 40, seed: int = 0) -
     data = data.sort_values(["THERAPY", "FUPDY"]).reset_index(drop=True)
     height = max(4.0, 0.18 * len(data) + 1.5)
     fig, ax = plt.subplots(figsize=(8, height))
-    months = data["FUPDY"].astype(float) / 30.4375
+    months = data["FUPDY"].astype(float) / DAYS_PER_MONTH
     colours = [_colour(str(t), i) for i, t in enumerate(data["THERAPY"])]
     ax.barh(np.arange(len(data)), months, color=colours, alpha=0.55, height=0.7)
     for col, marker, colour, label in (
@@ -183,7 +183,7 @@ def swimmer_plot(adsl: pd.DataFrame, *, max_patients: int = 40, seed: int = 0) -
             v = pd.to_numeric(data[col], errors="coerce")
             ok = v.notna().to_numpy()
             ax.scatter(
-                (v[ok] / 30.4375).to_numpy(),
+                (v[ok] / DAYS_PER_MONTH).to_numpy(),
                 np.arange(len(data))[ok],
                 marker=marker,
                 color=colour,
@@ -235,7 +235,7 @@ def spaghetti_plot(
         if len(ids) > max_lines:
             ids = ids.sample(n=max_lines, random_state=seed)
         for _pid, p in sub[sub["USUBJID"].isin(ids)].groupby("USUBJID"):
-            ax.plot(p["ADY"] / 30.4375, p[value], color="grey", alpha=0.25, lw=0.7)
+            ax.plot(p["ADY"] / DAYS_PER_MONTH, p[value], color="grey", alpha=0.25, lw=0.7)
         tr = trajectories[(trajectories["THERAPY"] == g) & (trajectories["n"] >= min_n)].sort_values(
             "AVISITN"
         )
