@@ -40,14 +40,15 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
         ),
         "LLDAS": "Franklyn, Ann Rheum Dis 2016: SLEDAI-2K <= 4 without major organ activity, PGA <= 1, "
         "prednisolone <= 7.5 mg/day, standard maintenance therapy.",
-        "SRI-4": f"SRI-{options.sri_threshold} on SLEDAI-2K at months "
+        "SRI-4": f"SRI-{options.sri_threshold} (Furie, Arthritis Rheum 2009) on SLEDAI-2K at months "
         f"{', '.join(map(str, options.sri_months))}; not evaluable without BILAG grades at both visits.",
-        "Flare / relapse": f"{flare}, {origin}.",
+        "Flare / relapse": f"{flare}, {origin} (Petri, Lupus 1999; Buyon, Ann Intern Med 2005).",
         "Overall survival": "Day 0 to death from any cause, censored at last contact.",
         "Relapse-free survival": "Day 0 to flare or death, censored at last contact.",
         "Relapse and non-relapse mortality": (
-            "Competing risks (Aalen-Johansen): relapse = first flare; non-relapse mortality = death "
-            f"without prior relapse; landmarks at days {', '.join(map(str, options.landmark_days))}."
+            "Competing risks (Aalen-Johansen; Fine & Gray, JASA 1999): relapse = first flare; non-relapse "
+            "mortality = death without prior relapse (EBMT/CIBMTR convention); landmarks at days "
+            f"{', '.join(map(str, options.landmark_days))}."
         ),
         "Engraftment": (
             f"Neutrophils: first of {options.neutrophil_consecutive} consecutive days with ANC >= "
@@ -55,7 +56,8 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
             f"{options.platelet_consecutive} consecutive days >= {options.platelet_threshold:g} x10^9/L with no "
             f"transfusion in the preceding {options.platelet_transfusion_free_days} days (CIBMTR); HSCT only."
         ),
-        "Steroid-free": f"Prednisone-equivalent <= {options.steroid_free_max_mg:g} mg/day at the month visit.",
+        "Steroid-free": f"Prednisone-equivalent <= {options.steroid_free_max_mg:g} mg/day at the month visit "
+        "(programme convention; option steroid_free_max_mg).",
     }
 
 
