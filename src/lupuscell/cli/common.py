@@ -7,9 +7,11 @@ Errors go to stderr as ``error: <message>`` with Rich markup escaped, so a range
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import typer
@@ -48,3 +50,23 @@ def read_json(source: str, option: str = "--input") -> Any:
         raise fail(
             f"{option}: {source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+
+
+def lazy_module(name: str) -> ModuleType:
+    """``name`` imported on first attribute access (stdlib ``importlib.util.LazyLoader``).
+
+    The CLI registers every command group at start-up; a group whose library pulls in lifelines,
+    statsmodels and matplotlib uses this so that ``lupuscell score`` or ``--help`` does not pay
+    for them.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module

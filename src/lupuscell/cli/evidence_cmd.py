@@ -11,20 +11,30 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from lupuscell.cli import evidence_ipd_cmd
+from lupuscell.cli.common import lazy_module
 from lupuscell.cli.common import read_json as _read_json
 from lupuscell.errors import LupuscellError, Problem, ValidationError
-from lupuscell.evidence import benchmark, plots, studies
-from lupuscell.evidence.effects import escalc
-from lupuscell.evidence.meta import MetaResult, _finite, rma, subgroup_analysis
-from lupuscell.evidence.request import fit_request
-from lupuscell.evidence.sensitivity import sensitivity_report
+
+if TYPE_CHECKING:
+    from lupuscell.evidence.benchmark import Comparison
+    from lupuscell.evidence.meta import MetaResult
+    from lupuscell.evidence.studies import Selection
+
+# The evidence library imports lifelines, statsmodels and matplotlib: load it on first use.
+benchmark = lazy_module("lupuscell.evidence.benchmark")
+plots = lazy_module("lupuscell.evidence.plots")
+studies = lazy_module("lupuscell.evidence.studies")
+effects = lazy_module("lupuscell.evidence.effects")
+meta = lazy_module("lupuscell.evidence.meta")
+request = lazy_module("lupuscell.evidence.request")
+sensitivity_mod = lazy_module("lupuscell.evidence.sensitivity")
 
 evidence_app = typer.Typer(
     name="evidence",
@@ -94,7 +104,7 @@ def _pool(
     cohort_rule: str,
     data: Path | None,
     moderator: str | None = None,
-) -> tuple[studies.Selection, MetaResult]:
+) -> tuple[Selection, MetaResult]:
     df = studies.load_studies(data)
     sel = studies.select_for_pooling(
         df,
@@ -111,17 +121,17 @@ def _pool(
             f"no studies with counts for outcome {outcome!r}"
             f"{'' if therapy is None else f' and therapy {therapy!r}'}",
         )
-    es = escalc(measure, sel.records())
+    es = effects.escalc(measure, sel.records())
     mods = None
     if moderator is not None:
         mods = {moderator: _moderator_values(sel, moderator)}
-    return sel, rma(es, method if es.k > 1 else "EE", test if es.k > 1 else "z", mods=mods)  # type: ignore[arg-type]
+    return sel, meta.rma(es, method if es.k > 1 else "EE", test if es.k > 1 else "z", mods=mods)  # type: ignore[arg-type]
 
 
 MODERATORS = ("year", "median_followup_months", "timepoint_months", "n")
 
 
-def _moderator_values(sel: studies.Selection, name: str) -> list[float]:
+def _moderator_values(sel: Selection, name: str) -> list[float]:
     if name not in MODERATORS:
         raise ValidationError.single(
             "", "moderator", f"unknown moderator {name!r}; one of {', '.join(MODERATORS)}"
@@ -144,7 +154,7 @@ def meta_cmd(
 ) -> None:
     """Fit a meta-analysis from a JSON request (metafor defaults: REML, z, 0.5 only for zero cells)."""
     payload = _read_json(input)
-    _, fit = _guard(lambda: fit_request(payload))
+    _, fit = _guard(lambda: request.fit_request(payload))
     if as_json:
         typer.echo(json.dumps(fit.summary(), indent=2))
     else:
@@ -185,7 +195,9 @@ def pool_cmd(
         _guard(lambda: plots.save(fig_f, funnel))
     report = None
     if sensitivity:
-        report = _guard(lambda: sensitivity_report(escalc(measure, sel.records()), method, test))
+        report = _guard(
+            lambda: sensitivity_mod.sensitivity_report(effects.escalc(measure, sel.records()), method, test)
+        )
     if plot is not None:
         forest_fit = fit
         if moderator is not None:
@@ -218,7 +230,7 @@ def pool_cmd(
         out["excluded"] = [{"study_id": s, "outcome": o, "reason": why} for s, o, why in sel.excluded]
         if report is not None:
             out["sensitivity"] = report
-        typer.echo(json.dumps(_finite(out), indent=2))
+        typer.echo(json.dumps(meta._finite(out), indent=2))
         return
     _print_fit(fit, f"{outcome} ({therapy or 'all therapies'}), {measure} {method}")
     for r in sel.table():
@@ -304,20 +316,20 @@ def forest_cmd(
     def build() -> tuple[Any, Any]:
         if input is not None:
             payload = _read_json(input)
-            es, fit = fit_request(payload)
+            es, fit = request.fit_request(payload)
             groups = [s.get("group") for s in payload.get("studies", [])]
             if all(g is not None for g in groups) and len(set(groups)) > 1:
-                sg = subgroup_analysis(es, [str(g) for g in groups], fit.method, fit.test)  # type: ignore[arg-type]
+                sg = meta.subgroup_analysis(es, [str(g) for g in groups], fit.method, fit.test)  # type: ignore[arg-type]
                 return plots.forest_plot(sg, groups=[str(g) for g in groups])
             return plots.forest_plot(fit)
         df = studies.load_studies()
         sel = studies.select_for_pooling(df, outcome, therapy)
-        es = escalc(measure, sel.records())
+        es = effects.escalc(measure, sel.records())
         if therapy is None and sel.rows["therapy"].nunique() > 1:
             groups = [studies.THERAPY_LABELS.get(str(t), str(t)) for t in sel.rows["therapy"]]
-            sg = subgroup_analysis(es, groups, method, test)  # type: ignore[arg-type]
+            sg = meta.subgroup_analysis(es, groups, method, test)  # type: ignore[arg-type]
             return plots.forest_plot(sg, groups=groups, labels=sel.labels(), extra={"Events/N": sel.counts()})
-        fit = rma(es, method, test)  # type: ignore[arg-type]
+        fit = meta.rma(es, method, test)  # type: ignore[arg-type]
         return plots.forest_plot(fit, labels=sel.labels(), extra={"Events/N": sel.counts()})
 
     fig, data = _guard(build)
@@ -341,7 +353,7 @@ def compare_cmd(
 ) -> None:
     """Put a centre's own rate beside the pooled literature estimate and its prediction interval."""
 
-    def build() -> benchmark.Comparison:
+    def build() -> Comparison:
         _, fit = _pool(outcome, therapy, measure, method, "z", None, False, "largest", None)
         centre = benchmark.CentreResult(label=label, events=events, total=total)
         return benchmark.compare(centre, fit, outcome)

@@ -18,11 +18,14 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from lupuscell.errors import LupuscellError, ValidationError
-from lupuscell.evidence.ipd import CENSOR_PLACEMENTS, Reconstruction, reconstruct_from_csv
+
+if TYPE_CHECKING:  # lupuscell.evidence.ipd pulls in lifelines: imported when the command runs
+    from lupuscell.evidence.ipd import Reconstruction
 
 _EXIT_INVALID = 2
 
@@ -104,6 +107,8 @@ def register(evidence_app: typer.Typer) -> None:
         if to_stdout and as_json:
             typer.echo("error: --out - and --json both want stdout; write the IPD to a file", err=True)
             raise typer.Exit(code=_EXIT_INVALID)
+        from lupuscell.evidence.ipd import CENSOR_PLACEMENTS, reconstruct_from_csv
+
         try:
             if censor_placement not in CENSOR_PLACEMENTS:
                 raise ValidationError.single(
