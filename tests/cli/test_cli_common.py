@@ -29,3 +29,22 @@ def test_read_json_names_the_option_and_position(tmp_path: Path, capsys: pytest.
     good = tmp_path / "ok.json"
     good.write_text('{"a": [1, 2]}')
     assert read_json(str(good)) == {"a": [1, 2]}
+
+
+def test_fail_options_names_the_option_of_each_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    from lupuscell.cli.common import fail_options
+    from lupuscell.errors import LupuscellError, Problem, ValidationError
+
+    exc = ValidationError(
+        [Problem("design", "n_max", "must be >= 1, got 0"), Problem("design", "a", "in [0, 1]")]
+    )
+    exit_ = fail_options(exc, {"a": "--prior-a"})
+    assert exit_.exit_code == EXIT_INVALID
+    assert capsys.readouterr().err.splitlines() == [
+        "error: --n-max: must be >= 1, got 0",
+        "error: --prior-a: in [0, 1]",
+    ]
+    fail_options(ValidationError(Problem("", "--r1/--n1", "give all four")))
+    assert capsys.readouterr().err.strip() == "error: --r1/--n1: give all four"
+    fail_options(LupuscellError("no design"))
+    assert capsys.readouterr().err.strip() == "error: no design"

@@ -63,6 +63,10 @@ def test_design_cli_simon_table():
         ),
         (["simulate", "--p0", "0.1", "--p1", "0.3", "--replicates", "5"], "--replicates"),
         (["simulate", "--n1", "10", "--r1", "1"], "--r1/--n1/--r/--n"),
+        (["simulate", "--p0", "0.1", "--p1", "0.12", "--nmax", "40"], "--nmax"),
+        (["simulate", "--p0", "0.1", "--p1", "0.3", "--design", "best"], "--design"),
+        (["monitor", "--theta", "0.1", "--n-max", "20", "--prior-a", "0"], "--prior-a"),
+        (["report", "--p0", "0.1", "--p1", "0.3", "--out", "x", "--tox-theta", "2"], "--tox-theta"),
         (["report", "--p0", "0.1", "--p1", "0.3", "--out", "x", "--design", "best"], "--design"),
     ],
 )
@@ -175,3 +179,14 @@ def test_design_cli_report(tmp_path):
 def test_design_cli_help(cmd):
     res = _run(*cmd, "--help")
     assert res.exit_code == 0 and "Usage" in res.stdout
+
+
+def test_design_cli_simulate_nmax_sets_the_simon_search():
+    """--nmax reaches the Simon search: 0.1 vs 0.3 (optimal 1/10, 5/29) needs n >= 25 at least."""
+    base = ["simulate", "--p0", "0.1", "--p1", "0.3", "--replicates", "100", "--json"]
+    res = _run(*base, "--nmax", "29")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["design"] == {"r1": 1, "n1": 10, "r": 5, "n": 29}
+    res = _run(*base, "--nmax", "28")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["design"]["n"] <= 28

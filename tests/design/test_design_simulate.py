@@ -97,3 +97,25 @@ def test_design_simulate_bad_input(call, field):
     with pytest.raises(ValidationError) as err:
         call()
     assert field in [p.field for p in err.value.problems]
+
+
+def test_design_simulate_rule_of_a_simon_design():
+    """TwoStageRule.simon is the chosen design of simon_design (Simon 1989 Table 1: p0 0.1, p1 0.3)."""
+    from lupuscell.design.simulate import TwoStageRule
+
+    assert TwoStageRule.simon(0.1, 0.3, 0.05, 0.2) == TwoStageRule(r1=1, n1=10, r=5, n=29)
+    assert TwoStageRule.simon(0.1, 0.3, 0.05, 0.2, "minimax") == TwoStageRule(r1=1, n1=15, r=5, n=25)
+    with pytest.raises(ValidationError) as err:
+        TwoStageRule.simon(0.1, 0.3, 0.05, 0.2, "best")
+    assert err.value.problems[0].field == "design"
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [(0.05, "type I error"), (0.1, "type I error"), (0.2, "P(reject H0)"), (0.3, "power")],
+)
+def test_design_simulate_reported_quantity(rate, expected):
+    from lupuscell.design.simulate import reported_quantity
+
+    assert reported_quantity(rate, 0.1, 0.3) == expected
+    assert reported_quantity(rate, None, None) == "P(reject H0)"

@@ -1,5 +1,5 @@
-"""What every command group shares: the invalid-input exit code, error printing and reading a
-JSON ``--input`` (a file or ``-`` for stdin).
+"""What every command group shares: the invalid-input exit code, error printing, JSON output
+and reading a JSON ``--input`` (a file or ``-`` for stdin).
 
 Errors go to stderr as ``error: <message>`` with Rich markup escaped, so a range such as
 ``[0, 4]`` in a message is printed as written, never swallowed as a markup tag.
@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lupuscell.errors import ValidationError
+from lupuscell.errors import LupuscellError, ValidationError
 
 EXIT_INVALID = 2
 
@@ -36,6 +36,38 @@ def fail_validation(exc: ValidationError) -> typer.Exit:
     for problem in exc.problems:
         err.print(f"error: {problem}", highlight=False, soft_wrap=True, markup=False)
     return typer.Exit(EXIT_INVALID)
+
+
+def option_name(field: str) -> str:
+    """The command-line spelling of a library parameter: ``n_max`` -> ``--n-max`` (a field that
+    already names options, such as ``--r1/--n1``, is kept)."""
+    return field if field.startswith("-") else "--" + field.replace("_", "-")
+
+
+def fail_options(exc: LupuscellError, aliases: dict[str, str] | None = None) -> typer.Exit:
+    """Errors of a command whose options are the library function's parameters.
+
+    Each problem of a :class:`ValidationError` is printed as ``error: --option: reason``, the
+    option being :func:`option_name` of the problem's field unless ``aliases`` maps the field
+    to another option (``{"a": "--prior-a"}``); any other error as ``error: message``.
+    Returns the exit (code 2) for the caller to raise.
+    """
+    if not isinstance(exc, ValidationError):
+        return fail(str(exc))
+    names = aliases or {}
+    for problem in exc.problems:
+        option = names.get(problem.field, option_name(problem.field))
+        err.print(
+            f"[bold red]error:[/] {escape(option)}: {escape(problem.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return typer.Exit(EXIT_INVALID)
+
+
+def emit_json(payload: Any) -> None:
+    """``payload`` as indented JSON on stdout (the ``--json`` output of a command)."""
+    typer.echo(json.dumps(payload, indent=2))
 
 
 def read_json(source: str, option: str = "--input") -> Any:

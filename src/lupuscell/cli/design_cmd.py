@@ -2,12 +2,11 @@
 
 Thin shell over :mod:`lupuscell.design`: parse, call, render. JSON goes to stdout (``--json``),
 tables to stdout otherwise, progress bars and errors to stderr; invalid input exits with
-code 2 and names the parameter. See docs/design/.
+code 2 and names the option (:mod:`lupuscell.cli.common`). See docs/design/.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,12 +17,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lupuscell.errors import LupuscellError, ValidationError
+from lupuscell.cli.common import emit_json, err, fail_options
+from lupuscell.design.simon import DEFAULT_NMAX
+from lupuscell.errors import LupuscellError, Problem, ValidationError
 
-EXIT_INVALID = 2
-
-_err = Console(stderr=True)
 _out = Console()
+
+#: Library fields whose option is not simply ``--<field>``.
+_MONITOR_OPTIONS = {"a": "--prior-a", "b": "--prior-b"}
+_TOX_OPTIONS = {
+    "a": "--tox-prior-a",
+    "b": "--tox-prior-b",
+    "theta": "--tox-theta",
+    "cutoff": "--tox-cutoff",
+    "cohort": "--tox-cohort",
+    "n_max": "--tox-n-max",
+}
 
 design_app = typer.Typer(
     name="design",
@@ -41,35 +50,18 @@ sample_size_app = typer.Typer(
 design_app.add_typer(sample_size_app, name="sample-size")
 
 
-def _fail(exc: LupuscellError) -> typer.Exit:
-    if isinstance(exc, ValidationError):
-        for p in exc.problems:
-            _err.print(
-                f"[bold red]error:[/] --{p.field.replace('_', '-')}: {p.message}",
-                highlight=False,
-                soft_wrap=True,
-            )
-    else:
-        _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_INVALID)
-
-
-def _bad(option: str, message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {option}: {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_INVALID)
-
-
-def _emit_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2))
+def _bad(option: str, message: str) -> ValidationError:
+    """A bad combination of options, raised as a problem named by the option (``fail_options``)."""
+    return ValidationError(Problem("", option, message))
 
 
 def _floats(option: str, text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise _bad(option, f"expected comma-separated numbers, got {text!r}") from None
+        raise fail_options(_bad(option, f"expected comma-separated numbers, got {text!r}")) from None
     if not values:
-        raise _bad(option, "give at least one value")
+        raise fail_options(_bad(option, "give at least one value"))
     return values
 
 
@@ -84,7 +76,7 @@ def _progress(description: str, total: int, show: bool = True) -> Iterator[Any]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=_err,
+        console=err,
         transient=True,
     ) as prog:
         task = prog.add_task(description, total=total)
@@ -133,9 +125,9 @@ def simon_cmd(
         with _progress("Simon search", max(nmax - 1, 1), show=nmax > 150) as advance:
             res = simon_design(p0, p1, alpha, beta, nmax, progress=lambda done, total: advance(1))
     except LupuscellError as exc:
-        raise _fail(exc) from None
+        raise fail_options(exc) from None
     if as_json:
-        _emit_json(res.to_dict())
+        emit_json(res.to_dict())
         return
     t = Table(title=f"Simon two-stage designs: p0={p0}, p1={p1}, alpha<={alpha}, power>={1 - beta:.3g}")
     for col in ("design", "r1/n1", "r/n", "EN(p0)", "PET(p0)", "alpha", "power", "w range"):
@@ -162,9 +154,9 @@ def single_stage_cmd(
     try:
         d = ahern_design(p0, p1, alpha, beta, nmax)
     except LupuscellError as exc:
-        raise _fail(exc) from None
+        raise fail_options(exc) from None
     if as_json:
-        _emit_json(d.to_dict())
+        emit_json(d.to_dict())
         return
     _out.print(
         f"A'Hern single-stage: n = {d.n}, reject H0 if responses >= r = {d.r}; "
@@ -197,9 +189,9 @@ def monitor_cmd(
         bounds = boundaries(rule)
         oc = operating_characteristics(rule, grid)
     except LupuscellError as exc:
-        raise _fail(exc) from None
+        raise fail_options(exc, _MONITOR_OPTIONS) from None
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "rule": {
                     "prior_a": prior_a,
@@ -260,9 +252,9 @@ def ss_binary_cmd(
             )
             payload["simulated"] = sim.to_dict()
     except LupuscellError as exc:
-        raise _fail(exc) from None
+        raise fail_options(exc) from None
     if as_json:
-        _emit_json(payload)
+        emit_json(payload)
         return
     _out.print(f"{method}: n1 = {res.n1}, n2 = {res.n2}, total = {res.total} (unrounded n1 = {res.raw:.2f})")
     if simulate:
@@ -287,9 +279,9 @@ def ss_continuous_cmd(
     try:
         res = continuous_sample_size(delta, sd, alpha, beta, ratio, method, sided)  # type: ignore[arg-type]
     except LupuscellError as exc:
-        raise _fail(exc) from None
+        raise fail_options(exc) from None
     if as_json:
-        _emit_json(res.to_dict())
+        emit_json(res.to_dict())
         return
     _out.print(f"{method}: n1 = {res.n1}, n2 = {res.n2}, total = {res.total} (unrounded n1 = {res.raw:.2f})")
 
@@ -333,9 +325,9 @@ def ss_survival_cmd(
             sided,
         )
     except LupuscellError as exc:
-        raise _fail(exc) from None
+        raise fail_options(exc) from None
     if as_json:
-        _emit_json(res.to_dict())
+        emit_json(res.to_dict())
         return
     _out.print(
         f"{method}: {res.events} events (unrounded {res.events_raw:.2f}); P(event) = {res.p_event:.4f}; "
@@ -344,6 +336,72 @@ def ss_survival_cmd(
 
 
 # --------------------------------------------------------------------------- simulate
+
+
+NMAX = typer.Option(DEFAULT_NMAX, "--nmax", help="Largest total sample size searched (<= 1000).")
+
+
+def _simulated_rule(
+    p0: float | None,
+    p1: float | None,
+    alpha: float,
+    beta: float,
+    design: str,
+    nmax: int,
+    explicit: tuple[int | None, int | None, int | None, int | None],
+) -> Any:
+    """The rule to simulate: ``--r1/--n1/--r/--n`` as given, else the Simon design for p0/p1."""
+    from lupuscell.design.simulate import TwoStageRule
+
+    r1, n1, r, n = explicit
+    if r1 is not None and n1 is not None and r is not None and n is not None:
+        return TwoStageRule(r1=r1, n1=n1, r=r, n=n)
+    if any(v is not None for v in explicit):
+        raise _bad("--r1/--n1/--r/--n", "give all four, or none and --p0/--p1")
+    if p0 is None or p1 is None:
+        raise _bad("--p0/--p1", "give --p0 and --p1 (to search the Simon design) or --r1/--n1/--r/--n")
+    return TwoStageRule.simon(p0, p1, alpha, beta, design, nmax)
+
+
+def _scenarios(
+    p0: float | None, p1: float | None, rates: str | None, dropout: str, delayed: str
+) -> list[Any]:
+    """Every combination of the true rates (default p0, p1), drop-out and delayed-response values."""
+    from lupuscell.design.simulate import Scenario
+
+    if rates is None:
+        if p0 is None or p1 is None:
+            raise _bad("--rates", "give --rates (or --p0/--p1)")
+        grid = [p0, p1]
+    else:
+        grid = _floats("--rates", rates)
+    return [
+        Scenario(rate=q, dropout=dr, delayed=dl)
+        for q in grid
+        for dr in _floats("--dropout", dropout)
+        for dl in _floats("--delayed", delayed)
+    ]
+
+
+def _simulation_table(rule: Any, replicates: int, results: list[Any], rows: list[dict[str, Any]]) -> Table:
+    t = Table(
+        title=(
+            f"Simulated OC of r1/n1 = {rule.r1}/{rule.n1}, r/n = {rule.r}/{rule.n} ({replicates} trials each)"
+        )
+    )
+    for col in ("rate", "dropout", "delayed", "P(reject H0)", "", "P(early stop)", "E[N]"):
+        t.add_column(col, justify="right")
+    for x, row in zip(results, rows, strict=True):
+        t.add_row(
+            f"{x.scenario.rate:.3f}",
+            f"{x.scenario.dropout:.2f}",
+            f"{x.scenario.delayed:.2f}",
+            f"{x.reject.value:.4f} ± {x.reject.mc_se:.4f}",
+            str(row["quantity"]),
+            f"{x.early_stop.value:.4f} ± {x.early_stop.mc_se:.4f}",
+            f"{x.expected_n.value:.2f} ± {x.expected_n.mc_se:.2f}",
+        )
+    return t
 
 
 @design_app.command("simulate")
@@ -355,6 +413,7 @@ def simulate_cmd(
     alpha: float = ALPHA,
     beta: float = BETA,
     design: str = typer.Option("optimal", "--design", help="optimal | minimax (with --p0/--p1)."),
+    nmax: int = NMAX,
     r1: int | None = typer.Option(
         None, "--r1", help="Stop after stage 1 if responses <= r1 (-1: single stage)."
     ),
@@ -374,50 +433,18 @@ def simulate_cmd(
 
     Scenarios are every combination of --rates, --dropout and --delayed.
     """
-    from lupuscell.design.simon import simon_design
-    from lupuscell.design.simulate import Scenario, TwoStageRule, simulate_design
+    from lupuscell.design.simulate import reported_quantity, simulate_design
 
-    explicit = [v is not None for v in (r1, n1, r, n)]
     try:
-        if all(explicit):
-            rule = TwoStageRule(r1=int(r1), n1=int(n1), r=int(r), n=int(n))  # type: ignore[arg-type]
-        elif any(explicit):
-            raise _bad("--r1/--n1/--r/--n", "give all four, or none and --p0/--p1")
-        elif p0 is None or p1 is None:
-            raise _bad("--p0/--p1", "give --p0 and --p1 (to search the Simon design) or --r1/--n1/--r/--n")
-        else:
-            if design not in ("optimal", "minimax"):
-                raise _bad("--design", f"must be optimal or minimax, got {design!r}")
-            res = simon_design(p0, p1, alpha, beta, 100)
-            d = res.optimal if design == "optimal" else res.minimax
-            rule = TwoStageRule(r1=d.r1, n1=d.n1, r=d.r, n=d.n)
-        if rates is None:
-            if p0 is None or p1 is None:
-                raise _bad("--rates", "give --rates (or --p0/--p1)")
-            grid = [p0, p1]
-        else:
-            grid = _floats("--rates", rates)
-        scenarios = [
-            Scenario(rate=q, dropout=dr, delayed=dl)
-            for q in grid
-            for dr in _floats("--dropout", dropout)
-            for dl in _floats("--delayed", delayed)
-        ]
+        rule = _simulated_rule(p0, p1, alpha, beta, design, nmax, (r1, n1, r, n))
+        scenarios = _scenarios(p0, p1, rates, dropout, delayed)
         with _progress("Simulating", replicates * len(scenarios)) as advance:
             results = simulate_design(rule, scenarios, replicates, seed, progress=advance)
     except LupuscellError as exc:
-        raise _fail(exc) from None
-
-    def quantity(q: float) -> str:
-        if p0 is not None and q <= p0:
-            return "type I error"
-        if p1 is not None and q >= p1:
-            return "power"
-        return "P(reject H0)"
-
-    rows = [{**x.to_dict(), "quantity": quantity(x.scenario.rate)} for x in results]
+        raise fail_options(exc) from None
+    rows = [{**x.to_dict(), "quantity": reported_quantity(x.scenario.rate, p0, p1)} for x in results]
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "design": {"r1": rule.r1, "n1": rule.n1, "r": rule.r, "n": rule.n},
                 "replicates": replicates,
@@ -426,25 +453,7 @@ def simulate_cmd(
             }
         )
         return
-    t = Table(
-        title=(
-            f"Simulated OC of r1/n1 = {rule.r1}/{rule.n1}, r/n = {rule.r}/{rule.n} "
-            f"({replicates} trials each)"
-        )
-    )
-    for col in ("rate", "dropout", "delayed", "P(reject H0)", "", "P(early stop)", "E[N]"):
-        t.add_column(col, justify="right")
-    for x, row in zip(results, rows, strict=True):
-        t.add_row(
-            f"{x.scenario.rate:.3f}",
-            f"{x.scenario.dropout:.2f}",
-            f"{x.scenario.delayed:.2f}",
-            f"{x.reject.value:.4f} ± {x.reject.mc_se:.4f}",
-            str(row["quantity"]),
-            f"{x.early_stop.value:.4f} ± {x.early_stop.mc_se:.4f}",
-            f"{x.expected_n.value:.2f} ± {x.expected_n.mc_se:.2f}",
-        )
-    _out.print(t)
+    _out.print(_simulation_table(rule, replicates, results, rows))
 
 
 # --------------------------------------------------------------------------- report
@@ -456,7 +465,7 @@ def report_cmd(
     p1: float = P1,
     alpha: float = ALPHA,
     beta: float = BETA,
-    nmax: int = typer.Option(100, "--nmax", help="Largest total sample size searched."),
+    nmax: int = typer.Option(DEFAULT_NMAX, "--nmax", help="Largest total sample size searched."),
     design: str = typer.Option("optimal", "--design", help="optimal | minimax."),
     out: Path = typer.Option(..., "--out", help="Output directory (created if missing)."),
     tox_theta: float | None = typer.Option(
@@ -472,14 +481,15 @@ def report_cmd(
 ) -> None:
     """Write a design summary (Markdown + HTML + operating-characteristics PNG) for a protocol."""
     from lupuscell.design.bayes_monitor import MonitoringRule
-    from lupuscell.design.report import build_design_summary, write_report
+    from lupuscell.design.report import build_design_summary
+    from lupuscell.reports.design import write_design_report
 
-    if design not in ("optimal", "minimax"):
-        raise _bad("--design", f"must be optimal or minimax, got {design!r}")
     try:
-        monitor = None
         summary = build_design_summary(p0, p1, alpha, beta, nmax, design)  # type: ignore[arg-type]
-        if tox_theta is not None:
+    except LupuscellError as exc:
+        raise fail_options(exc) from None
+    if tox_theta is not None:
+        try:
             monitor = MonitoringRule(
                 a=tox_prior_a,
                 b=tox_prior_b,
@@ -489,14 +499,15 @@ def report_cmd(
                 n_max=tox_n_max if tox_n_max is not None else summary.design.n,
             )
             summary = build_design_summary(p0, p1, alpha, beta, nmax, design, monitor)  # type: ignore[arg-type]
-        paths = write_report(summary, out)
-    except LupuscellError as exc:
-        raise _fail(exc) from None
+        except LupuscellError as exc:
+            raise fail_options(exc, _TOX_OPTIONS) from None
+    try:
+        paths = write_design_report(summary, out)
     except OSError as exc:
-        raise _bad("--out", f"cannot write to {out}: {exc.strerror}") from None
+        raise fail_options(_bad("--out", f"cannot write to {out}: {exc.strerror}")) from None
     for kind, path in paths.items():
-        _err.print(f"wrote {kind}: {path}", highlight=False)
-    _emit_json({k: str(v) for k, v in paths.items()})
+        err.print(f"wrote {kind}: {path}", highlight=False)
+    emit_json({k: str(v) for k, v in paths.items()})
 
 
 def register(app: typer.Typer) -> None:

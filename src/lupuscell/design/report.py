@@ -1,12 +1,13 @@
-"""Design summary for a protocol's statistical section (Markdown + HTML + PNG plot).
+"""Design summary for a protocol's statistical section (Markdown, HTML and a figure).
 
-:func:`build_design_summary` gathers the numbers (pure: no files); :func:`write_report`
-renders them with Jinja2 into ``design_summary.md`` and ``design_summary.html`` and draws
-``operating_characteristics.png`` with Matplotlib (Agg backend): P(reject H0), P(early
-termination) and E[N] / n against the true response rate for the chosen Simon design, with
-p0 and p1 marked; and, when a safety rule is given, P(stop) against the true event rate.
-The templates are kept in this module (two short strings) so the design package stays
-self-contained.
+Pure, like the rest of :mod:`lupuscell.design`: :func:`build_design_summary` gathers the
+numbers, :func:`render_markdown` and :func:`render_html` return the text, and
+:func:`plot_operating_characteristics` returns a Matplotlib ``Figure`` (P(reject H0),
+P(early termination) and E[N] / n against the true response rate for the chosen Simon
+design, with p0 and p1 marked; and, when a safety rule is given, P(stop) against the true
+event rate). Nothing here writes a file or sets a backend: ``lupuscell design report`` saves
+the three files through :func:`lupuscell.reports.design.write_design_report`. The templates
+are kept in this module (two short strings) so the design package stays self-contained.
 
 References
 ----------
@@ -18,8 +19,7 @@ Thall PF, Simon R, Estey EH. Statistics in Medicine 1995;14:357-379 (Bayesian mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 
 import jinja2
 import numpy as np
@@ -31,11 +31,27 @@ from lupuscell.design.bayes_monitor import (
     boundaries,
     operating_characteristics,
 )
-from lupuscell.design.simon import SimonDesign, SimonResult, TwoStageOC, simon_design, two_stage_oc
+from lupuscell.design.simon import (
+    DEFAULT_NMAX,
+    Choice,
+    SimonDesign,
+    SimonResult,
+    TwoStageOC,
+    check_choice,
+    simon_design,
+    two_stage_oc,
+)
 from lupuscell.design.single_stage import SingleStageDesign, ahern_design
 from lupuscell.errors import ValidationError
 
-Choice = Literal["optimal", "minimax"]
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+PLOT_FILE = "operating_characteristics.png"
+"""File name the Markdown and HTML expect the figure under (beside them)."""
+DEFAULT_MONITOR_RATES = (0.05, 0.10, 0.15, 0.20, 0.30)
+"""True event rates of the safety rule's operating-characteristics table (theta is added)."""
 
 
 @dataclass(frozen=True)
@@ -58,15 +74,20 @@ def build_design_summary(
     p1: float,
     alpha: float,
     beta: float,
-    nmax: int = 100,
+    nmax: int = DEFAULT_NMAX,
     choice: Choice = "optimal",
     monitor: MonitoringRule | None = None,
     monitor_rates: list[float] | None = None,
 ) -> DesignSummary:
     """Compute the Simon designs, the chosen design's exact operating characteristics and,
-    optionally, a safety-monitoring rule's boundaries and exact operating characteristics."""
+    optionally, a safety-monitoring rule's boundaries and exact operating characteristics.
+
+    ``choice`` other than ``optimal``/``minimax`` raises ``ValidationError`` (field
+    ``design``) before any search.
+    """
+    check_choice(choice)
     result = simon_design(p0, p1, alpha, beta, nmax)
-    design = result.optimal if choice == "optimal" else result.minimax
+    design = result.choose(choice)
     try:
         single: SingleStageDesign | None = ahern_design(p0, p1, alpha, beta, max(nmax, 2))
     except ValidationError:  # no single-stage design within nmax: the table omits the row
@@ -88,23 +109,32 @@ def build_design_summary(
     moc: list[MonitoringOC] = []
     if monitor is not None:
         bounds = boundaries(monitor)
-        rates = monitor_rates or sorted({0.05, 0.10, 0.15, 0.20, 0.30, monitor.theta})
+        rates = monitor_rates or sorted({*DEFAULT_MONITOR_RATES, monitor.theta})
         moc = operating_characteristics(monitor, rates)
     return DesignSummary(result, choice, design, single, oc, table, monitor, bounds, moc)
 
 
-def plot_operating_characteristics(summary: DesignSummary, path: Path) -> Path:
-    """Draw the OC plot(s) to ``path`` (PNG)."""
-    import matplotlib
+def plot_operating_characteristics(summary: DesignSummary) -> Figure:
+    """The operating-characteristics figure (one panel, two with a safety rule).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Returns a ``matplotlib.figure.Figure`` built without pyplot (no global state, no
+    backend); the caller saves it and owns it.
+    """
+    from matplotlib.figure import Figure
 
+    ncols = 2 if summary.monitor is not None else 1
+    fig = Figure(figsize=(6.4 * ncols, 4.6))
+    axes = fig.subplots(1, ncols, squeeze=False)
+    _plot_two_stage(axes[0, 0], summary)
+    if summary.monitor is not None:
+        _plot_monitor(axes[0, 1], summary.monitor)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_two_stage(ax: Axes, summary: DesignSummary) -> None:
     d = summary.design
     res = summary.result
-    ncols = 2 if summary.monitor is not None else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(6.4 * ncols, 4.6), squeeze=False)
-    ax = axes[0, 0]
     p = np.array([o.p for o in summary.oc_grid])
     ax.plot(p, [o.reject for o in summary.oc_grid], label="P(reject H0)", lw=2)
     ax.plot(p, [o.pet for o in summary.oc_grid], label="P(early termination)", lw=2, ls="--")
@@ -119,30 +149,24 @@ def plot_operating_characteristics(summary: DesignSummary, path: Path) -> Path:
     ax.set_title(f"Simon {summary.choice}: stop if <= {d.r1}/{d.n1}, reject H0 if > {d.r}/{d.n}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center right")
-    if summary.monitor is not None:
-        ax2 = axes[0, 1]
-        rule = summary.monitor
-        q = np.linspace(0.0, min(1.0, max(0.5, 3 * rule.theta)), 61)
-        oc = operating_characteristics(rule, q.tolist())
-        ax2.plot(q, [o.p_stop for o in oc], lw=2, label="P(stop for toxicity)")
-        ax2.plot(
-            q, [o.expected_n / rule.n_max for o in oc], lw=2, ls=":", label=f"E[N] / N (N = {rule.n_max})"
-        )
-        ax2.axvline(rule.theta, color="grey", lw=0.8)
-        ax2.text(rule.theta, 1.02, "theta", ha="center", va="bottom", fontsize=9)
-        ax2.set_xlabel("True event rate (proportion of patients)")
-        ax2.set_ylabel("Probability / fraction of N")
-        ax2.set_ylim(0, 1.08)
-        ax2.set_title(
-            f"Safety: Beta({rule.a:g}, {rule.b:g}) prior, stop if P(rate > {rule.theta:g}) > {rule.cutoff:g}",
-            fontsize=10,
-        )
-        ax2.grid(alpha=0.3)
-        ax2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+
+
+def _plot_monitor(ax: Axes, rule: MonitoringRule) -> None:
+    q = np.linspace(0.0, min(1.0, max(0.5, 3 * rule.theta)), 61)
+    oc = operating_characteristics(rule, q.tolist())
+    ax.plot(q, [o.p_stop for o in oc], lw=2, label="P(stop for toxicity)")
+    ax.plot(q, [o.expected_n / rule.n_max for o in oc], lw=2, ls=":", label=f"E[N] / N (N = {rule.n_max})")
+    ax.axvline(rule.theta, color="grey", lw=0.8)
+    ax.text(rule.theta, 1.02, "theta", ha="center", va="bottom", fontsize=9)
+    ax.set_xlabel("True event rate (proportion of patients)")
+    ax.set_ylabel("Probability / fraction of N")
+    ax.set_ylim(0, 1.08)
+    ax.set_title(
+        f"Safety: Beta({rule.a:g}, {rule.b:g}) prior, stop if P(rate > {rule.theta:g}) > {rule.cutoff:g}",
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 _MD = """\
@@ -203,7 +227,7 @@ Exact operating characteristics (forward recursion, no simulation):
 | {{ "%.3f"|format(o.rate) }} | {{ "%.4f"|format(o.p_stop) }} | {{ "%.2f"|format(o.expected_n) }} |
 {% endfor -%}
 {% endif %}
-![Operating characteristics](operating_characteristics.png)
+![Operating characteristics]({{ plot_file }})
 
 ## References
 - Simon R. Optimal two-stage designs for phase II clinical trials. Control Clin Trials 1989;10:1-10.
@@ -277,19 +301,12 @@ def _markdown_to_html(md: str) -> str:
 
 
 def render_markdown(summary: DesignSummary) -> str:
-    """The Markdown text of the summary."""
+    """The Markdown text of the summary (the figure referenced as :data:`PLOT_FILE`)."""
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(_MD).render(s=summary, r=summary.result, d=summary.design)
+    return env.from_string(_MD).render(s=summary, r=summary.result, d=summary.design, plot_file=PLOT_FILE)
 
 
-def write_report(summary: DesignSummary, out_dir: Path) -> dict[str, Path]:
-    """Write ``design_summary.md``, ``design_summary.html`` and ``operating_characteristics.png``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md = render_markdown(summary)
-    md_path = out_dir / "design_summary.md"
-    md_path.write_text(md, encoding="utf-8")
-    html = jinja2.Environment(autoescape=False).from_string(_HTML).render(body=_markdown_to_html(md))
-    html_path = out_dir / "design_summary.html"
-    html_path.write_text(html, encoding="utf-8")
-    png = plot_operating_characteristics(summary, out_dir / "operating_characteristics.png")
-    return {"markdown": md_path, "html": html_path, "plot": png}
+def render_html(summary: DesignSummary) -> str:
+    """A standalone HTML page of the same text (tables, lists, the figure as :data:`PLOT_FILE`)."""
+    body = _markdown_to_html(render_markdown(summary))
+    return jinja2.Environment(autoescape=False).from_string(_HTML).render(body=body)

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 from scipy import stats
@@ -62,6 +63,19 @@ from lupuscell.design._checks import RECORD, check_two_stage_inputs
 from lupuscell.errors import ValidationError
 
 TOL = 1e-12
+
+Choice = Literal["optimal", "minimax"]
+"""Which of Simon's two designs a protocol uses."""
+CHOICES: tuple[str, ...] = get_args(Choice)
+
+DEFAULT_NMAX = 100
+"""Largest total sample size searched unless the caller says otherwise (``--nmax``)."""
+
+
+def check_choice(choice: str) -> None:
+    """Reject a design choice other than ``optimal`` / ``minimax`` (field ``design``)."""
+    if choice not in CHOICES:
+        raise ValidationError.single(RECORD, "design", f"must be {' or '.join(CHOICES)}, got {choice!r}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,11 @@ class SimonResult:
     minimax: SimonDesign
     admissible: tuple[SimonDesign, ...]
     best_per_n: tuple[SimonDesign, ...] = field(repr=False)
+
+    def choose(self, choice: str) -> SimonDesign:
+        """The ``optimal`` or the ``minimax`` design (anything else: ``ValidationError``)."""
+        check_choice(choice)
+        return self.optimal if choice == "optimal" else self.minimax
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -308,7 +327,7 @@ def simon_design(
     p1: float,
     alpha: float,
     beta: float,
-    nmax: int = 100,
+    nmax: int = DEFAULT_NMAX,
     progress: Callable[[int, int], None] | None = None,
 ) -> SimonResult:
     """Optimal, minimax and admissible Simon two-stage designs.

@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from lupuscell.design._checks import RECORD, positive_int, raise_if
+from lupuscell.design.simon import DEFAULT_NMAX, check_choice, simon_design
 from lupuscell.errors import Problem
 
 #: Upper bound on replicates per scenario (bounds memory and time).
@@ -63,6 +64,22 @@ class TwoStageRule:
         if not isinstance(self.r, int) or self.r < -1 or self.r >= self.n:
             problems.append(Problem(RECORD, "r", f"must be an integer in -1..n-1, got {self.r!r}"))
         raise_if(problems)
+
+    @classmethod
+    def simon(
+        cls,
+        p0: float,
+        p1: float,
+        alpha: float,
+        beta: float,
+        choice: str = "optimal",
+        nmax: int = DEFAULT_NMAX,
+    ) -> TwoStageRule:
+        """The rule of Simon's ``optimal`` or ``minimax`` design for ``p0``/``p1`` (searched up to
+        ``nmax`` patients, see :func:`lupuscell.design.simon.simon_design`)."""
+        check_choice(choice)
+        d = simon_design(p0, p1, alpha, beta, nmax).choose(choice)
+        return cls(r1=d.r1, n1=d.n1, r=d.r, n=d.n)
 
     @classmethod
     def single_stage(cls, n: int, r_min: int) -> TwoStageRule:
@@ -214,3 +231,13 @@ def simulate_design(
             )
         )
     return out
+
+
+def reported_quantity(rate: float, p0: float | None, p1: float | None) -> str:
+    """What the rejection probability at ``rate`` measures: the type I error at or below
+    ``p0``, the power at or above ``p1``, otherwise plain P(reject H0)."""
+    if p0 is not None and rate <= p0:
+        return "type I error"
+    if p1 is not None and rate >= p1:
+        return "power"
+    return "P(reject H0)"
