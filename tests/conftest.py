@@ -1,4 +1,10 @@
-"""Shared pytest fixtures: registry databases on SQLite and PostgreSQL.
+"""Shared pytest fixtures: registry databases on SQLite and PostgreSQL, and the service rule.
+
+**Service rule.** A test may be skipped only because an external *service* is missing (a
+PostgreSQL server now; a browser or Spark later), and only through :func:`require_service`
+(also a fixture of the same name): it skips with the reason, or FAILS when
+``LUPUSCELL_REQUIRE_ALL_SERVICES=1`` (as in ``.ci/run``). Never skip on the project's own
+modules or on files outside the repository; ``tests/architecture/test_no_skips.py`` enforces it.
 
 * ``db_url`` (session scope, parametrised ``sqlite`` / ``postgresql``): the URL of an empty
   database created for this test session and xdist worker. ``sqlite`` is a temp file;
@@ -23,8 +29,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -52,13 +59,26 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def require_service(name: str, reason: str) -> NoReturn:
+    """Service ``name`` is not available (``reason``): skip the test, or fail it when
+    ``LUPUSCELL_REQUIRE_ALL_SERVICES=1``. The only way a test of this suite may skip."""
+    message = f"{name} unavailable: {reason}"
+    if os.environ.get(ENV_REQUIRE_ALL) == "1":
+        pytest.fail(f"{message} (required: {ENV_REQUIRE_ALL}=1)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(name="require_service")
+def _require_service_fixture() -> Callable[[str, str], NoReturn]:
+    """:func:`require_service` for tests and fixtures in other folders (no import needed)."""
+    return require_service
+
+
 def _require_pg_server() -> str:
-    """The admin URL of the test server; skip or fail according to the module rules."""
+    """The admin URL of the test server; skip or fail according to the service rule."""
     url = os.environ.get(ENV_PG)
     if not url:
-        if os.environ.get(ENV_REQUIRE_ALL) == "1":
-            pytest.fail(f"{PG_SKIP_REASON} but {ENV_REQUIRE_ALL}=1", pytrace=False)
-        pytest.skip(PG_SKIP_REASON)
+        require_service("PostgreSQL", PG_SKIP_REASON)
     return url
 
 
