@@ -1,10 +1,12 @@
 """Outcome-rate assumptions of the synthetic cohort, as data, each with its source.
 
-Every number the generator (:mod:`lupuscell.synth.cohort`) draws an outcome from lives in
-:data:`CALIBRATION`, keyed by therapy, with the study (``study_id`` of
-``../shared/evidence/sle_cell_therapy_studies.csv``) or review it was taken from and how it
-was derived. The same table is rendered in ``docs/synth.md`` and the plausibility tests
-compare generated rates against it, so code, docs and tests cannot drift apart.
+Every number the generator (:mod:`lupuscell.synth.cohort`) draws an outcome from lives here:
+:data:`CALIBRATION` (rates by therapy), :data:`ADVERSE_EVENTS` (who gets which adverse event,
+its grade, onset and duration), and the disease-course and engraftment constants below, each
+with the study (``study_id`` of the packaged ``lupuscell/data/studies.csv``, see
+``lupuscell evidence studies``) or review it was taken from, or marked as an assumption. The
+same table is rendered in ``docs/synth.md`` and the plausibility tests compare generated rates
+against it, so code, docs and tests cannot drift apart.
 
 Time-to-event assumptions are given as cumulative-incidence anchors ``((years, p), ...)``;
 :func:`piecewise_exponential_quantile` turns uniform draws into event times whose
@@ -29,9 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from lupuscell.synth.profiles import INFECTION_TERMS
 
 Anchors = tuple[tuple[float, float], ...]
 
@@ -113,6 +118,11 @@ CALIBRATION: dict[str, TherapyCalibration] = {
         extra={
             "engraftment_syndrome": Assumption(0.10, "assumption", "non-infectious fever/rash at recovery"),
             "graft_failure": Assumption(0.01, "assumption", "rare after autologous PBSC"),
+            "rituximab_in_conditioning": Assumption(
+                0.5,
+                "assumption",
+                "half of the courses add rituximab (Burt 2018 regimen), half not (Burt 2006)",
+            ),
             "anc_engraftment_day_median": Assumption(10.0, "assumption", "PBSC + G-CSF, Cy/ATG"),
             "platelet_engraftment_day_median": Assumption(12.0, "assumption", "PBSC, Cy/ATG"),
         },
@@ -206,6 +216,169 @@ NEPHRITIS_CLASS_MIX = {"IV": 0.45, "III": 0.15, "IV+V": 0.15, "III+V": 0.10, "V"
 LOSS_TO_FOLLOW_UP_PER_YEAR = 0.03
 DATA_CUT = "2025-12-31"
 
+# -- disease course ------------------------------------------------------------------------
+RELAPSE_MIN_DAYS_AFTER_RESPONSE = 90
+"""A relapse is dated at least this long after the response it ends (assumption)."""
+FLARE_RATE_PER_YEAR = Assumption(
+    0.2, "assumption", "partial responders: exponential waiting time from the response to one flare"
+)
+FLARE_DAYS = 90
+"""Length of a partial responder's flare episode (assumption)."""
+SEVERE_SHARE = {
+    "relapse": Assumption(0.4, "assumption", "share of relapses recorded as severe"),
+    "flare": Assumption(0.2, "assumption", "share of flares recorded as severe"),
+}
+TRM_EARLY_DAYS = (5, 100)
+"""Treatment-related deaths within 100 days fall on day lo + (hi - lo) u^2: most in aplasia."""
+TRM_LATE_DAYS = (100, 365)
+"""The others are uniform over the rest of the first year."""
+TRM_EVENT_ONSET_BEFORE_DEATH_DAYS = (3, 14)
+"""The grade-5 adverse event of a treatment-related death starts this many days before it."""
+
+# -- engraftment after autologous HSCT ----------------------------------------------------------
+ANC_ENGRAFTMENT_SIGMA = 0.15
+"""Log-normal spread of the neutrophil engraftment day around its median (``extra``)."""
+ANC_ENGRAFTMENT_DAY_RANGE = (8, 16)
+GRAFT_FAILURE_RECOVERY_DAYS = (33, 42)
+"""Neutrophil recovery of a (primary) graft failure: late, after the day-28/30 definition."""
+GRAFT_FAILURE_DECLARED_DAY = 30
+PLATELET_AFTER_ANC_DAYS = (2.0, 2.0)
+"""Platelet recovery follows neutrophil recovery by a normal (mean, sd) number of days (rounded),
+not before the day before neutrophil recovery nor :data:`PLATELET_ENGRAFTMENT_MIN_DAY`."""
+PLATELET_ENGRAFTMENT_MIN_DAY = 9
+
+
+@dataclass(frozen=True)
+class AdverseEventModel:
+    """How one kind of adverse event is drawn for the patients of one therapy.
+
+    A patient of ``therapy`` has the event with ``probability``; the grade is drawn from
+    ``grades`` ((grade, probability), ...), the term from ``terms`` (equally likely), the onset
+    uniformly on ``onset_days`` after ``onset_anchor`` (``onset_skew`` s: day
+    ``floor(hi u^s)``, early-weighted), the duration uniformly on ``duration_days``. Grades at
+    or above ``serious_from_grade`` are serious. Grades are CTCAE v5.0, except CRS and ICANS
+    (ASTCT 2019, Lee et al. Biol Blood Marrow Transplant 2019;25:625-38).
+    """
+
+    therapy: str
+    category: str
+    terms: tuple[str, ...]
+    probability: Assumption
+    grades: tuple[tuple[int, float], ...]
+    onset_days: tuple[int, int]
+    duration_days: tuple[int, int]
+    serious_from_grade: int
+    relatedness: str
+    onset_anchor: Literal["day_0", "neutrophil_engraftment"] = "day_0"
+    onset_skew: float | None = None
+
+
+_HSCT, _MSC, _CART = CALIBRATION["autologous_hsct"], CALIBRATION["msc"], CALIBRATION["car_t"]
+_CRS_G1, _CRS_G2 = _CART.extra["crs_grade_1"].p, _CART.extra["crs_grade_2"].p
+
+ADVERSE_EVENTS: dict[str, tuple[AdverseEventModel, ...]] = {
+    "autologous_hsct": (
+        AdverseEventModel(
+            "autologous_hsct",
+            "infection",
+            INFECTION_TERMS,
+            _HSCT.infection_first_year,
+            ((2, 0.30), (3, 0.55), (4, 0.15)),
+            (0, 100),
+            (5, 21),
+            3,
+            "probable",
+            onset_skew=1.5,
+        ),
+        AdverseEventModel(
+            "autologous_hsct",
+            "infection",
+            INFECTION_TERMS[2:],
+            Assumption(0.20, "assumption", "infections from day 100 to 1 year, on immune reconstitution"),
+            ((2, 0.6), (3, 0.4)),
+            (100, 365),
+            (7, 28),
+            3,
+            "possible",
+        ),
+        AdverseEventModel(
+            "autologous_hsct",
+            "other",
+            ("engraftment syndrome",),
+            _HSCT.extra["engraftment_syndrome"],
+            ((2, 1.0),),
+            (-1, 1),
+            (3, 7),
+            3,
+            "probable",
+            onset_anchor="neutrophil_engraftment",
+        ),
+    ),
+    "msc": (
+        AdverseEventModel(
+            "msc",
+            "other",
+            ("infusion-related reaction",),
+            _MSC.extra["infusion_reaction"],
+            ((1, 1.0),),
+            (0, 0),
+            (1, 1),
+            3,
+            "probable",
+        ),
+        AdverseEventModel(
+            "msc",
+            "infection",
+            INFECTION_TERMS[2:],
+            _MSC.infection_first_year,
+            ((2, 0.7), (3, 0.3)),
+            (0, 365),
+            (7, 21),
+            3,
+            "unlikely",
+        ),
+    ),
+    "car_t": (
+        AdverseEventModel(
+            "car_t",
+            "crs",
+            ("cytokine release syndrome",),
+            _CART.extra["crs"],
+            ((1, _CRS_G1), (2, _CRS_G2), (3, 1 - _CRS_G1 - _CRS_G2)),
+            (1, 3),
+            (1, 5),
+            2,
+            "definite",
+        ),
+        AdverseEventModel(
+            "car_t",
+            "icans",
+            ("immune effector cell-associated neurotoxicity syndrome",),
+            _CART.extra["icans"],
+            ((1, 0.7), (2, 0.3)),
+            (4, 8),
+            (1, 4),
+            2,
+            "definite",
+        ),
+        AdverseEventModel(
+            "car_t",
+            "infection",
+            INFECTION_TERMS[1:],
+            _CART.infection_first_year,
+            ((3, 1.0),),
+            (7, 180),
+            (7, 21),
+            3,
+            "possible",
+        ),
+    ),
+}
+"""Adverse events by therapy, drawn in this order (the order is part of a seed's cohort).
+Primary graft failure (``graft_failure`` above, grade 4 on :data:`GRAFT_FAILURE_DECLARED_DAY`,
+lasting until the late recovery) and the grade-5 event of each treatment-related death are
+drawn from the outcome model, not from this table."""
+
 
 def piecewise_exponential_quantile(u: npt.NDArray[np.float64], anchors: Anchors) -> npt.NDArray[np.float64]:
     """Event times (years) for uniform draws ``u`` under piecewise-constant hazards.
@@ -279,4 +452,57 @@ def calibration_table_markdown() -> str:
         f"| all | female | {_format(FEMALE_SHARE.value)} | {FEMALE_SHARE.source} | {FEMALE_SHARE.note} |"
     )
     lines.append(f"| all | loss to follow-up per year | {LOSS_TO_FOLLOW_UP_PER_YEAR:.0%} | assumption | |")
+    lines += _course_rows()
+    lines += [_adverse_event_row(model) for models in ADVERSE_EVENTS.values() for model in models]
     return "\n".join(lines) + "\n"
+
+
+def _row(therapy: str, label: str, a: Assumption) -> str:
+    return f"| {therapy} | {label} | {_format(a.value)} | {a.source} | {a.note} |"
+
+
+def _course_rows() -> list[str]:
+    lo, hi = TRM_EARLY_DAYS
+    return [
+        f"| all | relapse dated at least | {RELAPSE_MIN_DAYS_AFTER_RESPONSE} days after the response | "
+        "assumption | |",
+        _row("all", "flare rate per year (partial responders)", FLARE_RATE_PER_YEAR),
+        f"| all | flare episode length | {FLARE_DAYS} days | assumption | |",
+        *[_row("all", f"severe {kind}", a) for kind, a in SEVERE_SHARE.items()],
+        f"| all | treatment-related death within 100 days, day | {lo} + {hi - lo} u² | assumption | "
+        "most in aplasia |",
+        f"| all | treatment-related death after 100 days, day | uniform {TRM_LATE_DAYS[0]}-{TRM_LATE_DAYS[1]} | "
+        "assumption | |",
+        f"| autologous_hsct | neutrophil engraftment day | log-normal, median "
+        f"{_format(_HSCT.extra['anc_engraftment_day_median'].value)}, sigma {ANC_ENGRAFTMENT_SIGMA:g}, "
+        f"{ANC_ENGRAFTMENT_DAY_RANGE[0]}-{ANC_ENGRAFTMENT_DAY_RANGE[1]} | assumption | |",
+        f"| autologous_hsct | platelet engraftment day | neutrophil day + normal({PLATELET_AFTER_ANC_DAYS[0]:g}, "
+        f"{PLATELET_AFTER_ANC_DAYS[1]:g}), at least day {PLATELET_ENGRAFTMENT_MIN_DAY} and the day before "
+        "neutrophil engraftment | assumption | |",
+        f"| autologous_hsct | neutrophil recovery after graft failure | day {GRAFT_FAILURE_RECOVERY_DAYS[0]}-"
+        f"{GRAFT_FAILURE_RECOVERY_DAYS[1]} | assumption | |",
+    ]
+
+
+def _days(span: tuple[int, int]) -> str:
+    return (
+        f"{span[0]} day" + ("" if span[0] == 1 else "s")
+        if span[0] == span[1]
+        else f"{span[0]}-{span[1]} days"
+    )
+
+
+def _adverse_event_row(model: AdverseEventModel) -> str:
+    grades = ", ".join(f"{g}: {p:.0%}" for g, p in model.grades)
+    anchor = "" if model.onset_anchor == "day_0" else " after neutrophil engraftment"
+    lo, hi = model.onset_days
+    onset = (f"day {lo}" if lo == hi else f"days {lo} to {hi}") + anchor
+    if model.onset_skew is not None:
+        onset += f" (early-weighted, u^{model.onset_skew:g})"
+    what = model.terms[0] if len(model.terms) == 1 else f"{model.category} ({', '.join(model.terms)})"
+    value = (
+        f"{_format(model.probability.value)}; grade {grades}; onset {onset}; "
+        f"lasting {_days(model.duration_days)}"
+    )
+    a = model.probability
+    return f"| {model.therapy} | adverse event: {what} | {value} | {a.source} | {a.note} |"

@@ -77,7 +77,7 @@ _SEROLOGY = np.array([name in ("low_complement", "increased_dna_binding") for na
 _PARTIAL_MASK = np.array([name in prof.PARTIAL_RESPONSE_DESCRIPTORS for name in _DESCRIPTORS])
 
 # Visit states
-BASE, IMPROVING, REMISSION, PARTIAL, ACTIVE, RELAPSE = 0, 1, 2, 3, 4, 5
+BASE, IMPROVING, REMISSION, PARTIAL, ACTIVE, RELAPSE = 0, 1, 2, 3, 4, 5  # profiles.VISIT_STATES order
 
 
 def _day(iso: str) -> int:
@@ -216,21 +216,30 @@ class _Block:
     def _course(self) -> None:
         rng, m = self.rng, self.m
         h, s, c = self.is_hsct, self.is_msc, self.is_cart
-        self.mob = np.where(h, -_uniform_int(rng, 35, 70, m), _NO_DATE)
-        harvest_h = self.mob + _uniform_int(rng, 10, 13, m)
-        harvest_c = -_uniform_int(rng, 21, 42, m)
+        hsct = cal.CALIBRATION["autologous_hsct"]
+        self.mob = np.where(h, -_uniform_int(rng, *prof.MOBILISATION_DAYS_BEFORE_INFUSION, m), _NO_DATE)
+        harvest_h = self.mob + _uniform_int(rng, *prof.APHERESIS_DAYS_AFTER_MOBILISATION, m)
+        harvest_c = -_uniform_int(rng, *prof.CAR_T_APHERESIS_DAYS_BEFORE_INFUSION, m)
         self.harvest = np.where(h, harvest_h, np.where(c, harvest_c, _NO_DATE))
-        self.rituximab = h & (rng.random(m) < 0.5)
-        self.conditioning = np.where(h, np.where(self.rituximab, -6, -5), np.where(c, -5, _NO_DATE))
+        self.rituximab = h & (rng.random(m) < hsct.extra["rituximab_in_conditioning"].p)
+        start = prof.CONDITIONING_START_DAY
+        self.conditioning = np.where(
+            h,
+            np.where(self.rituximab, start["autologous_hsct_rituximab"], start["autologous_hsct"]),
+            np.where(c, start["car_t"], _NO_DATE),
+        )
         n_inf = np.where(s & (rng.random(m) < cal.CALIBRATION["msc"].extra["second_infusion"].p), 2, 1)
         self.n_infusions = n_inf
 
         # engraftment (HSCT): days of ANC >= 0.5 and platelets >= 20 recovery
-        graft_failure = h & (rng.random(m) < cal.CALIBRATION["autologous_hsct"].extra["graft_failure"].p)
-        en = np.clip(np.round(_lognormal(rng, 10.0, 0.15, m)), 8, 16).astype(np.int64)
-        self.en = np.where(graft_failure, _uniform_int(rng, 33, 42, m), en)
-        ep = self.en + np.round(2.0 + 2.0 * rng.standard_normal(m)).astype(np.int64)
-        self.ep = np.maximum(ep, np.maximum(self.en - 1, 9))
+        graft_failure = h & (rng.random(m) < hsct.extra["graft_failure"].p)
+        median = hsct.extra["anc_engraftment_day_median"].p
+        lo, hi = cal.ANC_ENGRAFTMENT_DAY_RANGE
+        en = np.clip(np.round(_lognormal(rng, median, cal.ANC_ENGRAFTMENT_SIGMA, m)), lo, hi).astype(np.int64)
+        self.en = np.where(graft_failure, _uniform_int(rng, *cal.GRAFT_FAILURE_RECOVERY_DAYS, m), en)
+        mean, sd = cal.PLATELET_AFTER_ANC_DAYS
+        ep = self.en + np.round(mean + sd * rng.standard_normal(m)).astype(np.int64)
+        self.ep = np.maximum(ep, np.maximum(self.en - 1, cal.PLATELET_ENGRAFTMENT_MIN_DAY))
         self.graft_failure = graft_failure
 
         # Baseline = the pre-treatment assessment: for HSCT the admission work-up before
@@ -238,25 +247,42 @@ class _Block:
         # after a long mobilisation), for CAR-T the visit before apheresis, for MSC before infusion.
         base_baseline = np.where(h, self.conditioning, np.where(c, self.harvest, 0))
         self.baseline_day = (
-            base_baseline - _uniform_int(rng, 3, 14, m) - np.where(s, _uniform_int(rng, 0, 7, m), 0)
+            base_baseline
+            - _uniform_int(rng, *prof.BASELINE_DAYS_BEFORE_FIRST_STEP, m)
+            - np.where(s, _uniform_int(rng, *prof.MSC_EXTRA_BASELINE_DAYS, m), 0)
         )
+        after = prof.DISCHARGE_DAYS
         self.discharge = np.where(
             h,
-            self.en + _uniform_int(rng, 2, 6, m),
-            np.where(c, _uniform_int(rng, 9, 15, m), np.where(n_inf == 2, 7, 0) + _uniform_int(rng, 1, 4, m)),
+            self.en + _uniform_int(rng, *after["autologous_hsct"], m),
+            np.where(
+                c,
+                _uniform_int(rng, *after["car_t"], m),
+                np.where(n_inf == 2, prof.MSC_SECOND_INFUSION_DAY, 0) + _uniform_int(rng, *after["msc"], m),
+            ),
         )
+        self._product(n_inf)
 
+    def _product(self, n_inf: IntArray) -> None:
+        """Cell dose, CD34+ dose, viability, cell source, donor type and protocol of the course."""
+        rng, m = self.rng, self.m
+        h, s = self.is_hsct, self.is_msc
+        dose = prof.CELL_DOSE_PER_KG
         per_kg = np.where(
             h,
-            _lognormal(rng, 6e8, 0.3, m),
-            np.where(s, _lognormal(rng, 1e6, 0.08, m), _lognormal(rng, 1e6, 0.1, m)),
+            _lognormal(rng, *dose["autologous_hsct"], m),
+            np.where(s, _lognormal(rng, *dose["msc"], m), _lognormal(rng, *dose["car_t"], m)),
         )
         self.dose_per_kg = per_kg
         self.total_dose = per_kg * self.weight * n_inf
-        self.cd34 = np.where(h, np.maximum(_lognormal(rng, 5e6, 0.35, m), 2e6), np.nan)
+        cd34_median, cd34_sigma, cd34_min = prof.CD34_PER_KG
+        self.cd34 = np.where(h, np.maximum(_lognormal(rng, cd34_median, cd34_sigma, m), cd34_min), np.nan)
+        viability = prof.VIABILITY_PERCENT
         self.viability = np.round(
             np.where(
-                h, rng.uniform(92, 99.5, m), np.where(s, rng.uniform(88, 98, m), rng.uniform(85, 98, m))
+                h,
+                rng.uniform(*viability["autologous_hsct"], m),
+                np.where(s, rng.uniform(*viability["msc"], m), rng.uniform(*viability["car_t"], m)),
             ),
             1,
         )
@@ -300,14 +326,16 @@ class _Block:
         self.resp_day[~(self.complete | self.partial)] = np.inf
 
         relapse = self._anchored_days("relapse_after_remission", rng.random(m))
-        self.relapse_day = np.where(self.complete, np.maximum(relapse, self.resp_day + 90), np.inf)
-        flare = self.resp_day + rng.exponential(365.25 / 0.2, m)
+        earliest = self.resp_day + cal.RELAPSE_MIN_DAYS_AFTER_RESPONSE
+        self.relapse_day = np.where(self.complete, np.maximum(relapse, earliest), np.inf)
+        flare = self.resp_day + rng.exponential(365.25 / cal.FLARE_RATE_PER_YEAR.p, m)
         self.flare_day = np.where(self.partial, flare, np.inf)
 
         p_trm = self._per_therapy("treatment_related_death")
         early = np.array([cal.CALIBRATION[t].trm_within_100_days for t in THERAPIES])[self.ti]
         u_t = rng.random(m)
-        trm_day = np.where(rng.random(m) < early, 5 + 95 * u_t**2, 100 + 265 * u_t)
+        (e_lo, e_hi), (l_lo, l_hi) = cal.TRM_EARLY_DAYS, cal.TRM_LATE_DAYS
+        trm_day = np.where(rng.random(m) < early, e_lo + (e_hi - e_lo) * u_t**2, l_lo + (l_hi - l_lo) * u_t)
         trm_day = np.where(rng.random(m) < p_trm, np.floor(trm_day), np.inf)
         other_day = np.floor(self._anchored_days("other_death", rng.random(m)))
         death_day = np.minimum(trm_day, other_day)
@@ -344,23 +372,21 @@ def _visit_states(b: _Block, pi: IntArray, vi: IntArray, t: IntArray) -> IntArra
     partial = b.partial[pi] & responded
     state[partial] = PARTIAL
     flare = b.flare_day[pi]
-    state[partial & (t >= flare) & (t < flare + 90)] = RELAPSE
+    state[partial & (t >= flare) & (t < flare + cal.FLARE_DAYS)] = RELAPSE
     state[vi == 0] = BASE
     return state
 
 
-# Probability of being on an immunosuppressant, by therapy (rows) and state (columns:
-# BASE, IMPROVING, REMISSION, PARTIAL, ACTIVE, RELAPSE).
+_STATE_NAMES = ("base", "improving", "remission", "partial", "active", "relapse")
 _IS_PROBABILITY = np.array(
-    [
-        [0.90, 0.30, 0.15, 0.70, 0.85, 0.80],  # autologous HSCT: IS stopped after transplant
-        [0.90, 0.85, 0.80, 0.85, 0.90, 0.90],  # MSC: background IS continued (Nanjing protocols)
-        [0.90, 0.00, 0.00, 0.60, 0.85, 0.80],  # CAR-T: drug-free after infusion
-    ]
+    [[prof.IMMUNOSUPPRESSANT_PROBABILITY[t][k] for k in _STATE_NAMES] for t in THERAPIES]
 )
+"""Probability of being on an immunosuppressant, by therapy (rows) and visit state (columns)."""
 
 
-def _visits(b: _Block) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _schedule(b: _Block) -> tuple[IntArray, IntArray, IntArray]:
+    """Visits kept (patient index, visit index, study day): jittered nominal days, missed visits
+    dropped, none after the end of follow-up or at/after death; baseline always kept."""
     rng, m = b.rng, b.m
     nv = len(prof.VISIT_DAYS) + 1
     jitter = np.array((0, *prof.VISIT_JITTER_DAYS))
@@ -374,23 +400,26 @@ def _visits(b: _Block) -> tuple[pd.DataFrame, dict[str, Any]]:
     keep[b.dead[:, None] & (days >= b.end_day[:, None])] = False
     keep[:, 0] = True
     pi, vi = np.nonzero(keep)
-    t = days[pi, vi]
-    r = len(t)
-    state = _visit_states(b, pi, vi, t)
+    return pi, vi, days[pi, vi]
 
-    u = rng.random((r, len(_DESCRIPTORS)))
+
+def _descriptors(b: _Block, pi: IntArray, t: IntArray, state: IntArray) -> BoolArray:
+    """SLEDAI-2K descriptors of each visit, following its state (module docstring)."""
+    r = len(t)
+    u = b.rng.random((r, len(_DESCRIPTORS)))
     base = b.B[pi]
+    persist = prof.DESCRIPTOR_PERSISTENCE
     desc = np.zeros((r, len(_DESCRIPTORS)), dtype=bool)
     sel = state == BASE
     desc[sel] = base[sel]
     sel = state == IMPROVING
-    desc[sel] = base[sel] & (u[sel] < 0.6)
+    desc[sel] = base[sel] & (u[sel] < persist["improving"])
     sel = state == PARTIAL
-    desc[sel] = base[sel] & _PARTIAL_MASK & (u[sel] < 0.35)
+    desc[sel] = base[sel] & _PARTIAL_MASK & (u[sel] < persist["partial"])
     sel = state == ACTIVE
-    desc[sel] = base[sel] & (u[sel] < 0.75)
+    desc[sel] = base[sel] & (u[sel] < persist["active"])
     sel = state == RELAPSE
-    desc[sel] = b.F[pi][sel] & (u[sel] < 0.85)
+    desc[sel] = b.F[pi][sel] & (u[sel] < persist["relapse"])
     fb_base = _first_clinical(base, np.full(r, _D["low_complement"]))
     fb_partial = np.where(base[:, _D["proteinuria"]], _D["proteinuria"], _D["low_complement"])
     fallback = np.where(
@@ -404,61 +433,93 @@ def _visits(b: _Block) -> tuple[pd.DataFrame, dict[str, Any]]:
     desc[in_count_window, _D["thrombocytopenia"]] = False
     desc[in_count_window, _D["leukopenia"]] = False
     _ensure_one(desc, state != REMISSION, fallback)
-    score = desc.astype(np.int64) @ _WEIGHTS
+    return desc
 
-    noise = rng.standard_normal(r)
+
+def _pga(rng: np.random.Generator, state: IntArray, score: IntArray) -> FloatArray:
+    """Physician global assessment (0-3), rising with the SLEDAI-2K score; low in remission."""
+    noise = rng.standard_normal(len(state))
+    rem, act = prof.PGA_REMISSION, prof.PGA_ACTIVE
     pga = np.where(
         state == REMISSION,
-        np.clip(0.15 + 0.12 * noise, 0.0, 0.4),
-        np.clip(0.3 + 0.08 * score + 0.3 * noise, 0.5, 3.0),
+        np.clip(rem["intercept"] + rem["noise"] * noise, rem["low"], rem["high"]),
+        np.clip(act["intercept"] + act["per_point"] * score + act["noise"] * noise, act["low"], act["high"]),
     )
-    pga = np.round(pga, 1)
+    return np.asarray(np.round(pga, 1), dtype=float)
 
+
+def _prednisone(b: _Block, pi: IntArray, t: IntArray, state: IntArray) -> FloatArray:
+    """Prednisone-equivalent mg/day: baseline dose, tapered by state, raised at relapse/flare."""
+    rng, m, r = b.rng, b.m, len(t)
     pred0 = _choice(rng, *prof.BASELINE_PREDNISONE_MG, m).astype(float)
+    floors = prof.REMISSION_PREDNISONE_FLOOR_MG
+    (h_low, h_high), (m_low, m_high) = floors["autologous_hsct"], floors["msc"]
     floor = np.where(
         b.is_cart,
-        0.0,
-        np.where(b.is_hsct, np.where(rng.random(m) < 0.5, 0.0, 5.0), 5.0 + 2.5 * (rng.random(m) < 0.5)),
+        floors["car_t"][0],
+        np.where(
+            b.is_hsct,
+            np.where(rng.random(m) < 0.5, h_low, h_high),
+            m_low + (m_high - m_low) * (rng.random(m) < 0.5),
+        ),
     )
-    tau = np.where(b.is_cart, 30.0, 60.0)
+    tau = np.where(b.is_cart, prof.TAPER_DAYS["car_t_remission"], prof.TAPER_DAYS["remission"])
     p0, tt = pred0[pi], np.maximum(t, 0).astype(float)
+    taper = prof.TAPER_DAYS
     pred = np.select(
         [state == BASE, state == REMISSION, state == IMPROVING, state == PARTIAL, state == ACTIVE],
         [
             p0,
             np.maximum(floor[pi], p0 * np.exp(-tt / tau[pi])),
-            np.maximum(10.0, p0 * np.exp(-tt / 120.0)),
-            np.maximum(7.5, p0 * np.exp(-tt / 120.0)),
-            np.maximum(10.0, p0 * np.exp(-tt / 240.0)),
+            np.maximum(prof.TAPER_FLOOR_MG["improving"], p0 * np.exp(-tt / taper["improving"])),
+            np.maximum(prof.TAPER_FLOOR_MG["partial"], p0 * np.exp(-tt / taper["partial"])),
+            np.maximum(prof.TAPER_FLOOR_MG["active"], p0 * np.exp(-tt / taper["active"])),
         ],
-        default=_choice(rng, (20.0, 30.0, 40.0), (0.4, 0.4, 0.2), r).astype(float),
+        default=_choice(rng, *prof.RELAPSE_PREDNISONE_MG, r).astype(float),
     )
-    pred = np.round(pred / 2.5) * 2.5
+    step = prof.PREDNISONE_STEP_MG
+    return np.asarray(np.round(pred / step) * step, dtype=float)
 
-    hcq_user = rng.random(m) < 0.8
+
+def _co_medication(b: _Block, pi: IntArray, state: IntArray) -> dict[str, BoolArray]:
+    """Antimalarial, immunosuppressant and biologic use at each visit."""
+    rng, m, r = b.rng, b.m, len(pi)
+    hcq_user = rng.random(m) < prof.ANTIMALARIAL_USER_PROBABILITY
     on_hcq = hcq_user[pi] & ~(b.is_cart[pi] & np.isin(state, (IMPROVING, REMISSION)))
     on_is = rng.random(r) < _IS_PROBABILITY[b.ti[pi], state]
-    on_bio = rng.random(r) < np.select([state == BASE, state == RELAPSE], [0.15, 0.30], 0.03)
+    bio = prof.BIOLOGIC_PROBABILITY
+    on_bio = rng.random(r) < np.select(
+        [state == BASE, state == RELAPSE], [bio["base"], bio["relapse"]], bio["other"]
+    )
+    return {"on_antimalarial": on_hcq, "on_immunosuppressant": on_is, "on_biologic": on_bio}
+
+
+def _visits(b: _Block) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The ``visits`` table of the block and, for the labs and drugs, the rows it was built from."""
+    pi, vi, t = _schedule(b)
+    r = len(t)
+    state = _visit_states(b, pi, vi, t)
+    desc = _descriptors(b, pi, t, state)
+    pga = _pga(b.rng, state, desc.astype(np.int64) @ _WEIGHTS)
+    pred = _prednisone(b, pi, t, state)
+    medication = _co_medication(b, pi, state)
     flare_row = state == RELAPSE
     new_activity = pd.array(flare_row, dtype="boolean")
     new_activity[state == BASE] = pd.NA
-
-    bilag_rows = np.flatnonzero(rng.random(r) < prof.BILAG_VISIT_PROBABILITY)
+    bilag_rows = np.flatnonzero(b.rng.random(r) < prof.BILAG_VISIT_PROBABILITY)
     bilag: list[str | None] = [None] * r
+    base = b.B[pi]
     for k in bilag_rows:
         bilag[k] = json.dumps(_bilag(desc[k], base[k]), sort_keys=True)
-
     frame = pd.DataFrame(
         {
             "patient_code": b.code[pi],
             "visit_date": _dates(b.d0[pi] + t),
-            "sledai_window_days": np.full(r, 10, dtype=np.int64),
+            "sledai_window_days": np.full(r, prof.SLEDAI_WINDOW_DAYS, dtype=np.int64),
             **{name: desc[:, j] for j, name in enumerate(_DESCRIPTORS)},
             "pga": pga,
             "prednisone_mg_per_day": pred,
-            "on_antimalarial": on_hcq,
-            "on_immunosuppressant": on_is,
-            "on_biologic": on_bio,
+            **medication,
             "immunosuppressives_stable": ~flare_row,
             "haemolytic_anaemia": np.zeros(r, dtype=bool),
             "gastrointestinal_activity": np.zeros(r, dtype=bool),
@@ -466,8 +527,7 @@ def _visits(b: _Block) -> tuple[pd.DataFrame, dict[str, Any]]:
             "bilag": bilag,
         }
     )
-    rows = {"pi": pi, "t": t, "desc": desc, "state": state, "pred": pred}
-    return frame, rows
+    return frame, {"pi": pi, "t": t, "desc": desc, "state": state, "pred": pred}
 
 
 def _bilag(active: BoolArray, baseline: BoolArray) -> dict[str, str]:
@@ -733,11 +793,15 @@ def _drugs(b: _Block, rows: dict[str, Any], transfusions: pd.DataFrame) -> pd.Da
     return out
 
 
-def _adverse_events(b: _Block) -> pd.DataFrame:
-    rng, m = b.rng, b.m
-    parts: list[dict[str, Any]] = []
+class _EventParts:
+    """Adverse events of one block, collected part by part (one part per kind of event)."""
+
+    def __init__(self, b: _Block) -> None:
+        self.b = b
+        self.parts: list[dict[str, Any]] = []
 
     def add(
+        self,
         mask: BoolArray,
         term: npt.ArrayLike,
         category: str | npt.ArrayLike,
@@ -747,17 +811,19 @@ def _adverse_events(b: _Block) -> pd.DataFrame:
         serious: npt.ArrayLike,
         relatedness: str | npt.ArrayLike,
     ) -> None:
+        """Events of the patients in ``mask``; every other argument is a scalar or per patient."""
+
         def pick(x: Any) -> Any:
             arr = np.asarray(x)
             return arr[mask] if arr.ndim else np.full(int(mask.sum()), arr.item(), dtype=object)
 
         onset_a = np.asarray(onset, dtype=np.int64)
         res = (
-            np.full(m, _NO_DATE, dtype=np.int64)
+            np.full(self.b.m, _NO_DATE, dtype=np.int64)
             if duration is None
             else onset_a + np.asarray(duration, dtype=np.int64)
         )
-        parts.append(
+        self.parts.append(
             {
                 "pi": np.flatnonzero(mask),
                 "term": pick(np.asarray(term, dtype=object)),
@@ -770,125 +836,85 @@ def _adverse_events(b: _Block) -> pd.DataFrame:
             }
         )
 
-    h, s, c = b.is_hsct, b.is_msc, b.is_cart
-    hsct_cal = cal.CALIBRATION["autologous_hsct"]
-    grade = _choice(rng, (2, 3, 4), (0.30, 0.55, 0.15), m).astype(np.int64)
-    add(
-        h & (rng.random(m) < hsct_cal.infection_first_year.p),
-        _choice(rng, prof.INFECTION_TERMS, np.ones(len(prof.INFECTION_TERMS)), m),
-        "infection",
+
+def _days_between(rng: np.random.Generator, span: tuple[int, int], m: int) -> IntArray:
+    """Uniform integer days on ``span`` (no draw when the span is a single day)."""
+    lo, hi = span
+    return np.full(m, lo, dtype=np.int64) if lo == hi else _uniform_int(rng, lo, hi, m)
+
+
+def _modelled_events(b: _Block, parts: _EventParts, model: cal.AdverseEventModel) -> None:
+    """One kind of event from :data:`lupuscell.synth.calibration.ADVERSE_EVENTS`.
+
+    Draws, in this order: grade (if several), occurrence, term (if several), onset, duration.
+    """
+    rng, m = b.rng, b.m
+    values = tuple(g for g, _ in model.grades)
+    grade = (
+        np.full(m, values[0])
+        if len(values) == 1
+        else _choice(rng, values, [p for _, p in model.grades], m).astype(np.int64)
+    )
+    mask = (b.therapy == model.therapy) & (rng.random(m) < model.probability.p)
+    terms = model.terms
+    term = terms[0] if len(terms) == 1 else _choice(rng, terms, np.ones(len(terms)), m)
+    if model.onset_skew is not None:
+        onset = np.floor(model.onset_days[1] * rng.random(m) ** model.onset_skew)
+    else:
+        onset = _days_between(rng, model.onset_days, m)
+    if model.onset_anchor == "neutrophil_engraftment":
+        onset = b.en + onset
+    duration = _days_between(rng, model.duration_days, m)
+    parts.add(
+        mask,
+        term,
+        model.category,
         grade,
-        np.floor(100 * rng.random(m) ** 1.5),
-        _uniform_int(rng, 5, 21, m),
-        grade >= 3,
-        "probable",
+        onset,
+        duration,
+        grade >= model.serious_from_grade,
+        model.relatedness,
     )
-    grade2 = _choice(rng, (2, 3), (0.6, 0.4), m).astype(np.int64)
-    add(
-        h & (rng.random(m) < 0.2),
-        _choice(rng, prof.INFECTION_TERMS[2:], np.ones(4), m),
-        "infection",
-        grade2,
-        100 + _uniform_int(rng, 0, 265, m),
-        _uniform_int(rng, 7, 28, m),
-        grade2 >= 3,
-        "possible",
-    )
-    add(
-        h & (rng.random(m) < hsct_cal.extra["engraftment_syndrome"].p),
-        "engraftment syndrome",
-        "other",
-        np.full(m, 2),
-        b.en + _uniform_int(rng, -1, 1, m),
-        _uniform_int(rng, 3, 7, m),
-        np.zeros(m, bool),
-        "probable",
-    )
-    add(
-        b.graft_failure,
-        "primary graft failure",
-        "graft_failure",
-        np.full(m, 4),
-        np.full(m, 30),
-        b.en - 30,
-        np.ones(m, bool),
-        "definite",
-    )
-    msc_cal = cal.CALIBRATION["msc"]
-    add(
-        s & (rng.random(m) < msc_cal.extra["infusion_reaction"].p),
-        "infusion-related reaction",
-        "other",
-        np.ones(m),
-        np.zeros(m),
-        np.ones(m),
-        np.zeros(m, bool),
-        "probable",
-    )
-    g_msc = _choice(rng, (2, 3), (0.7, 0.3), m).astype(np.int64)
-    add(
-        s & (rng.random(m) < msc_cal.infection_first_year.p),
-        _choice(rng, prof.INFECTION_TERMS[2:], np.ones(4), m),
-        "infection",
-        g_msc,
-        _uniform_int(rng, 0, 365, m),
-        _uniform_int(rng, 7, 21, m),
-        g_msc >= 3,
-        "unlikely",
-    )
-    cart_cal = cal.CALIBRATION["car_t"]
-    crs_grade = _choice(
-        rng,
-        (1, 2, 3),
-        (
-            cart_cal.extra["crs_grade_1"].p,
-            cart_cal.extra["crs_grade_2"].p,
-            1 - cart_cal.extra["crs_grade_1"].p - cart_cal.extra["crs_grade_2"].p,
-        ),
-        m,
-    ).astype(np.int64)
-    add(
-        c & (rng.random(m) < cart_cal.extra["crs"].p),
-        "cytokine release syndrome",
-        "crs",
-        crs_grade,
-        _uniform_int(rng, 1, 3, m),
-        _uniform_int(rng, 1, 5, m),
-        crs_grade >= 2,
-        "definite",
-    )
-    icans_grade = np.where(rng.random(m) < 0.7, 1, 2)
-    add(
-        c & (rng.random(m) < cart_cal.extra["icans"].p),
-        "immune effector cell-associated neurotoxicity syndrome",
-        "icans",
-        icans_grade,
-        _uniform_int(rng, 4, 8, m),
-        _uniform_int(rng, 1, 4, m),
-        icans_grade >= 2,
-        "definite",
-    )
-    add(
-        c & (rng.random(m) < cart_cal.infection_first_year.p),
-        _choice(rng, prof.INFECTION_TERMS[1:], np.ones(5), m),
-        "infection",
-        np.full(m, 3),
-        _uniform_int(rng, 7, 180, m),
-        _uniform_int(rng, 7, 21, m),
-        np.ones(m, bool),
-        "possible",
-    )
+
+
+def _outcome_events(b: _Block, parts: _EventParts, kind: str) -> None:
+    """Events of the outcome model: primary graft failure, or the grade-5 event of a TRM."""
+    m = b.m
+    if kind == "graft_failure":
+        day = cal.GRAFT_FAILURE_DECLARED_DAY
+        on = np.full(m, day)
+        parts.add(
+            b.graft_failure,
+            "primary graft failure",
+            "graft_failure",
+            np.full(m, 4),
+            on,
+            b.en - day,
+            True,
+            "definite",
+        )
+        return
     cause = _trm_cause(b)
-    add(
-        b.trm,
-        cause,
-        np.array([prof.TRM_CAUSE_CATEGORY.get(x, "other") for x in cause], dtype=object),
-        np.full(m, 5),
-        np.maximum(1, b.end_day - _uniform_int(rng, 3, 14, m)),
-        None,
-        np.ones(m, bool),
-        "definite",
-    )
+    category = np.array([prof.TRM_CAUSE_CATEGORY.get(x, "other") for x in cause], dtype=object)
+    onset = np.maximum(1, b.end_day - _uniform_int(b.rng, *cal.TRM_EVENT_ONSET_BEFORE_DEATH_DAYS, m))
+    parts.add(b.trm, cause, category, np.full(m, 5), onset, None, True, "definite")
+
+
+def _adverse_events(b: _Block) -> pd.DataFrame:
+    """Every adverse event of the block: the calibrated models by therapy, graft failure, TRM."""
+    parts = _EventParts(b)
+    for model in cal.ADVERSE_EVENTS["autologous_hsct"]:
+        _modelled_events(b, parts, model)
+    _outcome_events(b, parts, "graft_failure")
+    for model in (*cal.ADVERSE_EVENTS["msc"], *cal.ADVERSE_EVENTS["car_t"]):
+        _modelled_events(b, parts, model)
+    _outcome_events(b, parts, "treatment_related_death")
+    return _event_frame(b, parts.parts)
+
+
+def _event_frame(b: _Block, parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """The ``adverse_events`` table: onsets after the end of follow-up dropped, resolutions after
+    it (or at/after death) left open."""
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     pi = cols["pi"]
     end = b.end_day[pi]
@@ -928,7 +954,7 @@ def _clinical_events(b: _Block) -> pd.DataFrame:
     end = b.end_day
     relapse_seen = b.complete & (b.relapse_day <= end) & ~(b.dead & (b.relapse_day >= end))
     flare_seen = b.partial & (b.flare_day <= end) & ~(b.dead & (b.flare_day >= end))
-    severe = b.u_severity < 0.4
+    severe = b.u_severity < cal.SEVERE_SHARE["relapse"].p
     specs = (
         (b.dead, "death", end, death_cause, b.trm, None),
         (
@@ -945,7 +971,7 @@ def _clinical_events(b: _Block) -> pd.DataFrame:
             np.floor(np.where(flare_seen, b.flare_day, 0)),
             None,
             None,
-            np.where(b.u_severity < 0.2, "severe", "mild_moderate"),
+            np.where(b.u_severity < cal.SEVERE_SHARE["flare"].p, "severe", "mild_moderate"),
         ),
         (~b.dead, "last_contact", end, None, None, None),
     )

@@ -178,6 +178,41 @@ BILAG_A_DOMAINS = frozenset({"renal", "neuropsychiatric"})
 
 BASELINE_PREDNISONE_MG = ((10.0, 15.0, 20.0, 30.0, 40.0, 60.0), (0.10, 0.15, 0.25, 0.25, 0.15, 0.10))
 
+# -- visits by disease state (assumptions; the states are described in lupuscell.synth.cohort) --
+SLEDAI_WINDOW_DAYS = 10
+"""Look-back window recorded with every SLEDAI-2K (the instrument's 10-day version, Gladman 2002)."""
+DESCRIPTOR_PERSISTENCE = {"improving": 0.6, "partial": 0.35, "active": 0.75, "relapse": 0.85}
+"""Probability that each baseline descriptor (relapse: each descriptor of the flare set) is
+present at a visit in that state."""
+PGA_REMISSION = {"intercept": 0.15, "noise": 0.12, "low": 0.0, "high": 0.4}
+PGA_ACTIVE = {"intercept": 0.3, "per_point": 0.08, "noise": 0.3, "low": 0.5, "high": 3.0}
+"""PGA (0-3) = intercept + per_point x SLEDAI-2K + noise x N(0, 1), clipped to [low, high]."""
+RELAPSE_PREDNISONE_MG = ((20.0, 30.0, 40.0), (0.4, 0.4, 0.2))
+TAPER_DAYS = {
+    "remission": 60.0,
+    "car_t_remission": 30.0,
+    "improving": 120.0,
+    "partial": 120.0,
+    "active": 240.0,
+}
+"""Exponential taper time constants of prednisone by state (dose = baseline x exp(-day / tau))."""
+TAPER_FLOOR_MG = {"improving": 10.0, "partial": 7.5, "active": 10.0}
+REMISSION_PREDNISONE_FLOOR_MG = {"autologous_hsct": (0.0, 5.0), "msc": (5.0, 7.5), "car_t": (0.0, 0.0)}
+"""Lowest prednisone dose in remission: one of the two values, half of the patients each;
+drug-free after CAR-T (Mackensen 2022)."""
+PREDNISONE_STEP_MG = 2.5
+ANTIMALARIAL_USER_PROBABILITY = 0.8
+BIOLOGIC_PROBABILITY = {"base": 0.15, "relapse": 0.30, "other": 0.03}
+VISIT_STATES = ("base", "improving", "remission", "partial", "active", "relapse")
+"""Disease states of a visit (see :mod:`lupuscell.synth.cohort`)."""
+IMMUNOSUPPRESSANT_PROBABILITY = {
+    "autologous_hsct": dict(zip(VISIT_STATES, (0.90, 0.30, 0.15, 0.70, 0.85, 0.80), strict=True)),
+    "msc": dict(zip(VISIT_STATES, (0.90, 0.85, 0.80, 0.85, 0.90, 0.90), strict=True)),
+    "car_t": dict(zip(VISIT_STATES, (0.90, 0.00, 0.00, 0.60, 0.85, 0.80), strict=True)),
+}
+"""Probability of being on an immunosuppressant by therapy and visit state: stopped after HSCT,
+background immunosuppression continued with MSC (Nanjing protocols), drug-free after CAR-T."""
+
 # Drug protocols: (drug, dose, unit, purpose, day relative to the anchor, anchor).
 # Anchors: "d0" infusion day, "mob" mobilisation day. Per-kg / per-m2 doses are recorded as
 # prescribed (dose + unit as entered).
@@ -219,6 +254,25 @@ CAR_T_FIXED_DRUGS: tuple[tuple[str, float, str, str, int, str], ...] = (
 MSC_FIXED_DRUGS: tuple[tuple[str, float, str, str, int, str], ...] = (
     ("promethazine", 25.0, "mg", "prophylaxis", 0, "d0"),
 )
+# Course timeline (days relative to infusion = day 0) and product; see the Sources above.
+MOBILISATION_DAYS_BEFORE_INFUSION = (35, 70)
+APHERESIS_DAYS_AFTER_MOBILISATION = (10, 13)
+CAR_T_APHERESIS_DAYS_BEFORE_INFUSION = (21, 42)
+CONDITIONING_START_DAY = {"autologous_hsct": -5, "autologous_hsct_rituximab": -6, "car_t": -5}
+BASELINE_DAYS_BEFORE_FIRST_STEP = (3, 14)
+"""Baseline visit before conditioning (HSCT), apheresis (CAR-T) or infusion (MSC)."""
+MSC_EXTRA_BASELINE_DAYS = (0, 7)
+MSC_SECOND_INFUSION_DAY = 7
+DISCHARGE_DAYS = {"autologous_hsct": (2, 6), "car_t": (9, 15), "msc": (1, 4)}
+"""HSCT: days after neutrophil engraftment; CAR-T: day after infusion; MSC: days after the last
+infusion."""
+CELL_DOSE_PER_KG = {"autologous_hsct": (6e8, 0.3), "msc": (1e6, 0.08), "car_t": (1e6, 0.1)}
+"""Log-normal (median, sigma) cells/kg per infusion: HSCT total nucleated cells, MSC and CAR-T
+1e6/kg (Wang 2014; Mackensen 2022)."""
+CD34_PER_KG = (5e6, 0.35, 2e6)
+"""CD34+ cells/kg of an HSCT graft: log-normal median, sigma, and the collection minimum."""
+VIABILITY_PERCENT = {"autologous_hsct": (92.0, 99.5), "msc": (88.0, 98.0), "car_t": (85.0, 98.0)}
+
 GLUCOCORTICOID = ("prednisone", "mg/day", "glucocorticoid")
 """One administration record per visit: the daily prednisone-equivalent dose prescribed."""
 
