@@ -374,52 +374,57 @@ def _text_page(title: str, lines: list[str]) -> Figure:
     return fig
 
 
-def write_report(
-    data: ReportData, out_dir: Path, *, title: str = "Cellular therapy in SLE: outcomes report"
-) -> dict[str, Any]:
-    """Write report.html, report.pdf and summary.json into ``out_dir`` (the datasets are written by
-    :func:`lupuscell.reports.pipeline.report_from_cohort`)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary, fitted = compute_summary(data)
-    figures: dict[str, list[dict[str, str]]] = {
-        k: [] for k in ("survival", "cif", "cox", "traj", "swimmer", "literature")
-    }
-    pdf_figs: list[Figure] = []
+class _Figures:
+    """The report's figures: base64 PNGs by HTML section, and the same figures for the PDF."""
 
-    def keep(section: str, fig: Figure, fig_title: str, caption: str) -> None:
-        figures[section].append({"title": fig_title, "png": _png(fig), "caption": caption})
-        pdf_figs.append(fig)
+    SECTIONS = ("survival", "cif", "cox", "traj", "swimmer", "literature")
 
-    os_rows = _tte(data.adtte, "OS")
-    rfs_rows = _tte(data.adtte, "RFS")
+    def __init__(self) -> None:
+        self.html: dict[str, list[dict[str, str]]] = {k: [] for k in self.SECTIONS}
+        self.pdf: list[Figure] = []
 
-    def durations(rows: pd.DataFrame) -> dict[str, np.ndarray]:
-        d = {"all": rows["AVAL"].to_numpy(float)}
-        for k, g in rows.groupby("THERAPY", observed=True):
-            d[str(k)] = g["AVAL"].to_numpy(float)
-        return d
+    def keep(self, section: str, fig: Figure, fig_title: str, caption: str) -> None:
+        self.html[section].append({"title": fig_title, "png": _png(fig), "caption": caption})
+        self.pdf.append(fig)
 
-    groups_os = {k: v for k, v in fitted["os_km"].items() if k != "all"} or fitted["os_km"]
+
+def _durations(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Follow-up times of all patients and by therapy (for the numbers-at-risk tables)."""
+    d = {"all": rows["AVAL"].to_numpy(float)}
+    for k, g in rows.groupby("THERAPY", observed=True):
+        d[str(k)] = g["AVAL"].to_numpy(float)
+    return d
+
+
+def _by_therapy(fits: dict[str, Any]) -> dict[str, Any]:
+    """The per-therapy fits, or the overall one when there is a single group."""
+    return {k: v for k, v in fits.items() if k != "all"} or fits
+
+
+def _survival_figures(figs: _Figures, data: ReportData, fitted: Mapping[str, Any]) -> None:
     fig, _ = plots.km_plot(
-        groups_os, title="Overall survival by therapy", durations_by_group=durations(os_rows)
+        _by_therapy(fitted["os_km"]),
+        title="Overall survival by therapy",
+        durations_by_group=_durations(_tte(data.adtte, "OS")),
     )
-    keep(
+    figs.keep(
         "survival",
         fig,
         "Overall survival",
         "Kaplan-Meier estimate from day 0 to death, censored at last contact; "
         "shaded: 95% CI (log-log); numbers at risk below.",
     )
-    groups_rfs = {k: v for k, v in fitted["rfs_km"].items() if k != "all"} or fitted["rfs_km"]
     fig, _ = plots.km_plot(
-        groups_rfs, title="Relapse-free survival by therapy", durations_by_group=durations(rfs_rows)
+        _by_therapy(fitted["rfs_km"]),
+        title="Relapse-free survival by therapy",
+        durations_by_group=_durations(_tte(data.adtte, "RFS")),
     )
-    keep("survival", fig, "Relapse-free survival", "Kaplan-Meier estimate from day 0 to flare or death.")
-    cif_groups = {k: v for k, v in fitted["cif"].items() if k != "all"} or fitted["cif"]
+    figs.keep("survival", fig, "Relapse-free survival", "Kaplan-Meier estimate from day 0 to flare or death.")
     fig, _ = plots.cif_plot(
-        cif_groups, title="Cumulative incidence of relapse (solid) and non-relapse mortality (dashed)"
+        _by_therapy(fitted["cif"]),
+        title="Cumulative incidence of relapse (solid) and non-relapse mortality (dashed)",
     )
-    keep(
+    figs.keep(
         "cif",
         fig,
         "Cumulative incidence",
@@ -427,62 +432,80 @@ def write_report(
     )
     if fitted["cox"] is not None:
         fig, _ = plots.forest_plot_cox(fitted["cox"], title="Cox model of relapse-free survival")
-        keep("cox", fig, "Cox forest plot", "Hazard ratios with 95% CIs (Efron ties).")
+        figs.keep("cox", fig, "Cox forest plot", "Hazard ratios with 95% CIs (Efron ties).")
+
+
+def _course_figures(figs: _Figures, data: ReportData, fitted: Mapping[str, Any]) -> None:
     fig, _ = plots.spaghetti_plot(data.adrs, fitted["traj_sledai"], value="SLEDAI2K", ylabel="SLEDAI-2K")
-    keep(
+    figs.keep(
         "traj",
         fig,
         "SLEDAI-2K trajectories",
         "SLEDAI-2K at each visit; thick line: mean per scheduled visit with 95% CI.",
     )
     fig, _ = plots.spaghetti_plot(data.adrs, fitted["traj_pred"], value="PRED", ylabel="Prednisone, mg/day")
-    keep("traj", fig, "Prednisone trajectories", "Prednisone-equivalent dose (mg/day) at each visit.")
+    figs.keep("traj", fig, "Prednisone trajectories", "Prednisone-equivalent dose (mg/day) at each visit.")
     fig, _ = plots.swimmer_plot(data.adsl)
-    keep(
+    figs.keep(
         "swimmer",
         fig,
         "Swimmer plot",
         "Bars: follow-up from day 0; circle: first DORIS remission; triangle: flare; cross: death.",
     )
-
     for cmp in fitted["literature_comparisons"]:
         fig, _ = comparison_plot(cmp, title="This programme vs the published literature")
-        keep("literature", fig, "Compared with the literature", CAVEAT)
+        figs.keep("literature", fig, "Compared with the literature", CAVEAT)
 
+
+@dataclass
+class _Tables:
+    """The display tables shared by the HTML page and the PDF."""
+
+    landmarks: pd.DataFrame
+    cif: pd.DataFrame
+    rates: pd.DataFrame
+    cox: pd.DataFrame | None
+
+
+def _display_tables(summary: Mapping[str, Any], fitted: Mapping[str, Any]) -> _Tables:
+    return _Tables(
+        landmarks=_landmark_display(summary),
+        cif=_cif_display(summary),
+        rates=_rates_display(fitted["rates"]),
+        cox=_cox_display(fitted["cox"]) if fitted["cox"] is not None else None,
+    )
+
+
+def _render_html(
+    title: str, summary: Mapping[str, Any], fitted: Mapping[str, Any], tables: _Tables, figs: _Figures
+) -> str:
     def html_table(df: pd.DataFrame, index: bool = False) -> str:
         return df.to_html(index=index, border=0, na_rep="–", escape=True)
 
-    landmarks = _landmark_display(summary)
-    cif_disp = _cif_display(summary)
-    rates_disp = _rates_display(fitted["rates"])
-    cox_disp = _cox_display(fitted["cox"]) if fitted["cox"] is not None else None
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("lupuscell.reports", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
-    html = env.get_template("report.html.j2").render(
+    return env.get_template("report.html.j2").render(
         title=title,
         summary=summary,
         labels=plots.THERAPY_LABELS,
         fmt_months=lambda d: "–" if d is None else f"{d / DAYS_PER_MONTH:.1f}",
         table1_html=html_table(fitted["table1"], index=True),
-        rates_html=html_table(rates_disp),
-        landmarks_html=html_table(landmarks),
-        cif_html=html_table(cif_disp),
-        cox_html=html_table(cox_disp) if cox_disp is not None else "",
+        rates_html=html_table(tables.rates),
+        landmarks_html=html_table(tables.landmarks),
+        cif_html=html_table(tables.cif),
+        cox_html=html_table(tables.cox) if tables.cox is not None else "",
         ae_html=html_table(fitted["ae"]),
-        figures_survival=figures["survival"],
-        figures_cif=figures["cif"],
-        figures_cox=figures["cox"],
-        figures_traj=figures["traj"],
-        figures_swimmer=figures["swimmer"],
-        figures_literature=figures["literature"],
+        **{f"figures_{section}": figs.html[section] for section in _Figures.SECTIONS},
     )
-    (out_dir / "report.html").write_text(html, encoding="utf-8")
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
 
+
+def _cover_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The PDF's first page: provenance, cohort, literature comparison, definitions."""
     snap = summary["snapshot"]
-    cover = [
+    follow_up = summary["median_follow_up"]["all"]["median"]
+    return [
         f"lupuscell {summary['software']['version']} · generated {snap.get('generated_at', '')}",
         f"Data snapshot: {snap.get('source', '')} as of {snap.get('as_of', '')}",
         f"Filters: therapy = {summary['filters'].get('therapy') or 'all'}, "
@@ -493,11 +516,7 @@ def write_report(
         + ")",
         f"Deaths: {summary['deaths']['total']} (non-relapse: {summary['deaths']['non_relapse']})",
         "Median follow-up (reverse Kaplan-Meier): "
-        + (
-            "–"
-            if summary["median_follow_up"]["all"]["median"] is None
-            else f"{summary['median_follow_up']['all']['median'] / DAYS_PER_MONTH:.1f} months"
-        ),
+        + ("–" if follow_up is None else f"{follow_up / DAYS_PER_MONTH:.1f} months"),
         "",
         "Compared with the published literature:",
         *[f"• {rec['sentence']}" for rec in summary.get("literature", [])],
@@ -509,31 +528,59 @@ def write_report(
         "Every number in this report is in summary.json beside it. "
         "Patient identifiers are pseudonymous codes.",
     ]
+
+
+def _write_pdf(
+    path: Path,
+    title: str,
+    summary: Mapping[str, Any],
+    fitted: Mapping[str, Any],
+    tables: _Tables,
+    figs: _Figures,
+) -> None:
+    """Cover page, the tables, then every figure, one per page (each figure closed once saved)."""
     from lupuscell.reports.plots import close, table_figure
 
-    with PdfPages(out_dir / "report.pdf") as pdf:
+    with PdfPages(path) as pdf:
         meta = pdf.infodict()
         meta["Title"] = title
         meta["Creator"] = f"lupuscell {__version__}"
-        page = _text_page(title, cover)
+        page = _text_page(title, _cover_lines(summary))
         pdf.savefig(page)
         close(page)
         for tab_title, tab in (
             ("Table 1. Baseline characteristics by therapy", fitted["table1"]),
-            ("Response and remission rates", rates_disp),
-            ("Survival: medians and landmarks", landmarks),
-            ("Cumulative incidence at day 100 and 1 year", cif_disp),
+            ("Response and remission rates", tables.rates),
+            ("Survival: medians and landmarks", tables.landmarks),
+            ("Cumulative incidence at day 100 and 1 year", tables.cif),
             ("Adverse events by maximum grade (patients)", fitted["ae"]),
         ):
             if tab is not None and not tab.empty:
                 tf = table_figure(tab, title=tab_title, fontsize=7 if tab.shape[1] > 6 else 8)
                 pdf.savefig(tf)
                 close(tf)
-        if cox_disp is not None:
-            tf = table_figure(cox_disp, title="Cox model of relapse-free survival")
+        if tables.cox is not None:
+            tf = table_figure(tables.cox, title="Cox model of relapse-free survival")
             pdf.savefig(tf)
             close(tf)
-        for f in pdf_figs:
+        for f in figs.pdf:
             pdf.savefig(f)
             close(f)
+
+
+def write_report(
+    data: ReportData, out_dir: Path, *, title: str = "Cellular therapy in SLE: outcomes report"
+) -> dict[str, Any]:
+    """Write report.html, report.pdf and summary.json into ``out_dir`` (the datasets are written by
+    :func:`lupuscell.reports.pipeline.report_from_cohort`)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary, fitted = compute_summary(data)
+    figs = _Figures()
+    _survival_figures(figs, data, fitted)
+    _course_figures(figs, data, fitted)
+    tables = _display_tables(summary, fitted)
+    html = _render_html(title, summary, fitted, tables, figs)
+    (out_dir / "report.html").write_text(html, encoding="utf-8")
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
+    _write_pdf(out_dir / "report.pdf", title, summary, fitted, tables, figs)
     return summary
