@@ -49,8 +49,8 @@ BILAG_DOMAINS = (
 )
 BILAG_GRADES = ("A", "B", "C", "D", "E")
 
-# SLEDAI-2K descriptors in the order of Gladman 2002 (spec section 1.1); the weights live
-# in lupuscell.instruments.sledai2k.
+# SLEDAI-2K descriptors in the order of the index (Gladman DD, Ibanez D, Urowitz MB.
+# J Rheumatol 2002;29:288-91); the weights live in lupuscell.instruments.sledai2k.
 SLEDAI_2K_DESCRIPTORS = (
     "seizure",
     "psychosis",
