@@ -61,7 +61,6 @@ from lupuscell.design._binom import (
 )
 from lupuscell.design._checks import RECORD, check_two_stage_inputs
 from lupuscell.errors import ValidationError
-from lupuscell.registry import models as _models  # noqa: F401  (deliberate layer violation)
 
 TOL = 1e-12
 
