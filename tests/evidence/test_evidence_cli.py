@@ -12,6 +12,14 @@ from typer.testing import CliRunner
 from lupuscell.cli.main import app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _no_user_evidence(tmp_path, monkeypatch):
+    """Every test sees an empty XDG data dir: no local evidence file from the machine."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "evidence"
 
 
@@ -145,13 +153,14 @@ def test_pool_msc_remission_matches_worked_example(tmp_path):
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert [s["study_id"] for s in out["studies"]] == ["sun2009", "wang2013_ct", "deng2017", "barbado2018"]
-    assert any(e["study_id"] == "wang2018_scr" for e in out["excluded"])
+    assert [s["study_id"] for s in out["studies"]] == ["wang2013_ct", "li2016_fuzhou", "deng2017", "barbado2018"]
+    assert {"wang2018_scr", "sun2009", "yuan2019"} <= {e["study_id"] for e in out["excluded"]}
+    assert [s["evidence_level"] for s in out["studies"]] == ["abstract", "table", "table", "abstract"]
     # numbers quoted in docs/evidence/worked_example_msc_remission.md
-    assert round(out["back"]["estimate"], 2) == 0.60
-    assert (round(out["back"]["ci_low"], 2), round(out["back"]["ci_high"], 2)) == (0.27, 0.86)
-    assert (round(out["back"]["pred_low"], 2), round(out["back"]["pred_high"], 2)) == (0.09, 0.96)
-    assert round(out["i2"]) == 72
+    assert round(out["back"]["estimate"], 2) == 0.34
+    assert (round(out["back"]["ci_low"], 2), round(out["back"]["ci_high"], 2)) == (0.24, 0.46)
+    assert (round(out["back"]["pred_low"], 2), round(out["back"]["pred_high"], 2)) == (0.21, 0.50)
+    assert round(out["i2"]) == 18
     assert plot.stat().st_size > 1000
     text = runner.invoke(app, ["evidence", "pool", "--outcome", "remission", "--therapy", "msc"])
     assert "caution: definitions differ" in text.stdout and "excluded wang2018_scr" in text.stdout
@@ -168,7 +177,7 @@ def test_studies_listing_and_user_csv(tmp_path):
     result = runner.invoke(app, ["evidence", "studies", "--json", "--therapy", "car_t"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
-    assert {r["study_id"] for r in rows} == {"mackensen2022", "muller2024"}
+    assert len({r["study_id"] for r in rows}) == 9
     bad = tmp_path / "bad.csv"
     bad.write_text("study_id,year,therapy,outcome,events,total\nx,2020,msc,remission,9,4\n", encoding="utf-8")
     result = runner.invoke(app, ["evidence", "studies", "--data", str(bad)])
@@ -221,7 +230,7 @@ def test_compare_command(tmp_path):
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["position"] == "within" and out["k"] == 4
+    assert out["position"] == "within" and out["k"] == 5
     assert out["sentence"].startswith("Centre A's treatment related mortality of 8% (2/25)")
     assert png.stat().st_size > 1000
     result = runner.invoke(
@@ -243,7 +252,7 @@ def test_compare_command(tmp_path):
 
 
 def test_help_for_every_command():
-    for cmd in ("meta", "pool", "studies", "forest", "compare"):
+    for cmd in ("meta", "pool", "studies", "forest", "compare", "add", "questions", "patient-info"):
         result = runner.invoke(app, ["evidence", cmd, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout
 
@@ -270,12 +279,12 @@ def test_pool_meta_regression_sensitivity_and_plots(tmp_path):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert [c["name"] for c in out["coefficients"]] == ["intrcpt", "year"]
-    assert out["k"] == 9 and "r2" in out and "qe" in out
+    assert out["k"] == 13 and "r2" in out and "qe" in out
     sens = out["sensitivity"]
     assert [e["method"] for e in sens["estimators"]] == ["DL", "REML", "PM", "EE"]
-    assert len(sens["leave_one_out"]) == 9
+    assert len(sens["leave_one_out"]) == 13
     assert sens["egger"]["model"] == "rma" and sens["egger"]["df"] is None  # z test, as metafor regtest
-    assert any("little power" in n for n in sens["notes"])
+    assert sens["egger"]["p"] is not None
     assert 0 < sens["glmm"]["estimate"] < 1
     for path in (bubble, funnel, forest):
         assert path.stat().st_size > 1000

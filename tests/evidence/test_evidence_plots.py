@@ -7,7 +7,8 @@ import pytest
 
 from lupuscell.evidence.effects import escalc
 from lupuscell.evidence.meta import rma, subgroup_analysis
-from lupuscell.evidence.plots import bubble_plot, forest_plot, funnel_plot, save
+from lupuscell.evidence.plots import bubble_plot, forest_plot, funnel_plot
+from lupuscell.reports.figures import save_figure as save
 
 PAIRS = [(4, 4), (23, 83), (9, 12), (2, 3), (33, 50), (21, 24), (18, 22)]
 GROUPS = ["msc", "msc", "msc", "msc", "hsct", "hsct", "hsct"]

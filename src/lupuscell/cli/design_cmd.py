@@ -428,8 +428,7 @@ def simulate_cmd(
         return
     t = Table(
         title=(
-            f"Simulated OC of r1/n1 = {rule.r1}/{rule.n1}, r/n = {rule.r}/{rule.n} "
-            f"({replicates} trials each)"
+            f"Simulated OC of r1/n1 = {rule.r1}/{rule.n1}, r/n = {rule.r}/{rule.n} ({replicates} trials each)"
         )
     )
     for col in ("rate", "dropout", "delayed", "P(reject H0)", "", "P(early stop)", "E[N]"):

@@ -22,19 +22,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lupuscell.cli.common import fail, fail_validation
 from lupuscell.errors import LupuscellError, ValidationError
 
 if TYPE_CHECKING:  # lupuscell.evidence.ipd pulls in lifelines: imported when the command runs
     from lupuscell.evidence.ipd import Reconstruction
-
-_EXIT_INVALID = 2
-
-
-def _fail(exc: LupuscellError) -> typer.Exit:
-    problems = exc.problems if isinstance(exc, ValidationError) else [exc]
-    for p in problems:
-        typer.echo(f"error: {p}", err=True)
-    return typer.Exit(code=_EXIT_INVALID)
 
 
 def _fmt_time(x: float) -> str:
@@ -105,8 +97,7 @@ def register(evidence_app: typer.Typer) -> None:
         """Rebuild patient-level data from a digitised KM curve and its risk table (Guyot 2012)."""
         to_stdout = out is not None and str(out) == "-"
         if to_stdout and as_json:
-            typer.echo("error: --out - and --json both want stdout; write the IPD to a file", err=True)
-            raise typer.Exit(code=_EXIT_INVALID)
+            raise fail("--out - and --json both want stdout; write the IPD to a file")
         from lupuscell.evidence.ipd import CENSOR_PLACEMENTS, reconstruct_from_csv
 
         try:
@@ -123,11 +114,14 @@ def register(evidence_app: typer.Typer) -> None:
                 scale="percent" if percent else "proportion",
             )
             if plot is not None:
-                from lupuscell.evidence.ipd_plot import save_reconstruction_plot
+                from lupuscell.evidence.ipd_plot import plot_reconstruction
+                from lupuscell.reports.figures import save_figure
 
-                save_reconstruction_plot(rec, plot, time_unit=time_unit)
+                save_figure(plot_reconstruction(rec, time_unit=time_unit), plot, dpi=150, tight=False)
+        except ValidationError as exc:
+            raise fail_validation(exc) from None
         except LupuscellError as exc:
-            raise _fail(exc) from exc
+            raise fail(str(exc)) from None
 
         if out is not None:
             if to_stdout:

@@ -169,15 +169,15 @@ class MetaResult:
             out["qe"] = self.q
             out["qm"] = self.qm
             out["qm_p"] = self.qm_p
-        return _finite(out)
+        return json_safe(out)
 
 
-def _finite(obj: Any) -> Any:
-    """NaN/inf -> None so the JSON is strict."""
+def json_safe(obj: Any) -> Any:
+    """NaN/inf -> None (recursively through dicts, lists, tuples) so the JSON is strict."""
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, float | np.floating):
         return float(obj) if np.isfinite(obj) else None
     return obj

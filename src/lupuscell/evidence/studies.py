@@ -306,7 +306,9 @@ class StudyFilter:
             for v in values:
                 if v not in groups:
                     problems.append(
-                        Problem("filter", name, f"unknown cohort group {v!r}; one of {', '.join(sorted(groups))}")
+                        Problem(
+                            "filter", name, f"unknown cohort group {v!r}; one of {', '.join(sorted(groups))}"
+                        )
                     )
         if problems:
             raise ValidationError(problems)
@@ -395,7 +397,7 @@ class Selection:
         return [str(r["evidence_level"]) for r in self.table()]
 
 
-class _Excluded:
+class Excluded:
     """Collects the rows left out, with the reason."""
 
     def __init__(self) -> None:
@@ -408,7 +410,7 @@ class _Excluded:
             self.items.append((str(r["study_id"]), f"{r['outcome']}{at}", reason))
 
 
-def _one_row_per_study(sel: pd.DataFrame, codes: Sequence[str], out: _Excluded) -> pd.DataFrame:
+def _one_row_per_study(sel: pd.DataFrame, codes: Sequence[str], out: Excluded) -> pd.DataFrame:
     rank = {c: i for i, c in enumerate(codes)}
     sel = sel.assign(_tp=sel["timepoint_months"].fillna(np.inf), _code=sel["outcome"].map(rank)).sort_values(
         ["study_id", "total", "_code", "_tp"], ascending=[True, False, True, True]
@@ -423,7 +425,7 @@ def _one_row_per_study(sel: pd.DataFrame, codes: Sequence[str], out: _Excluded) 
 
 
 def one_study_per_cohort(
-    sel: pd.DataFrame, cohort_rule: Literal["largest", "latest"], out: _Excluded, size: str = "total"
+    sel: pd.DataFrame, cohort_rule: Literal["largest", "latest"], out: Excluded, size: str = "total"
 ) -> pd.DataFrame:
     """Keep one study per ``cohort_group``; the others go to ``out`` with the reason."""
     grouped = sel[sel["cohort_group"].astype(str).str.len() > 0]
@@ -468,7 +470,7 @@ def select_for_pooling(
     sel = df[df["outcome"].isin(codes)]
     if therapy is not None:
         sel = sel[sel["therapy"] == therapy]
-    out = _Excluded()
+    out = Excluded()
     km = sel["outcome"].astype(str).str.endswith(KM_SUFFIX)
     out.add(sel[km], "no event counts (Kaplan-Meier estimate only)")
     sel = sel[~km]
