@@ -153,7 +153,12 @@ def test_pool_msc_remission_matches_worked_example(tmp_path):
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert [s["study_id"] for s in out["studies"]] == ["wang2013_ct", "li2016_fuzhou", "deng2017", "barbado2018"]
+    assert [s["study_id"] for s in out["studies"]] == [
+        "wang2013_ct",
+        "li2016_fuzhou",
+        "deng2017",
+        "barbado2018",
+    ]
     assert {"wang2018_scr", "sun2009", "yuan2019"} <= {e["study_id"] for e in out["excluded"]}
     assert [s["evidence_level"] for s in out["studies"]] == ["abstract", "table", "table", "abstract"]
     # numbers quoted in docs/evidence/worked_example_msc_remission.md

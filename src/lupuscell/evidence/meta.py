@@ -642,6 +642,7 @@ def subgroup_analysis(
     *,
     tau2: Literal["separate", "common"] = "separate",
     level: float = 0.95,
+    threshold: float = METAFOR_THRESHOLD,
 ) -> SubgroupResult:
     """Random-effects subgroup analysis with the test for subgroup differences.
 
@@ -653,17 +654,17 @@ def subgroup_analysis(
     labels = [str(g) for g in groups]
     if len(labels) != es.k:
         raise ValidationError.single("subgroups", "groups", f"needs one label per study ({es.k})")
-    overall = rma(es, method, test, level=level)
+    overall = rma(es, method, test, level=level, threshold=threshold)
     fits: dict[str, MetaResult] = {}
     for g in sorted(set(labels)):
         mask = np.array([lab == g for lab in labels])
         sub = es.subset(mask)
         sub_test = test if sub.k > 1 else "z"
-        fits[g] = rma(sub, method if sub.k > 1 else "EE", sub_test, level=level)
+        fits[g] = rma(sub, method if sub.k > 1 else "EE", sub_test, level=level, threshold=threshold)
     if len(fits) < 2:
         raise ValidationError.single("subgroups", "groups", "needs at least two subgroups")
     if tau2 == "common":
-        mr = rma(es, method, test, mods={"group": labels}, level=level)
+        mr = rma(es, method, test, mods={"group": labels}, level=level, threshold=threshold)
         qb, dfb = float(mr.qm or 0.0), len(fits) - 1
         pb = float(mr.qm_p if mr.qm_p is not None else np.nan)
     else:

@@ -82,7 +82,7 @@ OUTCOME_FAMILIES: dict[str, tuple[str, ...]] = {
     "relapse": ("relapse",),
     "crs": ("crs_any",),
     "icans": ("icans",),
-    "serious_infection": ("infection", "pneumonia"),
+    "infection": ("infection", "pneumonia"),
     "malignancy": ("malignancy", "secondary_malignancy"),
 }
 #: Remission, renal response or clinical response, as each study defines it (in this order).
