@@ -323,10 +323,11 @@ def long_term_safety(df: pd.DataFrame) -> SafetyAnswer:
             used.append(r | {"family": family, "follow_up_months": fu, "person_years": r["total"] * fu / 12})
     rows = pd.DataFrame(used)
     fits: dict[tuple[str, str], MetaResult] = {}
-    for (family, therapy), part in rows.groupby(["family", "therapy"]) if len(rows) else []:
+    for keys, part in rows.groupby(["family", "therapy"]) if len(rows) else []:
+        family, therapy = (str(v) for v in keys)
         recs = [{"id": r["study_id"], "xi": r["events"], "ti": r["person_years"]} for _, r in part.iterrows()]
         es = escalc("IRLN", recs)
-        fits[(str(family), str(therapy))] = rma(es, "REML" if es.k > 1 else "EE", "z", threshold=THRESHOLD)
+        fits[(family, therapy)] = rma(es, "REML" if es.k > 1 else "EE", "z", threshold=THRESHOLD)
     reported = {f for f in SAFETY_OUTCOMES if len(rows) and (rows["family"] == f).any()}
     absent = [SAFETY_OUTCOMES[f].lower() for f in SAFETY_OUTCOMES if f not in reported]
     sentence = strength_sentence(features(rows if len(rows) else df.iloc[:0]))
