@@ -332,7 +332,10 @@ def long_term_safety(df: pd.DataFrame) -> SafetyAnswer:
     absent = [SAFETY_OUTCOMES[f].lower() for f in SAFETY_OUTCOMES if f not in reported]
     sentence = strength_sentence(features(rows if len(rows) else df.iloc[:0]))
     if absent:
-        sentence += f" No study with follow-up reports {' or '.join(absent)}; absence of reports is not absence of events."
+        missing = " or ".join(absent)
+        sentence += (
+            f" No study with follow-up reports {missing}; absence of reports is not absence of events."
+        )
     caveats = [
         "Patient-years are patients x median follow-up (or the outcome's time window): an "
         "overestimate when patients died or were lost early, so the rates are, if anything, too low.",
