@@ -306,7 +306,7 @@ def _forest_from_dataset(
     if sel.rows.empty:
         raise ValidationError.single("", "outcome", f"no studies with counts for outcome {outcome!r}")
     es = effects.escalc(measure, sel.records())
-    extra = {"Events/N": sel.counts(), "Level": sel.levels()}
+    extra = {"Events/N": sel.counts(), "Level": sel.levels(short=True)}
     if therapy is None and sel.rows["therapy"].nunique() > 1:
         groups = [studies.THERAPY_LABELS.get(str(t), str(t)) for t in sel.rows["therapy"]]
         sg = meta.subgroup_analysis(es, groups, method, test)

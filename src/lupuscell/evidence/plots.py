@@ -14,7 +14,7 @@ weight, summary diamonds, the prediction interval as a dashed bar under the over
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,7 +91,7 @@ def _study_row(
     grp: list[str],
     corrected: list[bool],
     est: tuple[np.ndarray, np.ndarray, np.ndarray],
-    extra: dict[str, Sequence[str]] | None,
+    extra: Mapping[str, Sequence[str]] | None,
 ) -> dict[str, object]:
     y_all, lo_all, hi_all = est
     return {
@@ -131,7 +131,7 @@ def forest_data(
     *,
     labels: Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
-    extra: dict[str, Sequence[str]] | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
     transform: bool = True,
     prediction: bool = True,
 ) -> pd.DataFrame:
@@ -202,7 +202,7 @@ def _draw_marks(ax: Axes, data: pd.DataFrame) -> None:
 
 
 def _extra_x(j: int, n: int) -> float:
-    return -0.42 + 0.2 * j - 0.2 * (n - 1)
+    return -0.40 + 0.24 * j - 0.24 * (n - 1)
 
 
 def _row_text(r: pd.Series, digits: int) -> str:
@@ -253,7 +253,7 @@ def _footer(overall: MetaResult, sub: SubgroupResult | None, corrected: bool) ->
             f"df = {sub.df}, p = {sub.p:.3g}"
         )
     if corrected:
-        foot.append("† 0.5 added to the cells of this study (zero or all events; metafor default)")
+        foot.append("† 0.5 added to the zero cells or counts of this study (metafor default)")
     if overall.test == "knha":
         foot.append("Knapp-Hartung adjusted CI (t distribution)")
     return foot
@@ -288,7 +288,7 @@ def forest_plot(
     *,
     labels: Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
-    extra: dict[str, Sequence[str]] | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
     transform: bool = True,
     prediction: bool = True,
     title: str | None = None,
@@ -433,6 +433,9 @@ def bubble_plot(
         zorder=3,
         label=f"studies (k = {fit.k})",
     )
+    if labels is not None:
+        for x, y, lab in zip(xs, tf(fit.yi), labels, strict=True):
+            ax.annotate(str(lab), (x, y), xytext=(6, 4), textcoords="offset points", fontsize=7)
     if np.all(xs == np.round(xs)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.xaxis.set_major_formatter(FormatStrFormatter("%d"))

@@ -35,7 +35,7 @@ from lupuscell.evidence.effects import (
 )
 from lupuscell.evidence.meta import MetaResult, Test, json_safe, rma
 from lupuscell.evidence.sensitivity import sensitivity_report
-from lupuscell.evidence.studies import Selection, StudyFilter, check_therapy, select_for_pooling
+from lupuscell.evidence.studies import LEVEL_SHORT, Selection, StudyFilter, check_therapy, select_for_pooling
 
 #: Study-level moderators a meta-regression may use (``dose_per_kg`` is read from cell_source).
 MODERATORS = ("year", "median_followup_months", "timepoint_months", "n", "dose_per_kg")
@@ -90,7 +90,10 @@ class PooledAnalysis:
 
     def selection_levels(self) -> list[str]:
         """``evidence_level`` per pooled study (shown in forest plots)."""
-        return [str(r["evidence_level"]) for r in self.selection.table()]
+        return [
+            LEVEL_SHORT.get(str(r["evidence_level"]), str(r["evidence_level"]))
+            for r in self.selection.table()
+        ]
 
     def text_lines(self) -> list[str]:
         """The plain-text account printed under the table: studies, exclusions, caveats."""

@@ -261,8 +261,14 @@ def dose_response(df: pd.DataFrame, min_studies: int = 3) -> DoseAnswer:
             f"{max(doses[therapy]):g} x10^6/kg, slope {slope.estimate:.2f} per 10^6/kg on the logit scale "
             f"(95% CI {slope.ci_low:.2f} to {slope.ci_high:.2f})"
         )
+    clear = any(f.coefficients[1].p < 0.05 for f in fits.values())
+    lead = (
+        "A slope is seen, but it cannot be read as a dose effect"
+        if clear
+        else "No dose-response can be read from the published studies"
+    )
     sentence = (
-        "No dose-response can be read from the published studies: "
+        f"{lead}: "
         + "; ".join(parts)
         + ". Dose varies between studies together with product, patients and outcome definition, and "
         "no study randomised patients to doses, so a slope here is not a dose effect."

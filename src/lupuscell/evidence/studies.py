@@ -92,6 +92,15 @@ OUTCOME_FAMILIES["efficacy"] = (
     *OUTCOME_FAMILIES["response"],
 )
 
+#: Short evidence-level labels for plot columns.
+LEVEL_SHORT: dict[str, str] = {
+    "table": "table",
+    "abstract": "abstract",
+    "conference_abstract": "conf. abs.",
+    "secondary": "secondary",
+    "low_confidence": "unverified",
+}
+
 REQUIRED_COLUMNS = ("study_id", "year", "therapy", "outcome", "events", "total")
 COLUMNS = (
     "study_id",
@@ -392,9 +401,14 @@ class Selection:
         """``events/total`` per selected study."""
         return [f"{int(r['events'])}/{int(r['total'])}" for r in self.table()]
 
-    def levels(self) -> list[str]:
-        """``evidence_level`` per selected study (empty when not given)."""
-        return [str(r["evidence_level"]) for r in self.table()]
+    def levels(self, short: bool = False) -> list[str]:
+        """``evidence_level`` per selected study (empty when not given; ``short`` for plots)."""
+        return [
+            LEVEL_SHORT.get(str(r["evidence_level"]), str(r["evidence_level"]))
+            if short
+            else str(r["evidence_level"])
+            for r in self.table()
+        ]
 
 
 class Excluded:
