@@ -438,23 +438,41 @@ def rma(
     36(3):1-48. doi:10.18637/jss.v036.i03.
     """
     x, names = design_matrix(mods, es.k)
-    k, p = x.shape
-    _validate(method, test, es, p)
+    _validate(method, test, es, x.shape[1])
     y, v = es.yi, es.vi
     notes: list[str] = []
     t2 = _fit_tau2(method, y, v, x, threshold, tol, notes)
-    q, df_q, q_p = _cochran_q(y, v, x)
+    q = _cochran_q(y, v, x)
     inf = _inference(y, v, x, names, t2.tau2, test, level, notes)
-    het = _heterogeneity(method, y, v, x, q, df_q, t2.tau2, level)
-    # the pooled estimate / intercept and its prediction interval (at moderators = 0 with mods)
+    het = _heterogeneity(method, y, v, x, q[0], q[1], t2.tau2, level)
+    mt = _moderator_test(inf, test, method, y, v, x, t2.tau2, threshold, tol)
+    if x.shape[1] > 1:
+        notes.append("with moderators, estimate/CI/prediction interval refer to the intercept")
+    return _assemble(es, method, test, level, x, names, t2, q, inf, het, mt, notes)
+
+
+def _assemble(
+    es: EffectSizes,
+    method: str,
+    test: str,
+    level: float,
+    x: FloatArray,
+    names: list[str],
+    t2: _Tau2Fit,
+    q: tuple[float, int, float | None],
+    inf: _Inference,
+    het: _Heterogeneity,
+    mt: _ModeratorTest,
+    notes: list[str],
+) -> MetaResult:
+    """The :class:`MetaResult` of :func:`rma`: the intercept with its CI and prediction interval
+    (at moderators = 0 with mods) on the model and the natural scale."""
+    k, p = x.shape
     b0, se0 = float(inf.beta[0]), float(inf.se[0])
     pred_se = float(np.sqrt(se0**2 + t2.tau2))
     pred_low, pred_high = b0 - inf.crit * pred_se, b0 + inf.crit * pred_se
     c0 = inf.coefs[0]
     bt = back_transform(es.measure, np.array([b0, c0.ci_low, c0.ci_high, pred_low, pred_high]), es.ni)
-    mt = _moderator_test(inf, test, method, y, v, x, t2.tau2, threshold, tol)
-    if p > 1:
-        notes.append("with moderators, estimate/CI/prediction interval refer to the intercept")
     return MetaResult(
         measure=es.measure,
         method=method,
@@ -478,13 +496,13 @@ def rma(
         i2_ci=het.i2_ci,
         h2=het.h2,
         h2_ci=het.h2_ci,
-        q=q,
-        q_df=df_q,
-        q_p=q_p,
+        q=q[0],
+        q_df=q[1],
+        q_p=q[2],
         back=BackTransformed(*(float(b) for b in bt)),
         ids=es.ids,
-        yi=y,
-        vi=v,
+        yi=es.yi,
+        vi=es.vi,
         ni=es.ni,
         weights=100 * inf.w / np.sum(inf.w),
         coefficients=inf.coefs if p > 1 else (),
