@@ -1,4 +1,4 @@
-"""Proportion meta-analyses against metafor itself (acceptance of issue 5).
+"""Proportion meta-analyses against metafor itself (metafor 3.8-1, R output kept beside the test).
 
 Reference numbers: ``tests/evidence/r/metafor_proportions.out``, printed by
 ``tests/evidence/r/metafor_proportions.R`` with metafor 3.8-1 (Debian r-cran-metafor, R 4.2.2).
