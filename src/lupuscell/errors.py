@@ -36,9 +36,7 @@ class ValidationError(LupuscellError):
     """Input rejected at the boundary; carries every problem found, nothing was written."""
 
     def __init__(self, problems: Iterable[Problem] | Problem) -> None:
-        self.problems: Sequence[Problem] = (
-            [problems] if isinstance(problems, Problem) else list(problems)
-        )
+        self.problems: Sequence[Problem] = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
 
     @classmethod

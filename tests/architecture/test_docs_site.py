@@ -17,7 +17,6 @@ WITHOUT_ALL_YET: dict[str, str] = {
     "instruments": "branch ins",
     "outcomes": "branch out",
     "analysis": "branch ana",
-    "evidence": "branch evi",
 }
 
 

@@ -23,8 +23,6 @@ HELPER = "tests/conftest.py"
 # Skips being removed by their owners right now (issue 9); the lead empties this at merge.
 ALLOWED: dict[str, str] = {
     "tests/outcomes/test_outcomes_crosscheck.py": "branch out (importorskip of lupuscell.synth.cohort)",
-    "tests/evidence/test_evidence_studies.py": "branch evi (skipif on ../shared/evidence)",
-    "tests/evidence/test_ipd_reconstruction.py": "branch evi (skip until `evidence reconstruct` exists)",
 }
 
 

@@ -12,6 +12,14 @@ from typer.testing import CliRunner
 from lupuscell.cli.main import app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _no_user_evidence(tmp_path, monkeypatch):
+    """Every test sees an empty XDG data dir: no local evidence file from the machine."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "evidence"
 
 
@@ -145,13 +153,19 @@ def test_pool_msc_remission_matches_worked_example(tmp_path):
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert [s["study_id"] for s in out["studies"]] == ["sun2009", "wang2013_ct", "deng2017", "barbado2018"]
-    assert any(e["study_id"] == "wang2018_scr" for e in out["excluded"])
+    assert [s["study_id"] for s in out["studies"]] == [
+        "wang2013_ct",
+        "li2016_fuzhou",
+        "deng2017",
+        "barbado2018",
+    ]
+    assert {"wang2018_scr", "sun2009", "yuan2019"} <= {e["study_id"] for e in out["excluded"]}
+    assert [s["evidence_level"] for s in out["studies"]] == ["abstract", "table", "table", "abstract"]
     # numbers quoted in docs/evidence/worked_example_msc_remission.md
-    assert round(out["back"]["estimate"], 2) == 0.60
-    assert (round(out["back"]["ci_low"], 2), round(out["back"]["ci_high"], 2)) == (0.27, 0.86)
-    assert (round(out["back"]["pred_low"], 2), round(out["back"]["pred_high"], 2)) == (0.09, 0.96)
-    assert round(out["i2"]) == 72
+    assert round(out["back"]["estimate"], 2) == 0.34
+    assert (round(out["back"]["ci_low"], 2), round(out["back"]["ci_high"], 2)) == (0.24, 0.46)
+    assert (round(out["back"]["pred_low"], 2), round(out["back"]["pred_high"], 2)) == (0.21, 0.50)
+    assert round(out["i2"]) == 18
     assert plot.stat().st_size > 1000
     text = runner.invoke(app, ["evidence", "pool", "--outcome", "remission", "--therapy", "msc"])
     assert "caution: definitions differ" in text.stdout and "excluded wang2018_scr" in text.stdout
@@ -168,7 +182,7 @@ def test_studies_listing_and_user_csv(tmp_path):
     result = runner.invoke(app, ["evidence", "studies", "--json", "--therapy", "car_t"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
-    assert {r["study_id"] for r in rows} == {"mackensen2022", "muller2024"}
+    assert len({r["study_id"] for r in rows}) == 9
     bad = tmp_path / "bad.csv"
     bad.write_text("study_id,year,therapy,outcome,events,total\nx,2020,msc,remission,9,4\n", encoding="utf-8")
     result = runner.invoke(app, ["evidence", "studies", "--data", str(bad)])
@@ -221,7 +235,7 @@ def test_compare_command(tmp_path):
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["position"] == "within" and out["k"] == 4
+    assert out["position"] == "within" and out["k"] == 5
     assert out["sentence"].startswith("Centre A's treatment related mortality of 8% (2/25)")
     assert png.stat().st_size > 1000
     result = runner.invoke(
@@ -243,7 +257,7 @@ def test_compare_command(tmp_path):
 
 
 def test_help_for_every_command():
-    for cmd in ("meta", "pool", "studies", "forest", "compare"):
+    for cmd in ("meta", "pool", "studies", "forest", "compare", "add", "questions", "patient-info"):
         result = runner.invoke(app, ["evidence", cmd, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout
 
@@ -270,12 +284,12 @@ def test_pool_meta_regression_sensitivity_and_plots(tmp_path):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert [c["name"] for c in out["coefficients"]] == ["intrcpt", "year"]
-    assert out["k"] == 9 and "r2" in out and "qe" in out
+    assert out["k"] == 13 and "r2" in out and "qe" in out
     sens = out["sensitivity"]
     assert [e["method"] for e in sens["estimators"]] == ["DL", "REML", "PM", "EE"]
-    assert len(sens["leave_one_out"]) == 9
+    assert len(sens["leave_one_out"]) == 13
     assert sens["egger"]["model"] == "rma" and sens["egger"]["df"] is None  # z test, as metafor regtest
-    assert any("little power" in n for n in sens["notes"])
+    assert sens["egger"]["p"] is not None
     assert 0 < sens["glmm"]["estimate"] < 1
     for path in (bubble, funnel, forest):
         assert path.stat().st_size > 1000
@@ -291,3 +305,147 @@ def test_pool_moderator_errors():
     assert result.exit_code == 2 and "moderator: unknown moderator 'colour'" in result.stderr
     result = runner.invoke(app, ["evidence", "pool", "--outcome", "remission", "--bubble", "x.png"])
     assert result.exit_code == 2 and "--bubble needs --moderator" in result.stderr
+
+
+def test_studies_version_prints_the_exact_line_and_changes():
+    result = runner.invoke(app, ["evidence", "studies", "--version"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "curated SLE cell-therapy evidence, version 2: 33 studies, 149 rows"
+    assert "## Version 2" in result.stdout and "Deng 2017 remission 9/12" in result.stdout
+
+
+def test_filters_in_pool_and_studies():
+    result = runner.invoke(
+        app,
+        [
+            "evidence",
+            "pool",
+            "--outcome",
+            "remission",
+            "--therapy",
+            "msc",
+            "--evidence-level",
+            "table",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [s["study_id"] for s in out["studies"]] == ["li2016_fuzhou", "deng2017"]
+    assert out["filters"]["evidence_level"] == ["table"]
+    result = runner.invoke(
+        app,
+        [
+            "evidence",
+            "pool",
+            "--outcome",
+            "remission",
+            "--therapy",
+            "msc",
+            "--exclude-cohort-group",
+            "nanjing_msc",
+        ],
+    )
+    assert result.exit_code == 0 and "wang2013_ct" not in result.stdout
+    assert "filter: cohort group not in nanjing_msc" in result.stdout
+    rows = json.loads(
+        runner.invoke(
+            app, ["evidence", "studies", "--cohort-group", "northwestern_hsct_2000s", "--json"]
+        ).stdout
+    )
+    assert {r["study_id"] for r in rows} == {"burt2006", "traynor2000"}
+    bad = runner.invoke(app, ["evidence", "studies", "--evidence-level", "blog"])
+    assert bad.exit_code == 2 and "evidence_level: unknown level 'blog'" in bad.stderr
+
+
+def test_pool_continuous_outcomes_from_the_command_line():
+    result = runner.invoke(
+        app, ["evidence", "pool", "--outcome", "serum_creatinine_6mo", "--measure", "MD", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (round(out["estimate"], 2), round(out["ci_low"], 2), round(out["ci_high"], 2)) == (
+        4.0,
+        -8.47,
+        16.47,
+    )
+    result = runner.invoke(
+        app, ["evidence", "pool", "--outcome", "sledai", "--measure", "MC", "--correlation", "0.7"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "assumption: correlation between baseline and follow-up assumed r = 0.7" in result.stdout
+
+
+def test_add_appends_to_the_local_file_merged_by_every_command(tmp_path):
+    row = tmp_path / "new.csv"
+    row.write_text(
+        "study_id,first_author,year,therapy,outcome,events,total,evidence_level,source_note\n"
+        "centre2026,Centre,2026,msc,complete_remission,6,10,table,our own series (Table 1)\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["evidence", "add", "--row", str(row)])
+    assert result.exit_code == 0, result.output
+    local = tmp_path / "xdg" / "lupuscell" / "evidence" / "local_studies.csv"
+    assert local.exists() and "centre2026" in local.read_text(encoding="utf-8")
+    assert (
+        "local rows (lupuscell evidence add): 1"
+        in runner.invoke(app, ["evidence", "studies", "--version"]).stdout
+    )
+    out = json.loads(
+        runner.invoke(
+            app, ["evidence", "pool", "--outcome", "remission", "--therapy", "msc", "--json"]
+        ).stdout
+    )
+    mine = [s for s in out["studies"] if s["study_id"] == "centre2026"]
+    assert mine and mine[0]["local"] is True
+    off = json.loads(
+        runner.invoke(
+            app, ["evidence", "pool", "--outcome", "remission", "--therapy", "msc", "--no-local", "--json"]
+        ).stdout
+    )
+    assert "centre2026" not in [s["study_id"] for s in off["studies"]]
+    again = runner.invoke(app, ["evidence", "add", "--row", str(row)])
+    assert again.exit_code == 2 and "(study centre2026): outcome: duplicate row" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "x2026,X,2026,msc,sledai_6mo,,12,5,,table,Table 2",
+            "(study x2026): sd: missing: a continuous row needs mean, sd and total",
+        ),
+        (
+            "x2026,X,2026,msc,remission,12,10,,,table,p. 3",
+            "(study x2026): events: events (12) exceed total (10)",
+        ),
+        ("x2026,X,2026,msc,remission,2,10,,,table,", "(study x2026): source_note: missing"),
+        (
+            "x2026,X,2026,hsct,overall_survival_KM,8,10,,,table,Fig. 2",
+            "(study x2026): events: must be empty on a Kaplan-Meier",
+        ),
+    ],
+)
+def test_add_rejects_bad_rows_naming_study_and_field(tmp_path, line, message):
+    row = tmp_path / "bad.csv"
+    row.write_text(
+        "study_id,first_author,year,therapy,outcome,events,total,mean,sd,evidence_level,source_note\n"
+        + line
+        + "\n"
+    )
+    result = runner.invoke(app, ["evidence", "add", "--row", str(row)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert not (tmp_path / "xdg" / "lupuscell" / "evidence" / "local_studies.csv").exists()
+
+
+def test_questions_and_patient_info_commands(tmp_path):
+    result = runner.invoke(app, ["evidence", "questions", "--out", str(tmp_path / "q")])
+    assert result.exit_code == 0, result.output
+    for name in ("questions.html", "questions.pdf", "questions.json"):
+        assert (tmp_path / "q" / name).stat().st_size > 1000
+    assert result.stdout.startswith("remission_by_therapy: The evidence is very limited")
+    result = runner.invoke(app, ["evidence", "patient-info", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert "not medical advice" in (tmp_path / "p" / "patient_info.html").read_text(encoding="utf-8")

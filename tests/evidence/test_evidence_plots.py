@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lupuscell.errors import ValidationError
 from lupuscell.evidence.effects import escalc
 from lupuscell.evidence.meta import rma, subgroup_analysis
-from lupuscell.evidence.plots import bubble_plot, forest_plot, funnel_plot, save
+from lupuscell.evidence.plots import bubble_plot, forest_plot, funnel_plot
+from lupuscell.reports.figures import save_figure as save
 
 PAIRS = [(4, 4), (23, 83), (9, 12), (2, 3), (33, 50), (21, 24), (18, 22)]
 GROUPS = ["msc", "msc", "msc", "msc", "hsct", "hsct", "hsct"]
@@ -34,7 +36,7 @@ def test_forest_plot_data_and_formats(tmp_path):
     for suffix in (".png", ".svg", ".pdf"):
         path = save(fig, tmp_path / f"forest{suffix}")
         assert path.stat().st_size > 1000
-    with pytest.raises(ValueError, match="unsupported figure format"):
+    with pytest.raises(ValidationError, match="unsupported figure format"):
         save(fig, tmp_path / "forest.jpg")
 
 

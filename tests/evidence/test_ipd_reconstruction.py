@@ -38,8 +38,9 @@ from lupuscell.evidence.ipd import (
     reconstruct_from_csv,
     reconstruct_ipd,
 )
-from lupuscell.evidence.ipd_plot import save_reconstruction_plot
+from lupuscell.evidence.ipd_plot import plot_reconstruction
 from lupuscell.evidence.km_digitised import clean_curve, validate_curve
+from lupuscell.reports.figures import save_figure
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "evidence" / "reconstruct.md"
@@ -528,10 +529,13 @@ def test_plot_formats(tmp_path: Path, suffix: str, magic: bytes) -> None:
     t, s = digitise(time, event)
     rt, nr = risk_table(time)
     rec = reconstruct_ipd(t, s, rt, nr)
-    out = save_reconstruction_plot(rec, tmp_path / f"km{suffix}")
+    fig = plot_reconstruction(rec)
+    assert fig.axes[0].get_ylabel() == "Survival probability"
+    assert f"n = {rec.n}" in fig.axes[0].get_legend().get_texts()[2].get_text()
+    out = save_figure(fig, tmp_path / f"km{suffix}")
     assert out.read_bytes()[:5].startswith(magic)
-    with pytest.raises(ValidationError, match="unsupported plot format"):
-        save_reconstruction_plot(rec, tmp_path / "km.jpg")
+    with pytest.raises(ValidationError, match="unsupported figure format"):
+        save_figure(fig, tmp_path / "km.jpg")
 
 
 # --------------------------------------------------------------------------- CLI
@@ -615,8 +619,7 @@ def test_cli_through_main_app(tmp_path: Path) -> None:
     from lupuscell.cli.main import app as main_app
 
     group = get_command(main_app).commands.get("evidence")  # type: ignore[attr-defined]
-    if group is None or "reconstruct" not in getattr(group, "commands", {}):
-        pytest.skip("the evidence group does not register `reconstruct` yet (cli/evidence_cmd.py)")
+    assert group is not None and "reconstruct" in group.commands
     curve, risk, _, _ = _write_inputs(tmp_path)
     res = CliRunner().invoke(
         main_app, ["evidence", "reconstruct", "--curve", str(curve), "--at-risk", str(risk)]

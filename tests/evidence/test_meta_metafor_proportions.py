@@ -1,4 +1,4 @@
-"""Proportion meta-analyses against metafor itself (acceptance of issue 5).
+"""Proportion meta-analyses against metafor itself (metafor 3.8-1, R output kept beside the test).
 
 Reference numbers: ``tests/evidence/r/metafor_proportions.out``, printed by
 ``tests/evidence/r/metafor_proportions.R`` with metafor 3.8-1 (Debian r-cran-metafor, R 4.2.2).
@@ -7,6 +7,10 @@ Data: the published meta-analysis of proportions of Pritz (1997), shipped with m
 tau^2 estimator (REML, DL, ML, PM, HE, SJ), Wald and Knapp-Hartung tests; and the MSC remission
 rows of the curated SLE dataset. Estimate, SE, CI, prediction interval, tau^2, I^2, H^2 and Q
 must agree to 1e-4.
+
+Paule-Mandel twice: ``PM`` is metafor's default print-out (``uniroot`` tolerance eps^0.25), which
+lupuscell reproduces with ``tol=METAFOR_UNIROOT_TOL``; ``PMexact`` is metafor run with
+``control = list(tol = 1e-12)``, which lupuscell's default (the exact root) matches to 1e-8.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pytest
 
 from lupuscell.evidence.effects import escalc
 from lupuscell.evidence.meta import rma
+from lupuscell.evidence.tau2 import METAFOR_UNIROOT_TOL
 
 OUT = Path(__file__).parent / "r" / "metafor_proportions.out"
 TOL = 1e-4
@@ -49,14 +54,20 @@ def _studies(label: str) -> list[dict[str, object]]:
 
 def test_reference_file_is_complete() -> None:
     assert len(DATA["pritz_xi"]) == 14
-    assert len(FITS) == 4 * 7 + 2
+    assert len(FITS) == 4 * 8 + 2
 
 
 @pytest.mark.parametrize("label", sorted(FITS))
 def test_matches_metafor(label: str) -> None:
     _, measure, method, test = label.split("_")
     ref = FITS[label]
-    res = rma(escalc(measure, _studies(label)), method, test)
+    es = escalc(measure, _studies(label))
+    if method == "PMexact":
+        res = rma(es, "PM", test)
+    elif method == "PM":
+        res = rma(es, "PM", test, tol=METAFOR_UNIROOT_TOL)
+    else:
+        res = rma(es, method, test)
     assert res.k == ref["k"]
     got = {
         "est": res.estimate,
@@ -73,3 +84,14 @@ def test_matches_metafor(label: str) -> None:
     for key, value in got.items():
         assert value == pytest.approx(ref[key], abs=TOL), f"{label} {key}: {value} vs metafor {ref[key]}"
     assert res.q_p == pytest.approx(ref["QEp"], rel=1e-4)
+
+
+@pytest.mark.parametrize("measure", ["PLO", "PFT", "PAS", "PR"])
+def test_exact_paule_mandel_root_to_1e8(measure: str) -> None:
+    ref = FITS[f"pritz_{measure}_PMexact_z"]
+    res = rma(escalc(measure, _studies("pritz")), "PM")
+    assert res.tau2 == pytest.approx(ref["tau2"], abs=1e-8)
+    assert res.i2 == pytest.approx(ref["I2"], abs=1e-6)
+    default = FITS[f"pritz_{measure}_PM_z"]
+    # what the tolerance changes: tau^2 moves by less than 1e-5 (measured, printed in the .out)
+    assert abs(ref["tau2"] - default["tau2"]) < 1e-5

@@ -1,9 +1,12 @@
 """CLI ``lupuscell evidence``: meta-analysis, the curated studies, forest plots, benchmarking.
 
 Commands: ``meta`` (JSON in, JSON out), ``pool`` (the curated dataset), ``studies`` (list it),
-``forest`` (write a forest plot), ``compare`` (a centre against the pooled literature); the KM
-reconstruction commands are attached by :mod:`lupuscell.cli.evidence_ipd_cmd`. Invalid input
-exits with code 2 and a message on stderr naming the study and field.
+``forest`` (write a forest plot), ``compare`` (a centre against the pooled literature), ``add``
+(append rows to the local evidence file); the report commands (``questions``,
+``patient-info``) are attached by :mod:`lupuscell.cli.evidence_report_cmd` and the KM
+reconstruction by :mod:`lupuscell.cli.evidence_ipd_cmd`. Every command that reads the curated
+evidence filters it by ``--evidence-level`` and ``--cohort-group`` and merges the local file
+(``--no-local`` leaves it out). Invalid input exits with code 2 (:mod:`lupuscell.cli.common`).
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lupuscell.cli import evidence_ipd_cmd
-from lupuscell.cli.common import lazy_module
-from lupuscell.cli.common import read_json as _read_json
-from lupuscell.errors import LupuscellError, Problem, ValidationError
+from lupuscell.cli import evidence_ipd_cmd, evidence_report_cmd
+from lupuscell.cli.common import fail, fail_validation, lazy_module, read_json
+from lupuscell.errors import LupuscellError, ValidationError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from lupuscell.evidence.benchmark import Comparison
     from lupuscell.evidence.meta import MetaResult
-    from lupuscell.evidence.studies import Selection
+    from lupuscell.evidence.pooling import PooledAnalysis
+    from lupuscell.evidence.studies import StudyFilter
 
 # The evidence library imports lifelines, statsmodels and matplotlib: load it on first use.
 benchmark = lazy_module("lupuscell.evidence.benchmark")
@@ -34,7 +39,9 @@ studies = lazy_module("lupuscell.evidence.studies")
 effects = lazy_module("lupuscell.evidence.effects")
 meta = lazy_module("lupuscell.evidence.meta")
 request = lazy_module("lupuscell.evidence.request")
-sensitivity_mod = lazy_module("lupuscell.evidence.sensitivity")
+pooling = lazy_module("lupuscell.evidence.pooling")
+local_mod = lazy_module("lupuscell.evidence.local")
+figures = lazy_module("lupuscell.reports.figures")
 
 evidence_app = typer.Typer(
     name="evidence",
@@ -44,19 +51,45 @@ evidence_app = typer.Typer(
 
 T = TypeVar("T")
 
+LEVEL_HELP = (
+    "Keep only rows of this evidence level (repeatable): "
+    "table, abstract, conference_abstract, secondary, low_confidence."
+)
+GROUP_HELP = "Keep only rows of this cohort group (repeatable; 'none' = rows in no group)."
+NO_LEVEL_HELP = "Leave out rows of this evidence level (repeatable)."
+NO_GROUP_HELP = "Leave out rows of this cohort group (repeatable), e.g. nanjing_msc."
+LOCAL_HELP = "Merge the local evidence file written by 'lupuscell evidence add' (marked local)."
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
-
-def _guard(fn: Callable[[], T]) -> T:
+def guard(fn: Callable[[], T]) -> T:
+    """Run ``fn``; a library error exits 2 with its message (one line per problem)."""
     try:
         return fn()
-    except LupuscellError as exc:
-        raise _fail(str(exc)) from exc
-    except (ValueError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+    except ValidationError as exc:
+        raise fail_validation(exc) from None
+    except (LupuscellError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+
+
+def study_filter(
+    levels: list[str] | None,
+    no_levels: list[str] | None,
+    groups: list[str] | None,
+    no_groups: list[str] | None,
+) -> StudyFilter:
+    return studies.StudyFilter(
+        tuple(levels or ()), tuple(no_levels or ()), tuple(groups or ()), tuple(no_groups or ())
+    )
+
+
+def load(data: Path | None, use_local: bool) -> pd.DataFrame:
+    """The curated rows + ``--data`` + (unless ``--no-local``) the local file, validated."""
+    local = local_mod.local_evidence_path() if use_local else None
+    return guard(lambda: studies.load_studies(data, local=local))
+
+
+def save(fig: Any, path: Path) -> None:
+    guard(lambda: figures.save_figure(fig, path))
 
 
 def _print_fit(fit: MetaResult, title: str) -> None:
@@ -93,165 +126,114 @@ def _print_fit(fit: MetaResult, title: str) -> None:
         console.print(f"note: {note}")
 
 
-def _pool(
-    outcome: str,
-    therapy: str | None,
-    measure: str,
-    method: str,
-    test: str,
-    timepoint: float | None,
-    exact: bool,
-    cohort_rule: str,
-    data: Path | None,
-    moderator: str | None = None,
-) -> tuple[Selection, MetaResult]:
-    df = studies.load_studies(data)
-    sel = studies.select_for_pooling(
-        df,
-        outcome,
-        therapy,
-        timepoint=timepoint,
-        exact=exact,
-        cohort_rule="latest" if cohort_rule == "latest" else "largest",
-    )
-    if sel.rows.empty:
-        raise ValidationError.single(
-            "",
-            "outcome",
-            f"no studies with counts for outcome {outcome!r}"
-            f"{'' if therapy is None else f' and therapy {therapy!r}'}",
-        )
-    es = effects.escalc(measure, sel.records())
-    mods = None
-    if moderator is not None:
-        mods = {moderator: _moderator_values(sel, moderator)}
-    return sel, meta.rma(es, method if es.k > 1 else "EE", test if es.k > 1 else "z", mods=mods)  # type: ignore[arg-type]
-
-
-MODERATORS = ("year", "median_followup_months", "timepoint_months", "n")
-
-
-def _moderator_values(sel: Selection, name: str) -> list[float]:
-    if name not in MODERATORS:
-        raise ValidationError.single(
-            "", "moderator", f"unknown moderator {name!r}; one of {', '.join(MODERATORS)}"
-        )
-    rows = sel.table()
-    missing = [
-        Problem(f"study {r['study_id']}", name, "missing, cannot be used as moderator")
-        for r in rows
-        if r[name] != r[name]
-    ]
-    if missing:
-        raise ValidationError(missing)
-    return [float(r[name]) for r in rows]
-
-
 @evidence_app.command("meta")
 def meta_cmd(
     input: str = typer.Option(..., "--input", "-i", help="Request JSON file, or - for stdin."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
     """Fit a meta-analysis from a JSON request (metafor defaults: REML, z, 0.5 only for zero cells)."""
-    payload = _read_json(input)
-    _, fit = _guard(lambda: request.fit_request(payload))
+    payload = read_json(input)
+    _, fit = guard(lambda: request.fit_request(payload))
     if as_json:
         typer.echo(json.dumps(fit.summary(), indent=2))
     else:
         _print_fit(fit, f"{fit.measure} meta-analysis ({fit.method}, {fit.test})")
 
 
+def _write_pool_plots(a: PooledAnalysis, plot: Path | None, funnel: Path | None, bubble: Path | None) -> None:
+    if bubble is not None:
+        if a.options.moderator is None:
+            raise fail("--bubble needs --moderator")
+        fig_b, _ = plots.bubble_plot(a.fit, a.options.moderator, labels=a.labels(), transform=True)
+        save(fig_b, bubble)
+    if funnel is not None:
+        fig_f, _ = plots.funnel_plot(a.fit, labels=a.labels())
+        save(fig_f, funnel)
+    if plot is not None:
+        o = a.options
+        therapy = studies.THERAPY_LABELS.get(o.therapy, o.therapy) if o.therapy else "all therapies"
+        fig, _ = plots.forest_plot(
+            a.forest_fit,
+            labels=a.labels(),
+            extra=a.columns() | {"Level": a.selection_levels()},
+            title=f"{o.outcome.replace('_', ' ').capitalize()}: {therapy}",
+        )
+        save(fig, plot)
+
+
+def _print_pool(a: PooledAnalysis) -> None:
+    o = a.options
+    _print_fit(a.fit, f"{o.outcome} ({o.therapy or 'all therapies'}), {o.measure} {o.method}")
+    for line in a.text_lines():
+        typer.echo(line)
+
+
 @evidence_app.command("pool")
 def pool_cmd(
-    outcome: str = typer.Option(..., help="Outcome family (e.g. remission) or exact outcome code."),
+    outcome: str = typer.Option(
+        ..., help="Outcome family (e.g. remission), exact code, or measure stem (MD/MC)."
+    ),
     therapy: str = typer.Option(None, help="hsct, msc or car_t (default: all)."),
-    measure: str = typer.Option("PLO", help="PR, PLO, PAS or PFT."),
+    measure: str = typer.Option(
+        "PLO",
+        help="PR, PLO, PAS, PFT (proportions); MD, SMD, RR, OR, RD (trial arms); MC, SMCR (before/after).",
+    ),
     method: str = typer.Option("REML", help="EE, DL, REML, ML, PM, HE or SJ."),
     test: str = typer.Option("z", help="z or knha."),
     timepoint: float = typer.Option(None, help="Keep only rows at this timepoint (months)."),
     exact: bool = typer.Option(False, help="Treat --outcome as an exact outcome code, not a family."),
     cohort_rule: str = typer.Option("largest", help="Shared-patient groups: keep the 'largest' or 'latest'."),
+    correlation: float = typer.Option(
+        0.5, help="MC/SMCR: assumed correlation between baseline and follow-up (not published)."
+    ),
     data: Path = typer.Option(None, help="Your own studies CSV, appended to the curated dataset."),
     plot: Path = typer.Option(None, help="Write a forest plot (.png, .svg or .pdf)."),
     funnel: Path = typer.Option(None, help="Write a funnel plot (.png, .svg or .pdf)."),
     moderator: str = typer.Option(
-        None, help="Meta-regression on year, median_followup_months, timepoint_months or n."
+        None, help="Meta-regression on year, median_followup_months, timepoint_months, n or dose_per_kg."
     ),
     bubble: Path = typer.Option(None, help="With --moderator: write a bubble plot."),
     sensitivity: bool = typer.Option(False, help="Add estimators, knha, leave-one-out, Egger and GLMM."),
+    evidence_level: list[str] = typer.Option(None, "--evidence-level", help=LEVEL_HELP),
+    exclude_evidence_level: list[str] = typer.Option(None, "--exclude-evidence-level", help=NO_LEVEL_HELP),
+    cohort_group: list[str] = typer.Option(None, "--cohort-group", help=GROUP_HELP),
+    exclude_cohort_group: list[str] = typer.Option(None, "--exclude-cohort-group", help=NO_GROUP_HELP),
+    use_local: bool = typer.Option(True, "--local/--no-local", help=LOCAL_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
-    """Pool one outcome of the curated SLE cell-therapy studies."""
-    sel, fit = _guard(
-        lambda: _pool(outcome, therapy, measure, method, test, timepoint, exact, cohort_rule, data, moderator)
+    """Pool one outcome of the curated SLE cell-therapy studies (one study per cohort group)."""
+    options = pooling.PoolOptions(
+        outcome=outcome,
+        therapy=therapy,
+        measure=measure,
+        method=method,
+        test=test,
+        timepoint=timepoint,
+        exact=exact,
+        cohort_rule=cohort_rule,
+        moderator=moderator,
+        correlation=correlation,
+        filter=study_filter(evidence_level, exclude_evidence_level, cohort_group, exclude_cohort_group),
     )
-    if bubble is not None:
-        if moderator is None:
-            raise _fail("--bubble needs --moderator")
-        fig_b, _ = plots.bubble_plot(fit, moderator, labels=sel.labels(), transform=True)
-        _guard(lambda: plots.save(fig_b, bubble))
-    if funnel is not None:
-        fig_f, _ = plots.funnel_plot(fit, labels=sel.labels())
-        _guard(lambda: plots.save(fig_f, funnel))
-    report = None
-    if sensitivity:
-        report = _guard(
-            lambda: sensitivity_mod.sensitivity_report(effects.escalc(measure, sel.records()), method, test)
-        )
-    if plot is not None:
-        forest_fit = fit
-        if moderator is not None:
-            _, forest_fit = _guard(
-                lambda: _pool(outcome, therapy, measure, method, test, timepoint, exact, cohort_rule, data)
-            )
-        fig, _ = plots.forest_plot(
-            forest_fit,
-            labels=sel.labels(),
-            extra={"Events/N": sel.counts()},
-            title=f"{outcome.replace('_', ' ').capitalize()}: "
-            f"{studies.THERAPY_LABELS.get(therapy, therapy) if therapy else 'all therapies'}",
-        )
-        _guard(lambda: plots.save(fig, plot))
+    df = load(data, use_local)
+    if bubble is not None and moderator is None:
+        raise fail("--bubble needs --moderator")
+    analysis = guard(lambda: pooling.pool_curated(df, options, sensitivity=sensitivity))
+    _write_pool_plots(analysis, plot, funnel, bubble)
     if as_json:
-        out = fit.summary()
-        out["studies"] = [
-            {
-                "study_id": r["study_id"],
-                "outcome": r["outcome"],
-                "events": int(r["events"]),
-                "total": int(r["total"]),
-                "definition": r["definition"],
-                "timepoint_months": None
-                if r["timepoint_months"] != r["timepoint_months"]
-                else r["timepoint_months"],
-            }
-            for r in sel.table()
-        ]
-        out["excluded"] = [{"study_id": s, "outcome": o, "reason": why} for s, o, why in sel.excluded]
-        if report is not None:
-            out["sensitivity"] = report
-        typer.echo(json.dumps(meta._finite(out), indent=2))
+        typer.echo(json.dumps(analysis.document(), indent=2))
         return
-    _print_fit(fit, f"{outcome} ({therapy or 'all therapies'}), {measure} {method}")
-    for r in sel.table():
-        typer.echo(
-            f"  {r['study_id']}: {int(r['events'])}/{int(r['total'])} - {r['outcome']}: {r['definition']}"
-        )
-    for s, o, why in sel.excluded:
-        typer.echo(f"  excluded {s} ({o}): {why}")
-    for c in fit.coefficients:
-        typer.echo(f"  {c.name}: {c.estimate:.4f} (SE {c.se:.4f}, p = {c.p:.3g})")
-    if report is not None:
-        for row in report["estimators"]:
-            typer.echo(
-                f"  {row['method']}: {row['estimate']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-            )
-        if "glmm" in report:
-            g = report["glmm"]
-            typer.echo(f"  binomial-normal GLMM: {g['estimate']:.3f} [{g['ci_low']:.3f}, {g['ci_high']:.3f}]")
-        for note in report["notes"]:
-            typer.echo(f"  note: {note}")
-    typer.echo("caution: definitions differ between studies (see the list above); read before citing.")
+    _print_pool(analysis)
+
+
+def _print_version(df: pd.DataFrame) -> None:
+    v = studies.dataset_version(df)
+    typer.echo(v.line())
+    n_local = int(df["local"].sum())
+    if n_local:
+        typer.echo(f"local rows (lupuscell evidence add): {n_local}, from {local_mod.local_evidence_path()}")
+    typer.echo("")
+    typer.echo(v.changes)
 
 
 @evidence_app.command("studies")
@@ -259,28 +241,33 @@ def studies_cmd(
     therapy: str = typer.Option(None, help="Filter: hsct, msc or car_t."),
     outcome: str = typer.Option(None, help="Filter: outcome family or exact code."),
     data: Path = typer.Option(None, help="Your own studies CSV, appended and validated."),
+    version: bool = typer.Option(
+        False, "--version", help="Print the dataset's version and changes, then exit."
+    ),
+    evidence_level: list[str] = typer.Option(None, "--evidence-level", help=LEVEL_HELP),
+    exclude_evidence_level: list[str] = typer.Option(None, "--exclude-evidence-level", help=NO_LEVEL_HELP),
+    cohort_group: list[str] = typer.Option(None, "--cohort-group", help=GROUP_HELP),
+    exclude_cohort_group: list[str] = typer.Option(None, "--exclude-cohort-group", help=NO_GROUP_HELP),
+    use_local: bool = typer.Option(True, "--local/--no-local", help=LOCAL_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON on stdout."),
 ) -> None:
     """List the curated evidence dataset (one row per study x outcome)."""
-    df = _guard(lambda: studies.load_studies(data))
+    df = load(data, use_local)
+    if version:
+        _print_version(df)
+        return
+    filt = study_filter(evidence_level, exclude_evidence_level, cohort_group, exclude_cohort_group)
+    df = guard(lambda: filt.apply(df))
     if therapy:
+        guard(lambda: studies.check_therapy(therapy))
         df = df[df["therapy"] == therapy]
     if outcome:
         df = df[df["outcome"].isin(studies.outcome_codes(outcome))]
-    cols = [
-        "study_id",
-        "year",
-        "therapy",
-        "outcome",
-        "events",
-        "total",
-        "timepoint_months",
-        "cohort_group",
-    ]
+    cols = ["study_id", "year", "therapy", "outcome", "events", "total", "mean", "sd", "timepoint_months"]
+    cols += ["cohort_group", "evidence_level"]
     if as_json:
-        typer.echo(
-            df[[*cols, "definition", "doi", "pmid", "source_note"]].to_json(orient="records", indent=2)
-        )
+        extra = ["definition", "doi", "pmid", "source_note", "local"]
+        typer.echo(df[[*cols, *extra]].to_json(orient="records", indent=2))
         return
     table = Table(title=f"SLE cell-therapy evidence ({len(df)} rows)")
     for c in cols:
@@ -296,6 +283,38 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+def _forest_from_request(input: str) -> tuple[Any, Any]:
+    payload = read_json(input)
+    es, fit = request.fit_request(payload)
+    groups = [s.get("group") for s in payload.get("studies", [])]
+    if all(g is not None for g in groups) and len(set(groups)) > 1:
+        sg = meta.subgroup_analysis(es, [str(g) for g in groups], fit.method, fit.test)
+        return plots.forest_plot(sg, groups=[str(g) for g in groups])
+    return plots.forest_plot(fit)
+
+
+def _forest_from_dataset(
+    df: pd.DataFrame,
+    outcome: str,
+    therapy: str | None,
+    measure: str,
+    method: str,
+    test: str,
+    filt: StudyFilter,
+) -> tuple[Any, Any, Any]:
+    sel = studies.select_for_pooling(filt.apply(df), outcome, therapy)
+    if sel.rows.empty:
+        raise ValidationError.single("", "outcome", f"no studies with counts for outcome {outcome!r}")
+    es = effects.escalc(measure, sel.records())
+    extra = {"Events/N": sel.counts(), "Level": sel.levels(short=True)}
+    if therapy is None and sel.rows["therapy"].nunique() > 1:
+        groups = [studies.THERAPY_LABELS.get(str(t), str(t)) for t in sel.rows["therapy"]]
+        sg = meta.subgroup_analysis(es, groups, method, test)
+        return (*plots.forest_plot(sg, groups=groups, labels=sel.labels(), extra=extra), sel)
+    fit = meta.rma(es, method, test)
+    return (*plots.forest_plot(fit, labels=sel.labels(), extra=extra), sel)
+
+
 @evidence_app.command("forest")
 def forest_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Figure file (.png, .svg or .pdf)."),
@@ -308,32 +327,26 @@ def forest_cmd(
     method: str = typer.Option("REML", help="With --outcome: tau^2 estimator or EE."),
     test: str = typer.Option("z", help="With --outcome: z or knha."),
     data_out: Path = typer.Option(None, "--data-out", help="Also write the plotted numbers as CSV."),
+    evidence_level: list[str] = typer.Option(None, "--evidence-level", help=LEVEL_HELP),
+    exclude_evidence_level: list[str] = typer.Option(None, "--exclude-evidence-level", help=NO_LEVEL_HELP),
+    cohort_group: list[str] = typer.Option(None, "--cohort-group", help=GROUP_HELP),
+    exclude_cohort_group: list[str] = typer.Option(None, "--exclude-cohort-group", help=NO_GROUP_HELP),
+    use_local: bool = typer.Option(True, "--local/--no-local", help=LOCAL_HELP),
 ) -> None:
     """Write a forest plot (study rows, weights, subgroup and overall diamonds, prediction interval)."""
     if (input is None) == (outcome is None):
-        raise _fail("give exactly one of --input or --outcome")
-
-    def build() -> tuple[Any, Any]:
-        if input is not None:
-            payload = _read_json(input)
-            es, fit = request.fit_request(payload)
-            groups = [s.get("group") for s in payload.get("studies", [])]
-            if all(g is not None for g in groups) and len(set(groups)) > 1:
-                sg = meta.subgroup_analysis(es, [str(g) for g in groups], fit.method, fit.test)  # type: ignore[arg-type]
-                return plots.forest_plot(sg, groups=[str(g) for g in groups])
-            return plots.forest_plot(fit)
-        df = studies.load_studies()
-        sel = studies.select_for_pooling(df, outcome, therapy)
-        es = effects.escalc(measure, sel.records())
-        if therapy is None and sel.rows["therapy"].nunique() > 1:
-            groups = [studies.THERAPY_LABELS.get(str(t), str(t)) for t in sel.rows["therapy"]]
-            sg = meta.subgroup_analysis(es, groups, method, test)  # type: ignore[arg-type]
-            return plots.forest_plot(sg, groups=groups, labels=sel.labels(), extra={"Events/N": sel.counts()})
-        fit = meta.rma(es, method, test)  # type: ignore[arg-type]
-        return plots.forest_plot(fit, labels=sel.labels(), extra={"Events/N": sel.counts()})
-
-    fig, data = _guard(build)
-    _guard(lambda: plots.save(fig, output))
+        raise fail("give exactly one of --input or --outcome")
+    if input is not None:
+        fig, data = guard(lambda: _forest_from_request(input))
+    else:
+        df = load(None, use_local)
+        filt = study_filter(evidence_level, exclude_evidence_level, cohort_group, exclude_cohort_group)
+        fig, data, sel = guard(
+            lambda: _forest_from_dataset(df, outcome, therapy, measure, method, test, filt)
+        )
+        for s, o, why in sel.excluded:
+            typer.echo(f"excluded {s} ({o}): {why}", err=True)
+    save(fig, output)
     if data_out is not None:
         data.to_csv(data_out, index=False)
     typer.echo(str(output))
@@ -349,32 +362,69 @@ def compare_cmd(
     measure: str = typer.Option("PLO", help="Measure for pooling the literature."),
     method: str = typer.Option("REML", help="tau^2 estimator."),
     plot: Path = typer.Option(None, help="Write the comparison plot (.png, .svg or .pdf)."),
+    evidence_level: list[str] = typer.Option(None, "--evidence-level", help=LEVEL_HELP),
+    exclude_evidence_level: list[str] = typer.Option(None, "--exclude-evidence-level", help=NO_LEVEL_HELP),
+    cohort_group: list[str] = typer.Option(None, "--cohort-group", help=GROUP_HELP),
+    exclude_cohort_group: list[str] = typer.Option(None, "--exclude-cohort-group", help=NO_GROUP_HELP),
+    use_local: bool = typer.Option(True, "--local/--no-local", help=LOCAL_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON on stdout."),
 ) -> None:
     """Put a centre's own rate beside the pooled literature estimate and its prediction interval."""
+    options = pooling.PoolOptions(
+        outcome=outcome,
+        therapy=therapy,
+        measure=measure,
+        method=method,
+        filter=study_filter(evidence_level, exclude_evidence_level, cohort_group, exclude_cohort_group),
+    )
+    df = load(None, use_local)
 
     def build() -> Comparison:
-        _, fit = _pool(outcome, therapy, measure, method, "z", None, False, "largest", None)
+        analysis = pooling.pool_curated(df, options)
         centre = benchmark.CentreResult(label=label, events=events, total=total)
-        return benchmark.compare(centre, fit, outcome)
+        return benchmark.compare(centre, analysis.fit, outcome)
 
-    cmp = _guard(build)
+    cmp = guard(build)
     if plot is not None:
         fig, _ = benchmark.comparison_plot(cmp)
-        _guard(lambda: plots.save(fig, plot))
+        save(fig, plot)
     if as_json:
         typer.echo(json.dumps(cmp.to_dict(), indent=2))
     else:
         typer.echo(cmp.sentence)
 
 
-_ipd_registered = False
+@evidence_app.command("add")
+def add_cmd(
+    row: Path = typer.Option(..., "--row", help="CSV with the curated columns: one or more new rows."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
+) -> None:
+    """Validate new evidence rows and append them to the local evidence file (merged by every command)."""
+    import pandas as pd
+
+    path = local_mod.local_evidence_path()
+    try:
+        new = pd.read_csv(row, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise fail(f"--row: cannot read {row}: {exc}") from None
+    rows = guard(lambda: local_mod.check_new_rows(new, row.name, path))
+    if dry_run:
+        typer.echo(f"{len(rows)} row(s) valid; nothing written (--dry-run)")
+        return
+    header = not path.exists()
+    guard(lambda: path.parent.mkdir(parents=True, exist_ok=True))
+    guard(lambda: rows.to_csv(path, mode="a", header=header, index=False))
+    typer.echo(f"{len(rows)} row(s) added to {path} (marked local in every evidence command)")
+
+
+_sub_registered = False
 
 
 def register(app: typer.Typer) -> None:
-    """Attach the ``evidence`` group (and the KM-reconstruction commands) to the root app."""
-    global _ipd_registered
-    if not _ipd_registered:
+    """Attach the ``evidence`` group (with the report and KM-reconstruction commands) to the root app."""
+    global _sub_registered
+    if not _sub_registered:
+        evidence_report_cmd.register(evidence_app)
         evidence_ipd_cmd.register(evidence_app)
-        _ipd_registered = True
+        _sub_registered = True
     app.add_typer(evidence_app, name="evidence")

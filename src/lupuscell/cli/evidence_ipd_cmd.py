@@ -22,19 +22,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lupuscell.cli.common import fail, fail_validation
 from lupuscell.errors import LupuscellError, ValidationError
 
 if TYPE_CHECKING:  # lupuscell.evidence.ipd pulls in lifelines: imported when the command runs
     from lupuscell.evidence.ipd import Reconstruction
-
-_EXIT_INVALID = 2
-
-
-def _fail(exc: LupuscellError) -> typer.Exit:
-    problems = exc.problems if isinstance(exc, ValidationError) else [exc]
-    for p in problems:
-        typer.echo(f"error: {p}", err=True)
-    return typer.Exit(code=_EXIT_INVALID)
 
 
 def _fmt_time(x: float) -> str:
@@ -105,46 +97,70 @@ def register(evidence_app: typer.Typer) -> None:
         """Rebuild patient-level data from a digitised KM curve and its risk table (Guyot 2012)."""
         to_stdout = out is not None and str(out) == "-"
         if to_stdout and as_json:
-            typer.echo("error: --out - and --json both want stdout; write the IPD to a file", err=True)
-            raise typer.Exit(code=_EXIT_INVALID)
-        from lupuscell.evidence.ipd import CENSOR_PLACEMENTS, reconstruct_from_csv
+            raise fail("--out - and --json both want stdout; write the IPD to a file")
+        rec = _run(curve, at_risk, n_patients, total_events, censor_placement, percent, plot, time_unit)
+        _report(rec, out, as_json, plot, landmark)
 
-        try:
-            if censor_placement not in CENSOR_PLACEMENTS:
-                raise ValidationError.single(
-                    "options", "--censor-placement", f"unknown {censor_placement!r}; use midpoint or spread"
-                )
-            rec = reconstruct_from_csv(
-                curve,
-                at_risk,
-                n_patients=n_patients,
-                total_events=total_events,
-                censor_placement="spread" if censor_placement == "spread" else "midpoint",
-                scale="percent" if percent else "proportion",
+
+def _run(
+    curve: Path,
+    at_risk: Path | None,
+    n_patients: int | None,
+    total_events: int | None,
+    censor_placement: str,
+    percent: bool,
+    plot: Path | None,
+    time_unit: str,
+) -> Reconstruction:
+    """Reconstruct (and draw, if asked); a library error exits 2 naming the row and field."""
+    from lupuscell.evidence.ipd import CENSOR_PLACEMENTS, reconstruct_from_csv
+
+    try:
+        if censor_placement not in CENSOR_PLACEMENTS:
+            raise ValidationError.single(
+                "options", "--censor-placement", f"unknown {censor_placement!r}; use midpoint or spread"
             )
-            if plot is not None:
-                from lupuscell.evidence.ipd_plot import save_reconstruction_plot
-
-                save_reconstruction_plot(rec, plot, time_unit=time_unit)
-        except LupuscellError as exc:
-            raise _fail(exc) from exc
-
-        if out is not None:
-            if to_stdout:
-                rec.ipd.to_csv(sys.stdout, index=False, float_format="%.6g")
-            else:
-                rec.ipd.to_csv(out, index=False, float_format="%.6g")
-        if as_json:
-            payload = rec.to_dict(landmarks=landmark)
-            payload["ipd_file"] = str(out) if out is not None else None
-            payload["plot_file"] = str(plot) if plot is not None else None
-            typer.echo(json.dumps(payload, indent=2))
-            return
-        for line in summary_lines(rec, landmark):
-            typer.echo(line, err=to_stdout)
-        if out is not None and not to_stdout:
-            typer.echo(f"IPD written to {out}", err=to_stdout)
-        elif out is None:
-            typer.echo("(use --out FILE.csv to write the rebuilt patients)", err=True)
+        rec = reconstruct_from_csv(
+            curve,
+            at_risk,
+            n_patients=n_patients,
+            total_events=total_events,
+            censor_placement="spread" if censor_placement == "spread" else "midpoint",
+            scale="percent" if percent else "proportion",
+        )
         if plot is not None:
-            typer.echo(f"Plot written to {plot}", err=to_stdout)
+            from lupuscell.evidence.ipd_plot import plot_reconstruction
+            from lupuscell.reports.figures import save_figure
+
+            save_figure(plot_reconstruction(rec, time_unit=time_unit), plot, dpi=150, tight=False)
+    except ValidationError as exc:
+        raise fail_validation(exc) from None
+    except LupuscellError as exc:
+        raise fail(str(exc)) from None
+    return rec
+
+
+def _report(
+    rec: Reconstruction, out: Path | None, as_json: bool, plot: Path | None, landmark: list[float]
+) -> None:
+    """Write the rebuilt patients and print the summary (text or JSON)."""
+    to_stdout = out is not None and str(out) == "-"
+    if out is not None:
+        if to_stdout:
+            rec.ipd.to_csv(sys.stdout, index=False, float_format="%.6g")
+        else:
+            rec.ipd.to_csv(out, index=False, float_format="%.6g")
+    if as_json:
+        payload = rec.to_dict(landmarks=landmark)
+        payload["ipd_file"] = str(out) if out is not None else None
+        payload["plot_file"] = str(plot) if plot is not None else None
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    for line in summary_lines(rec, landmark):
+        typer.echo(line, err=to_stdout)
+    if out is not None and not to_stdout:
+        typer.echo(f"IPD written to {out}", err=to_stdout)
+    elif out is None:
+        typer.echo("(use --out FILE.csv to write the rebuilt patients)", err=True)
+    if plot is not None:
+        typer.echo(f"Plot written to {plot}", err=to_stdout)

@@ -10,7 +10,7 @@ Inputs are a plain :class:`CentreResult` (events/total, or an estimate with its 
 Kaplan-Meier 1-year NRM from the outcomes engine) and a fitted
 :class:`lupuscell.evidence.meta.MetaResult` of a proportion measure. The centre's exact
 (Clopper-Pearson) interval comes from ``scipy.stats.binomtest``. Pure functions; the plot is
-optional.
+optional and returned, never written.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
@@ -172,7 +168,8 @@ def comparison_plot(cmp: Comparison, *, title: str | None = None) -> tuple[Figur
             },
         ]
     )
-    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    fig = Figure(figsize=(7.5, 2.6))
+    ax = fig.add_subplot()
     ax.axvspan(*cmp.prediction_interval, color="#f2dcdb", label="95% prediction interval")
     ax.plot(cmp.pooled_ci, [0, 0], color="black", lw=6, solid_capstyle="butt", label="pooled 95% CI")
     ax.plot(cmp.pooled_estimate, 0, marker="D", color="white", mec="black", ms=8)

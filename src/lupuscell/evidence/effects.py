@@ -10,6 +10,16 @@ Measures (Viechtbauer 2010, J Stat Softw 36(3); metafor ``escalc`` documentation
 * two-group means ``m1i, sd1i, n1i, m2i, sd2i, n2i``: ``MD`` (raw mean difference, unequal
   variances) and ``SMD`` (Hedges' g with the exact gamma-function bias correction and
   metafor's default large-sample variance, ``vtype="LS"``);
+* single-group change ``m1i, sd1i, m2i, sd2i, ni, ri`` (a before/after summary with the
+  correlation ``ri`` between the two occasions assumed): ``MC`` (raw mean change
+  ``m1i - m2i``, variance ``(sd1i^2 + sd2i^2 - 2 ri sd1i sd2i) / ni``) and ``SMCR`` (Becker 1988
+  raw-score standardisation by ``sd1i`` with the exact small-sample correction J(ni - 1) and
+  metafor's large-sample variance ``2 (1 - ri) / ni + yi^2 / (2 ni)``); as in metafor's
+  ``dat.morris2008`` example, pass the follow-up mean as ``m1i`` and the baseline SD as
+  ``sd1i``;
+* incidence rates from ``xi`` events over ``ti`` person-time (0.5 added to ``xi`` when it is 0,
+  as metafor): ``IR`` (``xi/ti``, variance
+  ``xi/ti^2``) and ``IRLN`` (log rate, variance ``1/xi``);
 * ``GEN``: generic ``yi``/``vi`` supplied by the user.
 
 Zero cells follow metafor's defaults (``add=1/2, to="only0"``): 0.5 is added to every cell of
@@ -40,7 +50,16 @@ FloatArray = NDArray[np.float64]
 PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
 TWO_GROUP_BINARY = ("RR", "OR", "RD")
 MEAN_MEASURES = ("MD", "SMD")
-MEASURES = (*PROPORTION_MEASURES, *TWO_GROUP_BINARY, *MEAN_MEASURES, "GEN")
+CHANGE_MEASURES = ("MC", "SMCR")
+RATE_MEASURES = ("IR", "IRLN")
+MEASURES = (
+    *PROPORTION_MEASURES,
+    *TWO_GROUP_BINARY,
+    *MEAN_MEASURES,
+    *CHANGE_MEASURES,
+    *RATE_MEASURES,
+    "GEN",
+)
 
 #: Default amount added to zero cells, per measure (metafor: 1/2, but 0 for PAS/PFT).
 DEFAULT_ADD: dict[str, float] = {
@@ -51,6 +70,8 @@ DEFAULT_ADD: dict[str, float] = {
     "RR": 0.5,
     "OR": 0.5,
     "RD": 0.5,
+    "IR": 0.5,
+    "IRLN": 0.5,
 }
 
 #: Fields each measure family needs, in the order they are validated.
@@ -58,6 +79,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "proportion": ("events", "total"),
     "binary": ("ai", "bi", "ci", "di"),
     "means": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    "change": ("m1i", "sd1i", "m2i", "sd2i", "ni", "ri"),
+    "rate": ("xi", "ti"),
     "generic": ("yi", "vi"),
 }
 
@@ -72,6 +95,10 @@ def family_of(measure: str) -> str:
         return "binary"
     if measure in MEAN_MEASURES:
         return "means"
+    if measure in CHANGE_MEASURES:
+        return "change"
+    if measure in RATE_MEASURES:
+        return "rate"
     if measure == "GEN":
         return "generic"
     raise ValidationError.single("", "measure", f"unknown measure {measure!r}; one of {', '.join(MEASURES)}")
@@ -186,6 +213,10 @@ def escalc(
         return _binary(measure, ids, cols, a, to)
     if fam == "means":
         return _means(measure, ids, cols)
+    if fam == "change":
+        return _change(measure, ids, cols)
+    if fam == "rate":
+        return _rates(measure, ids, cols["xi"], cols["ti"], a, to)
     return _generic(ids, cols["yi"], cols["vi"])
 
 
@@ -287,6 +318,48 @@ def _means(measure: str, ids: Sequence[str], cols: dict[str, FloatArray]) -> Eff
     return EffectSizes(measure, tuple(ids), yi, vi, n1 + n2, np.zeros(len(ids), dtype=bool), dict(cols))
 
 
+def _change(measure: str, ids: Sequence[str], cols: dict[str, FloatArray]) -> EffectSizes:
+    problems: list[Problem] = []
+    for name in ("sd1i", "sd2i"):
+        _check(cols[name] < 0, ids, name, "standard deviation must be >= 0", problems)
+    _check(cols["ni"] < 2, ids, "ni", "sample size must be >= 2", problems)
+    _check(np.abs(cols["ri"]) > 1, ids, "ri", "correlation must lie in [-1, 1]", problems)
+    if problems:
+        raise ValidationError(problems)
+    m1, s1, m2, s2, n, r = (cols[c] for c in FIELDS["change"])
+    if measure == "MC":
+        yi = m1 - m2
+        vi = (s1**2 + s2**2 - 2 * r * s1 * s2) / n
+    else:
+        _check(s1 == 0, ids, "sd1i", "SMCR standardises by sd1i, which is 0", problems)
+        if problems:
+            raise ValidationError(problems)
+        yi = hedges_correction(n - 1) * (m1 - m2) / s1
+        vi = 2 * (1 - r) / n + yi**2 / (2 * n)
+    _undefined(yi, vi, ids, "sd1i", problems)
+    return EffectSizes(measure, tuple(ids), yi, vi, n.copy(), np.zeros(len(ids), dtype=bool), dict(cols))
+
+
+def _rates(
+    measure: str, ids: Sequence[str], x: FloatArray, t: FloatArray, add: float, to: ToRule
+) -> EffectSizes:
+    problems: list[Problem] = []
+    _counts_ok(x, ids, "xi", problems)
+    _check(t <= 0, ids, "ti", "person-time must be > 0", problems)
+    if problems:
+        raise ValidationError(problems)
+    zero = x == 0
+    corr = np.ones_like(zero) if to == "all" else (zero if to == "only0" else np.zeros_like(zero))
+    xc = x + np.where(corr, add, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "IR":
+            yi, vi = xc / t, xc / t**2
+        else:
+            yi, vi = np.log(xc / t), 1 / xc
+    _undefined(yi, vi, ids, "xi", problems)
+    return EffectSizes(measure, tuple(ids), yi, vi, x.copy(), corr & (add > 0), {"xi": x, "ti": t})
+
+
 def _generic(ids: Sequence[str], yi: FloatArray, vi: FloatArray) -> EffectSizes:
     problems: list[Problem] = []
     _check(vi < 0, ids, "vi", "sampling variance must be >= 0", problems)
@@ -335,7 +408,7 @@ def harmonic_mean(n: FloatArray) -> float:
 
 
 def back_transform(measure: str, values: FloatArray | float, ni: FloatArray | None = None) -> FloatArray:
-    """Model scale -> natural scale (proportion, RR, OR); identity for PR, RD, MD, SMD, GEN.
+    """Model scale -> natural scale (proportion, RR, OR, rate); identity for PR, RD, MD, SMD, MC, GEN.
 
     ``PFT`` uses the harmonic mean of ``ni`` (metafor ``transf.ipft.hm``, Miller 1978).
     """
@@ -348,6 +421,6 @@ def back_transform(measure: str, values: FloatArray | float, ni: FloatArray | No
         if ni is None:
             raise ValueError("PFT back-transformation needs the sample sizes")
         return transf_ipft(v, harmonic_mean(ni))
-    if measure in ("RR", "OR"):
+    if measure in ("RR", "OR", "IRLN"):
         return np.asarray(np.exp(v), dtype=float)
     return v

@@ -376,6 +376,51 @@ def _validate_options(
         raise ValidationError(problems)
 
 
+def _validated_inputs(
+    curve_time: npt.ArrayLike,
+    curve_survival: npt.ArrayLike,
+    risk_time: npt.ArrayLike | None,
+    n_risk: npt.ArrayLike | None,
+    n_patients: int | None,
+    scale: str,
+    clip_tolerance: float,
+    curve_source: str,
+    risk_source: str,
+) -> tuple[FloatArray, FloatArray, RiskTable]:
+    """The checked curve coordinates and risk table; every problem of both reported at once."""
+    risk_given = risk_time is not None or n_risk is not None
+    problems: list[Problem] = []
+    curve_xy: tuple[FloatArray, FloatArray] | None = None
+    table: RiskTable | None = None
+    try:
+        curve_xy = validate_curve(
+            curve_time, curve_survival, source=curve_source, scale=scale, clip_tolerance=clip_tolerance
+        )
+    except ValidationError as exc:  # keep going: report the risk table's problems too
+        problems.extend(exc.problems)
+    if risk_given:
+        if risk_time is None or n_risk is None:
+            raise ValidationError.single(risk_source, "n_risk", "give both the risk times and the counts")
+        try:
+            table = validate_risk_table(risk_time, n_risk, source=risk_source)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    else:
+        assert n_patients is not None
+        table = RiskTable(time=np.array([0.0]), n_risk=np.array([int(n_patients)], dtype=np.int64))
+    if problems:
+        raise ValidationError(problems)
+    assert curve_xy is not None and table is not None
+    if risk_given and n_patients is not None and int(n_patients) != int(table.n_risk[0]):
+        raise ValidationError.single(
+            "options",
+            "n_patients",
+            f"{n_patients} differs from the {table.n_risk[0]} at risk at time 0 in {risk_source}",
+        )
+    check_risk_within_curve(table, curve_xy[0], source=risk_source)
+    return curve_xy[0], curve_xy[1], table
+
+
 def reconstruct_ipd(
     curve_time: npt.ArrayLike,
     curve_survival: npt.ArrayLike,
@@ -433,36 +478,17 @@ def reconstruct_ipd(
     """
     risk_given = risk_time is not None or n_risk is not None
     _validate_options(n_patients, total_events, censor_placement, risk_given, max_iter)
-    problems: list[Problem] = []
-    curve_xy: tuple[FloatArray, FloatArray] | None = None
-    table: RiskTable | None = None
-    try:
-        curve_xy = validate_curve(
-            curve_time, curve_survival, source=curve_source, scale=scale, clip_tolerance=clip_tolerance
-        )
-    except ValidationError as exc:  # keep going: report the risk table's problems too
-        problems.extend(exc.problems)
-    if risk_given:
-        if risk_time is None or n_risk is None:
-            raise ValidationError.single(risk_source, "n_risk", "give both the risk times and the counts")
-        try:
-            table = validate_risk_table(risk_time, n_risk, source=risk_source)
-        except ValidationError as exc:
-            problems.extend(exc.problems)
-    else:
-        assert n_patients is not None
-        table = RiskTable(time=np.array([0.0]), n_risk=np.array([int(n_patients)], dtype=np.int64))
-    if problems:
-        raise ValidationError(problems)
-    assert curve_xy is not None and table is not None
-    t_raw, s_raw = curve_xy
-    if risk_given and n_patients is not None and int(n_patients) != int(table.n_risk[0]):
-        raise ValidationError.single(
-            "options",
-            "n_patients",
-            f"{n_patients} differs from the {table.n_risk[0]} at risk at time 0 in {risk_source}",
-        )
-    check_risk_within_curve(table, t_raw, source=risk_source)
+    t_raw, s_raw, table = _validated_inputs(
+        curve_time,
+        curve_survival,
+        risk_time,
+        n_risk,
+        n_patients,
+        scale,
+        clip_tolerance,
+        curve_source,
+        risk_source,
+    )
     if total_events is not None and total_events > table.n_risk[0]:
         raise ValidationError.single(
             "options", "total_events", f"{total_events} events exceed the {table.n_risk[0]} patients"
@@ -471,169 +497,146 @@ def reconstruct_ipd(
     return _reconstruct(curve, table, total_events, censor_placement, max_iter, end_tolerance)
 
 
-def _reconstruct(
-    curve: DigitisedCurve,
+_Run = tuple[_Pass, FloatArray, IntArray]
+
+
+@dataclass
+class _Interval:
+    """One risk-table interval as the walk sees it: point indices, counts at its start, KM."""
+
+    i: int
+    lo: int
+    hi: int
+    n_i: int
+    km_start: float
+
+
+def _middle_interval(
+    eng: _Engine, table: RiskTable, iv: _Interval, n_eff: IntArray, max_iter: int, warnings: list[str]
+) -> tuple[_Run, int]:
+    """Steps 1-4 of the module docstring for an interval with a published count at its end."""
+    t, s = eng.t, eng.s
+    lower_next = int(np.searchsorted(t, table.time[iv.i + 1], side="left"))
+    n_next = int(n_eff[iv.i + 1])
+    t_to = float(t[lower_next])
+    cap = max(iv.n_i - n_next, 0)
+    guess = int(np.rint(iv.n_i * s[lower_next] / s[iv.lo] - n_next)) if s[iv.lo] > 0 else 0
+
+    def evaluate(nc: int) -> _Run:
+        counts, times, bins = eng.spread(nc, iv.lo, iv.hi, t_to)
+        return eng.walk(iv.lo, iv.hi, iv.n_i, iv.km_start, counts), times, bins
+
+    _, (run, times, bins), iters = _adjust(evaluate, guess, cap, lambda r: r[0].n_end - n_next, max_iter)
+    if run.n_end > n_next:  # surplus left after cycling: censor it at the interval's end
+        extra = run.n_end - n_next
+        run.cen[-1] += extra
+        times = np.append(times, np.full(extra, (t[iv.hi] + t_to) / 2.0))
+        bins = np.append(bins, np.full(extra, iv.hi - iv.lo))
+        run.n_end = n_next
+    elif run.n_end < n_next:
+        warnings.append(
+            f"interval {table.time[iv.i]:g}-{table.time[iv.i + 1]:g}: the curve's drops need more "
+            f"events than the risk table allows; {run.n_end} at risk at {table.time[iv.i + 1]:g} "
+            f"instead of the published {n_next}"
+        )
+        n_eff[iv.i + 1] = run.n_end
+    return (run, times, bins), iters
+
+
+def _last_guarded(
+    evaluate: Callable[[int], _Run],
+    nc: int,
+    end_s: float,
+    end_tolerance: float | None,
+    start: float,
+    warnings: list[str],
+) -> tuple[_Run, int]:
+    """Last interval without a reported total, with lupuscell's end-of-curve guard."""
+    run = evaluate(nc)
+    iters = 1
+    excess = run[0].km_last - end_s
+    if end_tolerance is None or nc == 0 or abs(excess) <= end_tolerance:
+        return run, iters
+    # the average-rate guess censored the patients the last drops need (too few at risk: drops
+    # missed, or one event halving the curve); censor fewer, as many as the curve's end allows
+    best_nc, best_excess, best = nc, excess, run
+    for cand in range(nc - 1, -1, -1):
+        trial = evaluate(cand)
+        iters += 1
+        cand_excess = trial[0].km_last - end_s
+        if abs(cand_excess) < abs(best_excess):
+            best_nc, best_excess, best = cand, cand_excess, trial
+        if abs(cand_excess) <= end_tolerance:
+            break
+    warnings.append(
+        f"last interval from {start:g}: {nc} censorings at the earlier average "
+        f"rate left too few at risk for the curve's last drops (rebuilt curve ended "
+        f"{excess:+.3f} from it); reduced to {best_nc}"
+    )
+    return best, iters
+
+
+def _last_interval(
+    eng: _Engine,
     table: RiskTable,
+    iv: _Interval,
+    before: tuple[int, int],
     total_events: int | None,
-    placement: str,
     max_iter: int,
     end_tolerance: float | None,
-) -> Reconstruction:
-    eng = _Engine(curve)
-    t, s = curve.time, curve.survival
-    n_pts = t.size
+    warnings: list[str],
+) -> tuple[_Run, int]:
+    """The last interval: average-rate censoring, matched to the reported total when given."""
+    t, s = eng.t, eng.s
+    events_before, cen_before = before
     m = len(table)
-    lower = np.searchsorted(t, table.time, side="left")
-    upper = np.append(lower[1:] - 1, n_pts - 1)
-    n_eff = table.n_risk.astype(np.int64).copy()
-    d_all = np.zeros(n_pts, dtype=np.int64)
-    cen_all = np.zeros(n_pts, dtype=np.int64)
-    spread_times: list[FloatArray] = []
-    km_last = 1.0
-    warnings: list[str] = []
-    rows: list[dict[str, Any]] = []
-    remaining = 0
+    if m == 1:
+        guess = iv.n_i - total_events if total_events is not None else 0
+    else:
+        span = float(table.time[-1] - table.time[0])
+        rate = cen_before / span if span > 0 else 0.0
+        guess = int(np.rint(rate * (t[iv.hi] - t[iv.lo])))
+    owed = max(0, total_events - events_before) if total_events is not None else 0
+    cap = max(iv.n_i - owed, 0)
+    t_end = float(t[iv.hi])
 
-    def keep_spread(run: _Pass, times: FloatArray, bins: IntArray) -> None:
-        # keep, in each bin, as many spread times as the walk could actually censor
-        for j, c in enumerate(run.cen):
-            spread_times.append(times[bins == j][: int(c)])
+    def evaluate(nc: int, events: bool = True) -> _Run:
+        counts, times, bins = eng.spread(nc, iv.lo, iv.hi, t_end)
+        return eng.walk(iv.lo, iv.hi, iv.n_i, iv.km_start, counts, events=events), times, bins
 
-    for i in range(m):
-        lo, hi = int(lower[i]), int(upper[i])
-        n_i = int(n_eff[i])
-        last = i == m - 1
-        km_start = km_last
-        if not last:
-            n_next = int(n_eff[i + 1])
-            t_to = float(t[lower[i + 1]])
-            cap = max(n_i - n_next, 0)
-            guess = int(np.rint(n_i * s[lower[i + 1]] / s[lo] - n_next)) if s[lo] > 0 else 0
-
-            def evaluate(
-                nc: int,
-                lo: int = lo,
-                hi: int = hi,
-                n_i: int = n_i,
-                t_to: float = t_to,
-                km_start: float = km_start,
-            ) -> tuple[_Pass, FloatArray, IntArray]:
-                counts, times, bins = eng.spread(nc, lo, hi, t_to)
-                return eng.walk(lo, hi, n_i, km_start, counts), times, bins
-
-            def surplus_at_risk(r: tuple[_Pass, FloatArray, IntArray], n_next: int = n_next) -> int:
-                return r[0].n_end - n_next
-
-            nc, (run, times, bins), iters = _adjust(evaluate, guess, cap, surplus_at_risk, max_iter)
-            if run.n_end > n_next:  # surplus left after cycling: censor it at the interval's end
-                extra = run.n_end - n_next
-                run.cen[-1] += extra
-                times = np.append(times, np.full(extra, (t[hi] + t_to) / 2.0))
-                bins = np.append(bins, np.full(extra, hi - lo))
-                run.n_end = n_next
-            elif run.n_end < n_next:
-                warnings.append(
-                    f"interval {table.time[i]:g}-{table.time[i + 1]:g}: the curve's drops need more "
-                    f"events than the risk table allows; {run.n_end} at risk at {table.time[i + 1]:g} "
-                    f"instead of the published {n_next}"
-                )
-                n_eff[i + 1] = run.n_end
-        else:
-            events_before = int(d_all[:lo].sum())
-            cen_before = int(cen_all[:lo].sum())
-            if m == 1:
-                guess = n_i - total_events if total_events is not None else 0
-            else:
-                span = float(table.time[-1] - table.time[0])
-                rate = cen_before / span if span > 0 else 0.0
-                guess = int(np.rint(rate * (t[hi] - t[lo])))
-            owed = max(0, total_events - events_before) if total_events is not None else 0
-            cap = max(n_i - owed, 0)
-            t_end = float(t[hi])
-
-            def evaluate_last(
-                nc: int,
-                lo: int = lo,
-                hi: int = hi,
-                n_i: int = n_i,
-                t_end: float = t_end,
-                km_start: float = km_start,
-                events: bool = True,
-            ) -> tuple[_Pass, FloatArray, IntArray]:
-                counts, times, bins = eng.spread(nc, lo, hi, t_end)
-                return eng.walk(lo, hi, n_i, km_start, counts, events=events), times, bins
-
-            if total_events is not None and events_before >= total_events and m > 1:
-                run, times, bins = evaluate_last(0, events=False)
-                nc, iters = 0, 1
-                if s[hi] < s[lo]:
-                    warnings.append(
-                        f"the {events_before} events before {table.time[i]:g} already reach the reported "
-                        f"total {total_events}; the curve's later drops were given no events"
-                    )
-            elif total_events is None:
-                nc = min(max(guess, 0), cap)
-                run, times, bins = evaluate_last(nc)
-                iters = 1
-                excess = run.km_last - float(s[hi])
-                if end_tolerance is not None and nc > 0 and abs(excess) > end_tolerance:
-                    # lupuscell guard: the average-rate guess censored the patients the last
-                    # drops need (too few at risk: drops missed, or one event halving the
-                    # curve); censor fewer, as many as the end of the curve allows
-                    best_nc, best_excess, best = nc, excess, (run, times, bins)
-                    for cand in range(nc - 1, -1, -1):
-                        trial = evaluate_last(cand)
-                        iters += 1
-                        cand_excess = trial[0].km_last - float(s[hi])
-                        if abs(cand_excess) < abs(best_excess):
-                            best_nc, best_excess, best = cand, cand_excess, trial
-                        if abs(cand_excess) <= end_tolerance:
-                            break
-                    warnings.append(
-                        f"last interval from {table.time[i]:g}: {nc} censorings at the earlier average "
-                        f"rate left too few at risk for the curve's last drops (rebuilt curve ended "
-                        f"{excess:+.3f} from it); reduced to {best_nc}"
-                    )
-                    nc, (run, times, bins) = best_nc, best
-            else:
-                assert total_events is not None
-                target = total_events
-
-                def surplus_events(
-                    r: tuple[_Pass, FloatArray, IntArray],
-                    eb: int = events_before,
-                    total: int = target,
-                ) -> int:
-                    return eb + int(r[0].d.sum()) - total
-
-                nc, (run, times, bins), iters = _adjust(
-                    evaluate_last, min(guess, cap), n_i, surplus_events, max_iter
-                )
-                got = events_before + int(run.d.sum())
-                if got != total_events:
-                    warnings.append(
-                        f"rebuilt {got} events in total, the reported total is {total_events}: "
-                        "the curve and the total cannot both be matched"
-                    )
-        d_all[lo : hi + 1] = run.d
-        cen_all[lo : hi + 1] = run.cen
-        if placement == "spread":
-            keep_spread(run, times, bins)
-        km_last = run.km_last
-        rows.append(
-            {
-                "start": float(table.time[i]),
-                "end": float(table.time[i + 1]) if not last else float(t[hi]),
-                "n_risk_published": int(table.n_risk[i]),
-                "n_risk_rebuilt": n_i,
-                "events": int(run.d.sum()),
-                "censored": int(run.cen.sum()),
-                "iterations": int(iters),
-            }
+    if total_events is not None and events_before >= total_events and m > 1:
+        if s[iv.hi] < s[iv.lo]:
+            warnings.append(
+                f"the {events_before} events before {table.time[iv.i]:g} already reach the reported "
+                f"total {total_events}; the curve's later drops were given no events"
+            )
+        return evaluate(0, events=False), 1
+    if total_events is None:
+        nc = min(max(guess, 0), cap)
+        return _last_guarded(evaluate, nc, float(s[iv.hi]), end_tolerance, float(table.time[iv.i]), warnings)
+    target = total_events
+    _, run, iters = _adjust(
+        evaluate, min(guess, cap), iv.n_i, lambda r: events_before + int(r[0].d.sum()) - target, max_iter
+    )
+    got = events_before + int(run[0].d.sum())
+    if got != total_events:
+        warnings.append(
+            f"rebuilt {got} events in total, the reported total is {total_events}: "
+            "the curve and the total cannot both be matched"
         )
-        if last:
-            remaining = run.n_end
+    return run, iters
 
+
+def _ipd_frame(
+    curve: DigitisedCurve,
+    d_all: IntArray,
+    cen_all: IntArray,
+    spread_times: list[FloatArray],
+    placement: str,
+    remaining: int,
+) -> pd.DataFrame:
+    """Events at the points, censorings where placed, and the rest censored at the last time."""
+    t = curve.time
     ev_times = np.repeat(t, d_all)
     cen_times = _censor_times(curve, cen_all, spread_times, placement)
     end_times = np.full(remaining, t[-1])
@@ -645,7 +648,58 @@ def _reconstruct(
             ),
         }
     )
-    ipd = ipd.sort_values(["time", "event"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return ipd.sort_values(["time", "event"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def _reconstruct(
+    curve: DigitisedCurve,
+    table: RiskTable,
+    total_events: int | None,
+    placement: str,
+    max_iter: int,
+    end_tolerance: float | None,
+) -> Reconstruction:
+    eng = _Engine(curve)
+    t = curve.time
+    m = len(table)
+    lower = np.searchsorted(t, table.time, side="left")
+    upper = np.append(lower[1:] - 1, t.size - 1)
+    n_eff = table.n_risk.astype(np.int64).copy()
+    d_all = np.zeros(t.size, dtype=np.int64)
+    cen_all = np.zeros(t.size, dtype=np.int64)
+    spread_times: list[FloatArray] = []
+    km_last = 1.0
+    warnings: list[str] = []
+    rows: list[dict[str, Any]] = []
+    remaining = 0
+    for i in range(m):
+        iv = _Interval(i, int(lower[i]), int(upper[i]), int(n_eff[i]), km_last)
+        last = i == m - 1
+        if not last:
+            (run, times, bins), iters = _middle_interval(eng, table, iv, n_eff, max_iter, warnings)
+        else:
+            before = (int(d_all[: iv.lo].sum()), int(cen_all[: iv.lo].sum()))
+            (run, times, bins), iters = _last_interval(
+                eng, table, iv, before, total_events, max_iter, end_tolerance, warnings
+            )
+            remaining = run.n_end
+        d_all[iv.lo : iv.hi + 1] = run.d
+        cen_all[iv.lo : iv.hi + 1] = run.cen
+        if placement == "spread":  # keep, per bin, as many spread times as the walk could censor
+            spread_times.extend(times[bins == j][: int(c)] for j, c in enumerate(run.cen))
+        km_last = run.km_last
+        rows.append(
+            {
+                "start": float(table.time[i]),
+                "end": float(table.time[i + 1]) if not last else float(t[iv.hi]),
+                "n_risk_published": int(table.n_risk[i]),
+                "n_risk_rebuilt": iv.n_i,
+                "events": int(run.d.sum()),
+                "censored": int(run.cen.sum()),
+                "iterations": int(iters),
+            }
+        )
+    ipd = _ipd_frame(curve, d_all, cen_all, spread_times, placement, remaining)
     return Reconstruction(
         ipd=ipd,
         curve=curve,

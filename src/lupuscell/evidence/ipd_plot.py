@@ -3,7 +3,8 @@
 The check every reader of a reconstruction wants to see (Guyot et al. 2012, Figure 3; R
 ``IPDfromKM::survreport``): the digitised points and their step curve, the Kaplan-Meier curve
 of the rebuilt patients on top, and under the plot the numbers at risk, published and rebuilt,
-at the risk-table times. matplotlib (Agg), written to PNG, SVG or PDF.
+at the risk-table times. Returns a matplotlib ``Figure`` (built without pyplot); writing it is
+the caller's job (:func:`lupuscell.reports.figures.save_figure`).
 
 References
 ----------
@@ -13,21 +14,10 @@ doi:10.1186/1471-2288-12-9.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from lupuscell.errors import ValidationError
 from lupuscell.evidence.ipd import Reconstruction
 from lupuscell.evidence.ipd_km import km_step_curve, step_value
-
-#: File types the plot can be written as (by suffix).
-PLOT_FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
 
 
 def plot_reconstruction(
@@ -47,9 +37,8 @@ def plot_reconstruction(
     time_unit
         Label of the time axis (the unit of the digitised times).
     """
-    fig, (ax, tab) = plt.subplots(
-        2, 1, figsize=(7.5, 5.6), gridspec_kw={"height_ratios": [4.2, 1.0], "hspace": 0.08}, sharex=True
-    )
+    fig = Figure(figsize=(7.5, 5.6))
+    ax, tab = fig.subplots(2, 1, gridspec_kw={"height_ratios": [4.2, 1.0], "hspace": 0.08}, sharex=True)
     curve = rec.curve
     ax.step(curve.time, curve.survival, where="post", color="0.55", lw=2.4, label="digitised curve")
     ax.plot(curve.time, curve.survival, "o", ms=2.5, color="0.35", label=f"digitised points ({len(curve)})")
@@ -90,18 +79,3 @@ def plot_reconstruction(
     ax.set_xlim(left=0, right=float(curve.time[-1]) * 1.02 if curve.time[-1] > 0 else 1.0)
     fig.subplots_adjust(left=0.2, right=0.97, top=0.9, bottom=0.1)
     return fig
-
-
-def save_reconstruction_plot(rec: Reconstruction, path: str | Path, **kwargs: str) -> Path:
-    """Draw :func:`plot_reconstruction` and write it; the format follows the suffix."""
-    p = Path(path)
-    if p.suffix.lower() not in PLOT_FORMATS:
-        raise ValidationError.single(
-            str(p), "suffix", f"unsupported plot format {p.suffix!r}; use one of {', '.join(PLOT_FORMATS)}"
-        )
-    fig = plot_reconstruction(rec, **kwargs)
-    try:
-        fig.savefig(p, dpi=150)
-    finally:
-        plt.close(fig)
-    return p

@@ -41,6 +41,8 @@ from scipy import stats
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.evidence.effects import EffectSizes, back_transform
 from lupuscell.evidence.tau2 import (
+    METAFOR_THRESHOLD,
+    PM_TOL,
     TAU2_METHODS,
     estimate_tau2,
     q_profile_ci,
@@ -167,15 +169,15 @@ class MetaResult:
             out["qe"] = self.q
             out["qm"] = self.qm
             out["qm_p"] = self.qm_p
-        return _finite(out)
+        return json_safe(out)
 
 
-def _finite(obj: Any) -> Any:
-    """NaN/inf -> None so the JSON is strict."""
+def json_safe(obj: Any) -> Any:
+    """NaN/inf -> None (recursively through dicts, lists, tuples) so the JSON is strict."""
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, float | np.floating):
         return float(obj) if np.isfinite(obj) else None
     return obj
@@ -246,59 +248,65 @@ def _validate(method: str, test: str, es: EffectSizes, p: int) -> None:
         raise ValidationError(problems)
 
 
-def rma(
-    es: EffectSizes,
-    method: str = "REML",
-    test: Test | str = "z",
-    *,
-    mods: Mapping[str, Sequence[Any]] | None = None,
-    level: float = 0.95,
-) -> MetaResult:
-    """Fit metafor's ``rma.uni`` (equal-effect or random/mixed-effects) model.
+@dataclass(frozen=True)
+class _Tau2Fit:
+    tau2: float
+    raw: float
+    se: float | None
+    truncated: bool
 
-    Parameters
-    ----------
-    es
-        Effect sizes from :func:`lupuscell.evidence.effects.escalc`.
-    method
-        ``EE`` or a tau^2 estimator (``DL``, ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``).
-    test
-        ``z`` (Wald) or ``knha`` (Knapp-Hartung).
-    mods
-        Moderators, ``{name: one value per study}``.
-    level
-        Confidence level of every interval.
-    """
-    x, names = design_matrix(mods, es.k)
+
+def _fit_tau2(
+    method: str, y: FloatArray, v: FloatArray, x: FloatArray, threshold: float, tol: float, notes: list[str]
+) -> _Tau2Fit:
     k, p = x.shape
-    _validate(method, test, es, p)
-    y, v = es.yi, es.vi
-    notes: list[str] = []
-
     if method == "EE" or k == p:
-        tau2 = tau2_raw = 0.0
-        se_tau2 = None
-        truncated = False
         if method != "EE":
             notes.append(f"k = {k}: tau^2 cannot be estimated and is set to 0")
-    else:
-        est = estimate_tau2(method, y, v, x)
-        tau2, tau2_raw, se_tau2, truncated = est.tau2, est.raw, est.se, est.truncated
-        if truncated:
-            notes.append(f"{method} estimate of tau^2 was negative ({tau2_raw:.6g}) and is truncated at 0")
+        return _Tau2Fit(0.0, 0.0, None, False)
+    est = estimate_tau2(method, y, v, x, threshold=threshold, tol=tol)
+    if est.truncated:
+        notes.append(f"{method} estimate of tau^2 was negative ({est.raw:.6g}) and is truncated at 0")
+    return _Tau2Fit(est.tau2, est.raw, est.se, est.truncated)
 
-    # Q (residual heterogeneity) always from the equal-effect weights 1/vi
+
+def _cochran_q(y: FloatArray, v: FloatArray, x: FloatArray) -> tuple[float, int, float | None]:
+    """Residual heterogeneity Q (always with the equal-effect weights 1/vi), its df and p."""
+    k, p = x.shape
     df_q = k - p
-    if np.all(v > 0):
-        beta0, _, w0 = wls(y, v, x, 0.0)
-        r0 = y - x @ beta0
-        q = float(np.sum(w0 * r0 * r0))
-    else:
-        q = float("nan")
     if df_q == 0:  # saturated model (e.g. k = 1): metafor sets QE = 0, p = 1, I^2 = 0, H^2 = 1
-        q = 0.0
-    q_p = (float(stats.chi2.sf(q, df_q)) if np.isfinite(q) else None) if df_q > 0 else 1.0
+        return 0.0, 0, 1.0
+    if not np.all(v > 0):
+        return float("nan"), df_q, None
+    beta0, _, w0 = wls(y, v, x, 0.0)
+    r0 = y - x @ beta0
+    q = float(np.sum(w0 * r0 * r0))
+    return q, df_q, float(stats.chi2.sf(q, df_q))
 
+
+@dataclass(frozen=True)
+class _Inference:
+    beta: FloatArray
+    vb: FloatArray
+    w: FloatArray
+    se: FloatArray
+    crit: float
+    df: int | None
+    coefs: tuple[Coefficient, ...]
+
+
+def _inference(
+    y: FloatArray,
+    v: FloatArray,
+    x: FloatArray,
+    names: list[str],
+    tau2: float,
+    test: str,
+    level: float,
+    notes: list[str],
+) -> _Inference:
+    """Coefficients with Wald-type (z) or Knapp-Hartung (t, scaled variance) inference."""
+    k, p = x.shape
     beta, vb, w = wls(y, v, x, tau2)
     df: int | None = None
     if test == "knha":
@@ -321,58 +329,150 @@ def rma(
         Coefficient(n, float(b), float(s), float(b - crit * s), float(b + crit * s), float(pv), float(z))
         for n, b, s, pv, z in zip(names, beta, se, pvals, stat, strict=True)
     )
+    return _Inference(beta, vb, w, se, crit, df, coefs)
 
-    # heterogeneity statistics
-    if df_q > 0 and np.all(v > 0):
-        vt = typical_variance(v, x)
-        if method == "EE":
-            i2 = max(0.0, 100 * (q - df_q) / q) if q > 0 else 0.0
-            h2 = q / df_q
-            tau2_ci: tuple[float, float] = q_profile_ci(y, v, x, level)
-            i2_ci = h2_ci = None
-        else:
-            i2 = 100 * tau2 / (vt + tau2)
-            h2 = tau2 / vt + 1
-            tau2_ci = q_profile_ci(y, v, x, level)
-            i2_ci = (100 * tau2_ci[0] / (vt + tau2_ci[0]), 100 * tau2_ci[1] / (vt + tau2_ci[1]))
-            h2_ci = (tau2_ci[0] / vt + 1, tau2_ci[1] / vt + 1)
-    elif df_q == 0:
-        i2, h2 = 0.0, 1.0
-        i2_ci = h2_ci = None
-        tau2_ci = (float("nan"), float("nan"))
+
+@dataclass(frozen=True)
+class _Heterogeneity:
+    i2: float | None
+    i2_ci: tuple[float, float] | None
+    h2: float | None
+    h2_ci: tuple[float, float] | None
+    tau2_ci: tuple[float, float]
+
+
+def _heterogeneity(
+    method: str, y: FloatArray, v: FloatArray, x: FloatArray, q: float, df_q: int, tau2: float, level: float
+) -> _Heterogeneity:
+    """I^2 and H^2 (metafor's typical within-study variance) with Q-profile intervals."""
+    nan2 = (float("nan"), float("nan"))
+    if df_q == 0:
+        return _Heterogeneity(0.0, None, 1.0, None, nan2)
+    if not np.all(v > 0):
+        return _Heterogeneity(None, None, None, None, nan2)
+    ci = q_profile_ci(y, v, x, level)
+    if method == "EE":
+        i2 = max(0.0, 100 * (q - df_q) / q) if q > 0 else 0.0
+        return _Heterogeneity(i2, None, q / df_q, None, ci)
+    vt = typical_variance(v, x)
+    return _Heterogeneity(
+        100 * tau2 / (vt + tau2),
+        (100 * ci[0] / (vt + ci[0]), 100 * ci[1] / (vt + ci[1])),
+        tau2 / vt + 1,
+        (ci[0] / vt + 1, ci[1] / vt + 1),
+        ci,
+    )
+
+
+@dataclass(frozen=True)
+class _ModeratorTest:
+    qm: float | None = None
+    qm_df: tuple[int, int] | None = None
+    qm_p: float | None = None
+    r2: float | None = None
+
+
+def _moderator_test(
+    inf: _Inference,
+    test: str,
+    method: str,
+    y: FloatArray,
+    v: FloatArray,
+    x: FloatArray,
+    tau2: float,
+    threshold: float,
+    tol: float,
+) -> _ModeratorTest:
+    """QM omnibus test of the moderators (chi^2, or F under knha) and pseudo-R^2."""
+    k, p = x.shape
+    if p == 1:
+        return _ModeratorTest()
+    idx = slice(1, p)
+    bm = inf.beta[idx]
+    qm = float(bm @ np.linalg.solve(inf.vb[idx, idx], bm))
+    if test == "knha":
+        qm = qm / (p - 1)
+        qm_df, qm_p = (p - 1, k - p), float(stats.f.sf(qm, p - 1, k - p))
     else:
-        i2 = h2 = None
-        i2_ci = h2_ci = None
-        tau2_ci = (float("nan"), float("nan"))
+        qm_df, qm_p = (p - 1, 0), float(stats.chi2.sf(qm, p - 1))
+    r2 = None
+    if method != "EE":
+        tau2_null = estimate_tau2(method, y, v, threshold=threshold, tol=tol).tau2 if k > 1 else 0.0
+        r2 = max(0.0, 100 * (tau2_null - tau2) / tau2_null) if tau2_null > 0 else 0.0
+    return _ModeratorTest(qm, qm_df, qm_p, r2)
 
-    # the pooled estimate / intercept and its prediction interval (at moderators = 0 with mods)
-    b0, se0 = float(beta[0]), float(se[0])
-    pred_se = float(np.sqrt(se0**2 + tau2))
-    pred_low, pred_high = b0 - crit * pred_se, b0 + crit * pred_se
-    ci_low, ci_high = coefs[0].ci_low, coefs[0].ci_high
-    bt = back_transform(es.measure, np.array([b0, ci_low, ci_high, pred_low, pred_high]), es.ni)
-    back = BackTransformed(*(float(b) for b in bt))
 
-    r2 = qm = qm_p = None
-    qm_df = None
-    if p > 1:
-        idx = slice(1, p)
-        bm = beta[idx]
-        qm = float(bm @ np.linalg.solve(vb[idx, idx], bm))
-        if test == "knha":
-            qm = qm / (p - 1)
-            qm_df = (p - 1, k - p)
-            qm_p = float(stats.f.sf(qm, p - 1, k - p))
-        else:
-            qm_df = (p - 1, 0)
-            qm_p = float(stats.chi2.sf(qm, p - 1))
-        if method != "EE":
-            tau2_null = estimate_tau2(method, y, v).tau2 if k > 1 else 0.0
-            r2 = max(0.0, 100 * (tau2_null - tau2) / tau2_null) if tau2_null > 0 else 0.0
+def rma(
+    es: EffectSizes,
+    method: str = "REML",
+    test: Test | str = "z",
+    *,
+    mods: Mapping[str, Sequence[Any]] | None = None,
+    level: float = 0.95,
+    threshold: float = METAFOR_THRESHOLD,
+    tol: float = PM_TOL,
+) -> MetaResult:
+    """Fit metafor's ``rma.uni`` (equal-effect or random/mixed-effects) model.
+
+    Parameters
+    ----------
+    es
+        Effect sizes from :func:`lupuscell.evidence.effects.escalc`.
+    method
+        ``EE`` or a tau^2 estimator (``DL``, ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``).
+    test
+        ``z`` (Wald) or ``knha`` (Knapp-Hartung).
+    mods
+        Moderators, ``{name: one value per study}``.
+    level
+        Confidence level of every interval.
+    threshold
+        ML/REML stopping rule (change in tau^2; metafor's 1e-5 by default).
+    tol
+        Absolute tolerance of the Paule-Mandel root (1e-12 by default: the exact root;
+        :data:`lupuscell.evidence.tau2.METAFOR_UNIROOT_TOL` reproduces metafor's print-out).
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw
+    36(3):1-48. doi:10.18637/jss.v036.i03.
+    """
+    x, names = design_matrix(mods, es.k)
+    _validate(method, test, es, x.shape[1])
+    y, v = es.yi, es.vi
+    notes: list[str] = []
+    t2 = _fit_tau2(method, y, v, x, threshold, tol, notes)
+    q = _cochran_q(y, v, x)
+    inf = _inference(y, v, x, names, t2.tau2, test, level, notes)
+    het = _heterogeneity(method, y, v, x, q[0], q[1], t2.tau2, level)
+    mt = _moderator_test(inf, test, method, y, v, x, t2.tau2, threshold, tol)
+    if x.shape[1] > 1:
         notes.append("with moderators, estimate/CI/prediction interval refer to the intercept")
+    return _assemble(es, method, test, level, x, names, t2, q, inf, het, mt, notes)
 
-    weights = 100 * w / np.sum(w)
-    mod_arrays = {n: x[:, j] for j, n in enumerate(names) if j > 0}
+
+def _assemble(
+    es: EffectSizes,
+    method: str,
+    test: str,
+    level: float,
+    x: FloatArray,
+    names: list[str],
+    t2: _Tau2Fit,
+    q: tuple[float, int, float | None],
+    inf: _Inference,
+    het: _Heterogeneity,
+    mt: _ModeratorTest,
+    notes: list[str],
+) -> MetaResult:
+    """The :class:`MetaResult` of :func:`rma`: the intercept with its CI and prediction interval
+    (at moderators = 0 with mods) on the model and the natural scale."""
+    k, p = x.shape
+    b0, se0 = float(inf.beta[0]), float(inf.se[0])
+    pred_se = float(np.sqrt(se0**2 + t2.tau2))
+    pred_low, pred_high = b0 - inf.crit * pred_se, b0 + inf.crit * pred_se
+    c0 = inf.coefs[0]
+    bt = back_transform(es.measure, np.array([b0, c0.ci_low, c0.ci_high, pred_low, pred_high]), es.ni)
     return MetaResult(
         measure=es.measure,
         method=method,
@@ -381,37 +481,37 @@ def rma(
         k=k,
         estimate=b0,
         se=se0,
-        stat=coefs[0].stat,
-        pval=coefs[0].p,
-        ci_low=ci_low,
-        ci_high=ci_high,
+        stat=c0.stat,
+        pval=c0.p,
+        ci_low=c0.ci_low,
+        ci_high=c0.ci_high,
         pred_low=pred_low,
         pred_high=pred_high,
-        tau2=tau2,
-        tau2_raw=tau2_raw,
-        tau2_truncated=truncated,
-        se_tau2=se_tau2,
-        tau2_ci=tau2_ci,
-        i2=i2,
-        i2_ci=i2_ci,
-        h2=h2,
-        h2_ci=h2_ci,
-        q=q,
-        q_df=df_q,
-        q_p=q_p,
-        back=back,
+        tau2=t2.tau2,
+        tau2_raw=t2.raw,
+        tau2_truncated=t2.truncated,
+        se_tau2=t2.se,
+        tau2_ci=het.tau2_ci,
+        i2=het.i2,
+        i2_ci=het.i2_ci,
+        h2=het.h2,
+        h2_ci=het.h2_ci,
+        q=q[0],
+        q_df=q[1],
+        q_p=q[2],
+        back=BackTransformed(*(float(b) for b in bt)),
         ids=es.ids,
-        yi=y,
-        vi=v,
+        yi=es.yi,
+        vi=es.vi,
         ni=es.ni,
-        weights=weights,
-        coefficients=coefs if p > 1 else (),
-        mods=mod_arrays,
-        qm=qm,
-        qm_df=qm_df,
-        qm_p=qm_p,
-        r2=r2,
-        df=df,
+        weights=100 * inf.w / np.sum(inf.w),
+        coefficients=inf.coefs if p > 1 else (),
+        mods={n: x[:, j] for j, n in enumerate(names) if j > 0},
+        qm=mt.qm,
+        qm_df=mt.qm_df,
+        qm_p=mt.qm_p,
+        r2=mt.r2,
+        df=inf.df,
         notes=tuple(notes),
         corrected=tuple(bool(c) for c in es.corrected),
     )
@@ -420,66 +520,92 @@ def rma(
 # ------------------------------------------------------------------ Mantel-Haenszel
 
 
-def rma_mh(es: EffectSizes, level: float = 0.95) -> MetaResult:
-    """Mantel-Haenszel common-effect model for ``RR``, ``OR``, ``RD`` (metafor ``rma.mh``).
-
-    The pooled estimate uses the raw 2x2 counts (no continuity correction); Q, I^2 and H^2 use
-    the individual ``yi``/``vi`` (with their correction) around the MH estimate, as metafor 4.
-    Variances: log RR Greenland & Robins (1985); log OR Robins, Breslow & Greenland (1986);
-    RD Sato, Greenland & Robins (1989).
-    """
-    if es.measure not in ("RR", "OR", "RD"):
-        raise ValidationError.single("", "measure", f"Mantel-Haenszel needs RR, OR or RD, not {es.measure}")
-    a, b, c, d = (es.raw[n] for n in ("ai", "bi", "ci", "di"))
+def _mh_estimate(
+    measure: str, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray
+) -> tuple[float, float, FloatArray]:
+    """MH estimate (log scale for OR/RR), its variance and the raw MH weights per study."""
     n1, n2 = a + b, c + d
     n = n1 + n2
-    if es.measure == "OR":
+    if measure == "OR":
         r_i, s_i = a * d / n, b * c / n
         p_i, q_i = (a + d) / n, (b + c) / n
         r, s = r_i.sum(), s_i.sum()
         if r == 0 or s == 0:
             raise ValidationError.single("", "ai", "MH odds ratio undefined (no discordant information)")
-        est = float(np.log(r / s))
         var = float(
             np.sum(p_i * r_i) / (2 * r**2)
             + np.sum(p_i * s_i + q_i * r_i) / (2 * r * s)
             + np.sum(q_i * s_i) / (2 * s**2)
         )
-    elif es.measure == "RR":
+        return float(np.log(r / s)), var, s_i
+    if measure == "RR":
         r, s = np.sum(a * n2 / n), np.sum(c * n1 / n)
         if r == 0 or s == 0:
             raise ValidationError.single("", "ai", "MH risk ratio undefined (no events in one group)")
-        est = float(np.log(r / s))
         pp = np.sum((n1 * n2 * (a + c) - a * c * n) / n**2)
-        var = float(pp / (r * s))
-    else:
-        wsum = np.sum(n1 * n2 / n)
-        est = float(np.sum((a * n2 - c * n1) / n) / wsum)
-        pp = np.sum((n1**2 * c - n2**2 * a + n1 * n2 * (n2 - n1) / 2) / n**2)
-        qq = np.sum((a * (n2 - c) + c * (n1 - a)) / (2 * n))
-        var = float((est * pp + qq) / wsum**2)
+        return float(np.log(r / s)), float(pp / (r * s)), a * n2 / n
+    wsum = np.sum(n1 * n2 / n)
+    est = float(np.sum((a * n2 - c * n1) / n) / wsum)
+    pp = np.sum((n1**2 * c - n2**2 * a + n1 * n2 * (n2 - n1) / 2) / n**2)
+    qq = np.sum((a * (n2 - c) + c * (n1 - a)) / (2 * n))
+    return est, float((est * pp + qq) / wsum**2), n1 * n2 / n
+
+
+def double_zero(es: EffectSizes) -> NDArray[np.bool_]:
+    """Studies with no events in both groups, or only events in both (metafor ``drop00``)."""
+    a, b, c, d = (es.raw[n] for n in ("ai", "bi", "ci", "di"))
+    return np.asarray(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)), dtype=bool)
+
+
+def _mh_heterogeneity(
+    es: EffectSizes, est: float, keep: NDArray[np.bool_]
+) -> tuple[float, int, float, float, float]:
+    """Cochran's Q of the study estimates around the MH estimate: (Q, df, p, I^2, H^2)."""
+    df_q = int(keep.sum()) - 1
+    if df_q <= 0:  # as metafor: QE = 0, p = 1, I^2 = 0, H^2 = 1
+        return 0.0, max(df_q, 0), 1.0, 0.0, 1.0
+    w = 1 / es.vi[keep]
+    q = float(max(0.0, np.sum(w * (es.yi[keep] - est) ** 2)))
+    i2 = max(0.0, 100 * (q - df_q) / q) if q > 0 else 0.0
+    return q, df_q, float(stats.chi2.sf(q, df_q)), i2, q / df_q
+
+
+def rma_mh(es: EffectSizes, level: float = 0.95, *, drop00: bool = True) -> MetaResult:
+    """Mantel-Haenszel common-effect model for ``RR``, ``OR``, ``RD`` (metafor ``rma.mh``).
+
+    The pooled estimate uses the raw 2x2 counts of every study (no continuity correction).
+    Q, I^2 and H^2 use the individual ``yi``/``vi`` (with their correction) around the MH
+    estimate; with ``drop00=True`` (metafor's default) studies with no events in both groups or
+    only events in both ("double-zero" studies, which carry no information on the contrast) are
+    left out of Q, I^2 and H^2 and named in the notes; ``drop00=False`` keeps them. Variances:
+    log RR Greenland & Robins (1985); log OR Robins, Breslow & Greenland (1986); RD Sato,
+    Greenland & Robins (1989).
+
+    References
+    ----------
+    metafor reference manual, ``rma.mh`` (argument ``drop00``) and ``escalc``.
+    """
+    if es.measure not in ("RR", "OR", "RD"):
+        raise ValidationError.single("", "measure", f"Mantel-Haenszel needs RR, OR or RD, not {es.measure}")
+    a, b, c, d = (es.raw[n] for n in ("ai", "bi", "ci", "di"))
+    est, var, weights_raw = _mh_estimate(es.measure, a, b, c, d)
     se = float(np.sqrt(var))
     crit = float(stats.norm.ppf(0.5 + level / 2))
-    k = es.k
-    # heterogeneity: Cochran's Q of the (corrected) study estimates around the MH estimate (metafor)
-    w = 1 / es.vi
-    q = float(np.sum(w * (es.yi - est) ** 2))
-    df_q = k - 1
-    if df_q == 0:  # k = 1, as metafor: QE = 0, p = 1, I^2 = 0, H^2 = 1
-        q = 0.0
-    q_p = float(stats.chi2.sf(q, df_q)) if df_q > 0 else 1.0
-    i2 = max(0.0, 100 * (q - df_q) / q) if df_q > 0 and q > 0 else 0.0
-    h2 = q / df_q if df_q > 0 else 1.0
+    dz = double_zero(es) if drop00 else np.zeros(es.k, dtype=bool)
+    q, df_q, q_p, i2, h2 = _mh_heterogeneity(es, est, ~dz)
+    notes = ["Mantel-Haenszel common-effect model"]
+    if dz.any():
+        dropped = ", ".join(i for i, z in zip(es.ids, dz, strict=True) if z)
+        notes.append(f"double-zero studies left out of Q, I^2 and H^2 (drop00, as metafor): {dropped}")
     lo, hi = est - crit * se, est + crit * se
     bt = back_transform(es.measure, np.array([est, lo, hi, lo, hi]), es.ni)
-    weights_raw = (a * n2 / n) if es.measure == "RR" else ((b * c / n) if es.measure == "OR" else n1 * n2 / n)
     z = est / se
     return MetaResult(
         measure=es.measure,
         method="MH",
         test="z",
         level=level,
-        k=k,
+        k=es.k,
         estimate=est,
         se=se,
         stat=z,
@@ -506,7 +632,7 @@ def rma_mh(es: EffectSizes, level: float = 0.95) -> MetaResult:
         vi=es.vi,
         ni=es.ni,
         weights=100 * weights_raw / np.sum(weights_raw),
-        notes=("Mantel-Haenszel common-effect model",),
+        notes=tuple(notes),
         corrected=tuple(bool(c) for c in es.corrected),
     )
 
@@ -534,6 +660,7 @@ def subgroup_analysis(
     *,
     tau2: Literal["separate", "common"] = "separate",
     level: float = 0.95,
+    threshold: float = METAFOR_THRESHOLD,
 ) -> SubgroupResult:
     """Random-effects subgroup analysis with the test for subgroup differences.
 
@@ -545,17 +672,17 @@ def subgroup_analysis(
     labels = [str(g) for g in groups]
     if len(labels) != es.k:
         raise ValidationError.single("subgroups", "groups", f"needs one label per study ({es.k})")
-    overall = rma(es, method, test, level=level)
+    overall = rma(es, method, test, level=level, threshold=threshold)
     fits: dict[str, MetaResult] = {}
     for g in sorted(set(labels)):
         mask = np.array([lab == g for lab in labels])
         sub = es.subset(mask)
         sub_test = test if sub.k > 1 else "z"
-        fits[g] = rma(sub, method if sub.k > 1 else "EE", sub_test, level=level)
+        fits[g] = rma(sub, method if sub.k > 1 else "EE", sub_test, level=level, threshold=threshold)
     if len(fits) < 2:
         raise ValidationError.single("subgroups", "groups", "needs at least two subgroups")
     if tau2 == "common":
-        mr = rma(es, method, test, mods={"group": labels}, level=level)
+        mr = rma(es, method, test, mods={"group": labels}, level=level, threshold=threshold)
         qb, dfb = float(mr.qm or 0.0), len(fits) - 1
         pb = float(mr.qm_p if mr.qm_p is not None else np.nan)
     else:

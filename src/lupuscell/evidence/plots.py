@@ -1,9 +1,10 @@
-"""Publication-quality meta-analysis figures: forest, funnel and bubble plots (matplotlib, Agg).
+"""Publication-quality meta-analysis figures: forest, funnel and bubble plots (matplotlib).
 
-Every function returns ``(figure, data)`` where ``data`` is a pandas DataFrame of exactly what
-was drawn (one row per study/summary row/point), because users of metafor/meta keep asking
-for the numbers behind forest plots (meta issue #61, RoBMA #77). :func:`save` writes PNG,
-SVG or PDF by the file suffix.
+Every function returns ``(figure, data)``: a :class:`matplotlib.figure.Figure` built without
+pyplot (no global backend, no figure registry to leak into) and a pandas DataFrame of exactly
+what was drawn (one row per study/summary row/point), because users of metafor/meta keep asking
+for the numbers behind forest plots (meta issue #61, RoBMA #77). Writing a figure to a file is
+the caller's job (:func:`lupuscell.reports.figures.save_figure`).
 
 Layout follows metafor's ``forest.rma``/``funnel``/``regplot`` conventions: squares sized by
 weight, summary diamonds, the prediction interval as a dashed bar under the overall diamond
@@ -13,15 +14,12 @@ weight, summary diamonds, the prediction interval as a dashed bar under the over
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
@@ -29,8 +27,6 @@ from scipy import stats
 
 from lupuscell.evidence.effects import back_transform, transf_ipft
 from lupuscell.evidence.meta import MetaResult, SubgroupResult
-
-FORMATS = (".png", ".svg", ".pdf")
 
 SCALE_LABELS: dict[str, str] = {
     "PR": "Proportion",
@@ -62,16 +58,6 @@ MODERATOR_LABELS: dict[str, str] = {
 }
 
 
-def save(fig: Figure, path: Path | str, dpi: int = 200) -> Path:
-    """Write ``fig`` to ``path`` (.png, .svg or .pdf)."""
-    p = Path(path)
-    if p.suffix.lower() not in FORMATS:
-        raise ValueError(f"unsupported figure format {p.suffix!r}; use one of {', '.join(FORMATS)}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=dpi, bbox_inches="tight")
-    return p
-
-
 def _study_ci(fit: MetaResult, idx: np.ndarray, transform: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     z = float(stats.norm.ppf(0.5 + fit.level / 2))
     y, se = fit.yi[idx], np.sqrt(fit.vi[idx])
@@ -97,12 +83,212 @@ def _fmt(v: float, digits: int) -> str:
     return f"{v:.{digits}f}" if np.isfinite(v) else "NA"
 
 
+def _study_row(
+    ypos: float,
+    i: int,
+    fit: MetaResult,
+    labs: list[str],
+    grp: list[str],
+    corrected: list[bool],
+    est: tuple[np.ndarray, np.ndarray, np.ndarray],
+    extra: Mapping[str, Sequence[str]] | None,
+) -> dict[str, object]:
+    y_all, lo_all, hi_all = est
+    return {
+        "row": ypos,
+        "kind": "study",
+        "label": labs[i] + (" †" if corrected[i] else ""),
+        "study": fit.ids[i],
+        "corrected": corrected[i],
+        "group": grp[i],
+        "estimate": y_all[i],
+        "ci_low": lo_all[i],
+        "ci_high": hi_all[i],
+        "weight": fit.weights[i],
+        **{h: list(v)[i] for h, v in (extra or {}).items()},
+    }
+
+
+def _summary_row(
+    ypos: float, kind: str, label: str, values: tuple[float, ...], weight: float
+) -> dict[str, object]:
+    est, lo, hi, plo, phi = values
+    return {
+        "row": ypos,
+        "kind": kind,
+        "label": label,
+        "estimate": est,
+        "ci_low": lo,
+        "ci_high": hi,
+        "pred_low": plo,
+        "pred_high": phi,
+        "weight": weight,
+    }
+
+
+def forest_data(
+    fit: MetaResult | SubgroupResult,
+    *,
+    labels: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
+    transform: bool = True,
+    prediction: bool = True,
+) -> pd.DataFrame:
+    """The rows a forest plot draws (see :func:`forest_plot`), top to bottom, with their y."""
+    sub = fit if isinstance(fit, SubgroupResult) else None
+    overall = sub.overall if sub is not None else fit
+    assert isinstance(overall, MetaResult)
+    if overall.coefficients:
+        raise ValueError("forest_plot draws intercept-only models; use bubble_plot for meta-regression")
+    k = overall.k
+    labs = list(labels) if labels is not None else list(overall.ids)
+    if sub is not None and groups is None:
+        raise ValueError("pass groups= (one label per study) with a SubgroupResult")
+    grp = list(groups) if groups is not None else ["" for _ in range(k)]
+    corrected = list(overall.corrected) if len(overall.corrected) == k else [False] * k
+    est = _study_ci(overall, np.arange(k), transform)
+    rows: list[dict[str, object]] = []
+    ypos = 0.0
+    for g in sorted(set(grp)) if groups is not None else [""]:
+        if g:
+            rows.append({"row": ypos, "kind": "header", "label": g})
+            ypos -= 1
+        for i in (i for i in range(k) if grp[i] == g):
+            rows.append(_study_row(ypos, i, overall, labs, grp, corrected, est, extra))
+            ypos -= 1
+        if sub is not None and g in sub.groups:
+            gf = sub.groups[g]
+            i2 = _fmt(gf.i2 if gf.i2 is not None else np.nan, 0)
+            label = f"{g}: {MODEL_LABELS.get(gf.method, gf.method)} (k = {gf.k}; I² = {i2}%)"
+            rows.append(
+                _summary_row(ypos, "subgroup", label, _summary_values(gf, transform), np.nan) | {"group": g}
+            )
+            ypos -= 1.5
+    ypos -= 0.5
+    values = _summary_values(overall, transform)
+    i2txt = _fmt(overall.i2, 0) if overall.i2 is not None else "NA"
+    label = f"{MODEL_LABELS.get(overall.method, overall.method)} (k = {k}; I² = {i2txt}%, τ² = {overall.tau2:.3g})"
+    rows.append(_summary_row(ypos, "overall", label, values, 100.0))
+    if prediction and overall.method not in ("EE", "MH") and k > 1:
+        ypos -= 1
+        pi = (values[0], values[3], values[4], np.nan, np.nan)
+        rows.append(
+            _summary_row(ypos, "prediction", f"{int(overall.level * 100)}% prediction interval", pi, np.nan)
+        )
+    return pd.DataFrame(rows)
+
+
+def _draw_marks(ax: Axes, data: pd.DataFrame) -> None:
+    """Squares sized by weight with CI lines, diamonds, the dashed prediction interval."""
+    for _, r in data.iterrows():
+        yy = float(r["row"])
+        if r["kind"] == "study":
+            ax.plot([r["ci_low"], r["ci_high"]], [yy, yy], color="black", lw=1)
+            size = 4 + 10 * np.sqrt(float(r["weight"]) / 100)
+            ax.plot(r["estimate"], yy, marker="s", ms=size, color="#1f4e79", mec="black", mew=0.5)
+        elif r["kind"] in ("subgroup", "overall"):
+            color = "#7f7f7f" if r["kind"] == "subgroup" else "#1f1f1f"
+            corners = [
+                (r["ci_low"], yy),
+                (r["estimate"], yy + 0.35),
+                (r["ci_high"], yy),
+                (r["estimate"], yy - 0.35),
+            ]
+            ax.add_patch(Polygon(corners, closed=True, color=color))
+        elif r["kind"] == "prediction":
+            ax.plot([r["ci_low"], r["ci_high"]], [yy, yy], color="#c00000", lw=2, ls="--")
+            ax.plot([r["ci_low"], r["ci_high"]], [yy, yy], ls="none", marker="|", ms=8, color="#c00000")
+
+
+def _extra_x(j: int, n: int) -> float:
+    return -0.40 + 0.24 * j - 0.24 * (n - 1)
+
+
+def _row_text(r: pd.Series, digits: int) -> str:
+    lo, hi = _fmt(float(r["ci_low"]), digits), _fmt(float(r["ci_high"]), digits)
+    if r["kind"] == "prediction":
+        return f"[{lo}, {hi}]"
+    return f"{_fmt(float(r['estimate']), digits)} [{lo}, {hi}]"
+
+
+def _draw_columns(ax: Axes, data: pd.DataFrame, headers: list[str], level: float, digits: int) -> None:
+    """The text columns: labels left, extra columns, estimate [CI] and weight right."""
+    trans = ax.get_yaxis_transform()
+    bold: dict[str, Any] = {"transform": trans, "va": "center", "fontweight": "bold"}
+    ax.text(-1.18, 1, "Study", ha="left", **bold)
+    for j, h in enumerate(headers):
+        ax.text(_extra_x(j, len(headers)), 1, h, ha="center", **bold)
+    ax.text(1.05, 1, f"Estimate [{int(level * 100)}% CI]", ha="left", **bold)
+    ax.text(1.62, 1, "Weight", ha="right", **bold)
+    small: dict[str, Any] = {"transform": trans, "va": "center", "fontsize": 9}
+    for _, r in data.iterrows():
+        yy = float(r["row"])
+        strong = r["kind"] in ("header", "overall")
+        style = "italic" if r["kind"] in ("subgroup", "prediction") else "normal"
+        ax.text(
+            -1.18,
+            yy,
+            str(r["label"]),
+            ha="left",
+            fontweight="bold" if strong else "normal",
+            fontstyle=style,
+            **small,
+        )
+        if r["kind"] == "header":
+            continue
+        if r["kind"] == "study":
+            for j, h in enumerate(headers):
+                ax.text(_extra_x(j, len(headers)), yy, str(r[h]), ha="center", **small)
+            ax.text(1.62, yy, f"{float(r['weight']):.1f}%", ha="right", **small)
+        ax.text(1.05, yy, _row_text(r, digits), ha="left", fontweight="bold" if strong else "normal", **small)
+
+
+def _footer(overall: MetaResult, sub: SubgroupResult | None, corrected: bool) -> list[str]:
+    q_p = f", p = {overall.q_p:.3g}" if overall.q_p is not None else ""
+    foot = [f"Heterogeneity: Q = {overall.q:.2f}, df = {overall.q_df}{q_p}"]
+    if sub is not None:
+        foot.append(
+            f"Test for subgroup differences ({sub.tau2_rule} τ²): Q = {sub.q_between:.2f}, "
+            f"df = {sub.df}, p = {sub.p:.3g}"
+        )
+    if corrected:
+        foot.append("† 0.5 added to the zero cells or counts of this study (metafor default)")
+    if overall.test == "knha":
+        foot.append("Knapp-Hartung adjusted CI (t distribution)")
+    return foot
+
+
+def _set_axis(
+    ax: Axes,
+    overall: MetaResult,
+    data: pd.DataFrame,
+    transform: bool,
+    xlabel: str | None,
+    refline: float | None,
+) -> None:
+    est = float(data.loc[data["kind"] == "overall", "estimate"].iloc[0])
+    ax.axvline(est, color="#1f1f1f", lw=0.6, ls=":")
+    if refline is not None:
+        ax.axvline(refline, color="grey", lw=0.8)
+    ax.set_ylim(float(data["row"].min()) - 1, 1.5)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    if transform and overall.measure in ("RR", "OR", "IRLN"):
+        ax.set_xscale("log")
+    if transform and overall.measure in ("PR", "PLO", "PAS", "PFT"):
+        ax.set_xlim(-0.02, 1.02)
+    default = SCALE_LABELS.get(overall.measure, "Effect") if transform else f"{overall.measure} (model scale)"
+    ax.set_xlabel(xlabel or default)
+
+
 def forest_plot(
     fit: MetaResult | SubgroupResult,
     *,
     labels: Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
-    extra: dict[str, Sequence[str]] | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
     transform: bool = True,
     prediction: bool = True,
     title: str | None = None,
@@ -123,229 +309,28 @@ def forest_plot(
         Subgroup label per study (taken from ``fit`` when it is a SubgroupResult).
     extra
         Additional text columns drawn left of the plot, ``{header: one string per study}``
-        (e.g. ``{"Events/N": ["4/4", ...]}``).
+        (e.g. ``{"Events/N": ["4/4", ...], "Level": ["abstract", ...]}``).
     transform
-        Draw on the natural scale (proportion, RR, OR) instead of the model scale.
+        Draw on the natural scale (proportion, RR, OR, rate) instead of the model scale.
+
+    References
+    ----------
+    metafor reference manual, ``forest.rma``; IntHout J et al. (2016) BMJ Open 6:e010247.
     """
+    data = forest_data(
+        fit, labels=labels, groups=groups, extra=extra, transform=transform, prediction=prediction
+    )
     sub = fit if isinstance(fit, SubgroupResult) else None
     overall = sub.overall if sub is not None else fit
     assert isinstance(overall, MetaResult)
-    if overall.coefficients:
-        raise ValueError("forest_plot draws intercept-only models; use bubble_plot for meta-regression")
-    k = overall.k
-    labs = list(labels) if labels is not None else list(overall.ids)
-    if sub is not None and groups is None:
-        raise ValueError("pass groups= (one label per study) with a SubgroupResult")
-    grp = list(groups) if groups is not None else ["" for _ in range(k)]
-    corrected = list(overall.corrected) if len(overall.corrected) == k else [False] * k
-    order_groups = sorted(set(grp)) if groups is not None else [""]
-    y_all, lo_all, hi_all = _study_ci(overall, np.arange(k), transform)
-
-    rows: list[dict[str, object]] = []
-    ypos = 0.0
-    for g in order_groups:
-        idx = [i for i in range(k) if grp[i] == g]
-        if g:
-            rows.append({"row": ypos, "kind": "header", "label": g})
-            ypos -= 1
-        for i in idx:
-            rows.append(
-                {
-                    "row": ypos,
-                    "kind": "study",
-                    "label": labs[i] + (" †" if corrected[i] else ""),
-                    "study": overall.ids[i],
-                    "corrected": corrected[i],
-                    "group": grp[i],
-                    "estimate": y_all[i],
-                    "ci_low": lo_all[i],
-                    "ci_high": hi_all[i],
-                    "weight": overall.weights[i],
-                    **{h: list(v)[i] for h, v in (extra or {}).items()},
-                }
-            )
-            ypos -= 1
-        if sub is not None and g in sub.groups:
-            gf = sub.groups[g]
-            est, lo, hi, plo, phi = _summary_values(gf, transform)
-            rows.append(
-                {
-                    "row": ypos,
-                    "kind": "subgroup",
-                    "label": f"{g}: {MODEL_LABELS.get(gf.method, gf.method)}"
-                    f" (k = {gf.k}; I² = {_fmt(gf.i2 if gf.i2 is not None else np.nan, 0)}%)",
-                    "group": g,
-                    "estimate": est,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "pred_low": plo,
-                    "pred_high": phi,
-                    "weight": np.nan,
-                }
-            )
-            ypos -= 1.5
-    ypos -= 0.5
-    est, lo, hi, plo, phi = _summary_values(overall, transform)
-    i2txt = _fmt(overall.i2, 0) if overall.i2 is not None else "NA"
-    rows.append(
-        {
-            "row": ypos,
-            "kind": "overall",
-            "label": f"{MODEL_LABELS.get(overall.method, overall.method)} (k = {k}; "
-            f"I² = {i2txt}%, τ² = {overall.tau2:.3g})",
-            "estimate": est,
-            "ci_low": lo,
-            "ci_high": hi,
-            "pred_low": plo,
-            "pred_high": phi,
-            "weight": 100.0,
-        }
-    )
-    has_pi = prediction and overall.method not in ("EE", "MH") and k > 1
-    if has_pi:
-        ypos -= 1
-        rows.append(
-            {
-                "row": ypos,
-                "kind": "prediction",
-                "label": f"{int(overall.level * 100)}% prediction interval",
-                "estimate": est,
-                "ci_low": plo,
-                "ci_high": phi,
-                "weight": np.nan,
-            }
-        )
-    data = pd.DataFrame(rows)
-
-    n_rows = int(-ypos) + 3
-    fig = plt.figure(figsize=(11, 1.2 + 0.32 * n_rows))
+    n_rows = int(-float(data["row"].min())) + 3
+    fig = Figure(figsize=(11, 1.2 + 0.32 * n_rows))
     ax = fig.add_axes((0.40, 0.10, 0.33, 0.82))
-    for _, r in data.iterrows():
-        yy = float(r["row"])  # type: ignore[arg-type]
-        if r["kind"] == "study":
-            ax.plot([r["ci_low"], r["ci_high"]], [yy, yy], color="black", lw=1)
-            size = 4 + 10 * np.sqrt(float(r["weight"]) / 100)  # type: ignore[arg-type]
-            ax.plot(r["estimate"], yy, marker="s", ms=size, color="#1f4e79", mec="black", mew=0.5)
-        elif r["kind"] in ("subgroup", "overall"):
-            color = "#7f7f7f" if r["kind"] == "subgroup" else "#1f1f1f"
-            poly = Polygon(
-                [
-                    (r["ci_low"], yy),
-                    (r["estimate"], yy + 0.35),
-                    (r["ci_high"], yy),
-                    (r["estimate"], yy - 0.35),
-                ],
-                closed=True,
-                color=color,
-            )
-            ax.add_patch(poly)
-        elif r["kind"] == "prediction":
-            ax.plot([r["ci_low"], r["ci_high"]], [yy, yy], color="#c00000", lw=2, ls="--")
-            ax.plot([r["ci_low"], r["ci_high"]], [yy, yy], ls="none", marker="|", ms=8, color="#c00000")
-    ax.axvline(est, color="#1f1f1f", lw=0.6, ls=":")
-    if refline is not None:
-        ax.axvline(refline, color="grey", lw=0.8)
-    ax.set_ylim(ypos - 1, 1.5)
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    if transform and overall.measure in ("RR", "OR"):
-        ax.set_xscale("log")
-    if transform and overall.measure in ("PR", "PLO", "PAS", "PFT"):
-        ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel(
-        xlabel
-        or (SCALE_LABELS.get(overall.measure, "Effect") if transform else f"{overall.measure} (model scale)")
-    )
-    trans = ax.get_yaxis_transform()
-    extra_headers = list((extra or {}).keys())
-    ax.text(-1.18, 1, "Study", transform=trans, ha="left", va="center", fontweight="bold")
-    for j, h in enumerate(extra_headers):
-        ax.text(
-            -0.42 + 0.2 * j - 0.2 * (len(extra_headers) - 1),
-            1,
-            h,
-            transform=trans,
-            ha="center",
-            va="center",
-            fontweight="bold",
-        )
-    ax.text(
-        1.05,
-        1,
-        f"Estimate [{int(overall.level * 100)}% CI]",
-        transform=trans,
-        ha="left",
-        va="center",
-        fontweight="bold",
-    )
-    ax.text(1.62, 1, "Weight", transform=trans, ha="right", va="center", fontweight="bold")
-    for _, r in data.iterrows():
-        yy = float(r["row"])  # type: ignore[arg-type]
-        bold = r["kind"] in ("header", "overall")
-        ax.text(
-            -1.18,
-            yy,
-            str(r["label"]),
-            transform=trans,
-            ha="left",
-            va="center",
-            fontweight="bold" if bold else "normal",
-            fontsize=9,
-            fontstyle="italic" if r["kind"] in ("subgroup", "prediction") else "normal",
-        )
-        if r["kind"] == "header":
-            continue
-        if r["kind"] == "study":
-            for j, h in enumerate(extra_headers):
-                ax.text(
-                    -0.42 + 0.2 * j - 0.2 * (len(extra_headers) - 1),
-                    yy,
-                    str(r[h]),
-                    transform=trans,
-                    ha="center",
-                    va="center",
-                    fontsize=9,
-                )
-            ax.text(
-                1.62,
-                yy,
-                f"{float(r['weight']):.1f}%",
-                transform=trans,
-                ha="right",
-                va="center",  # type: ignore[arg-type]
-                fontsize=9,
-            )
-        txt = (
-            f"{_fmt(float(r['estimate']), digits)} [{_fmt(float(r['ci_low']), digits)}, "  # type: ignore[arg-type]
-            f"{_fmt(float(r['ci_high']), digits)}]"
-        )  # type: ignore[arg-type]
-        if r["kind"] == "prediction":
-            txt = f"[{_fmt(float(r['ci_low']), digits)}, {_fmt(float(r['ci_high']), digits)}]"  # type: ignore[arg-type]
-        ax.text(
-            1.05,
-            yy,
-            txt,
-            transform=trans,
-            ha="left",
-            va="center",
-            fontsize=9,
-            fontweight="bold" if bold else "normal",
-        )
-    foot = [
-        f"Heterogeneity: Q = {overall.q:.2f}, df = {overall.q_df}"
-        + (f", p = {overall.q_p:.3g}" if overall.q_p is not None else "")
-    ]
-    if sub is not None:
-        foot.append(
-            f"Test for subgroup differences ({sub.tau2_rule} τ²): Q = {sub.q_between:.2f}, "
-            f"df = {sub.df}, p = {sub.p:.3g}"
-        )
-    if any(corrected):
-        foot.append("† 0.5 added to the cells of this study (zero or all events; metafor default)")
-    if overall.test == "knha":
-        foot.append("Knapp-Hartung adjusted CI (t distribution)")
-    fig.text(0.02, 0.01, "\n".join(foot), fontsize=8, ha="left", va="bottom")
+    _draw_marks(ax, data)
+    _set_axis(ax, overall, data, transform, xlabel, refline)
+    _draw_columns(ax, data, list((extra or {}).keys()), overall.level, digits)
+    corrected = "corrected" in data and bool(data["corrected"].isin([True]).any())
+    fig.text(0.02, 0.01, "\n".join(_footer(overall, sub, corrected)), fontsize=8, ha="left", va="bottom")
     if title:
         fig.suptitle(title, fontsize=12, fontweight="bold")
     return fig, data
@@ -367,7 +352,8 @@ def funnel_plot(
     top = float(se.max()) * 1.1 if se.size else 1.0
     grid = np.linspace(0, top, 50)
     z = float(stats.norm.ppf(0.5 + fit.level / 2))
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig = Figure(figsize=(6.5, 5))
+    ax = fig.add_subplot()
     ax.fill_betweenx(
         grid,
         fit.estimate - z * grid,
@@ -431,7 +417,8 @@ def bubble_plot(
             "weight": fit.weights,
         }
     )
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig = Figure(figsize=(6.5, 5))
+    ax = fig.add_subplot()
     ax.fill_between(grid, tf(pi_lo), tf(pi_hi), color="#f2dcdb", label="prediction interval")
     ax.fill_between(grid, tf(ci_lo), tf(ci_hi), color="#c6d9ec", label=f"{int(fit.level * 100)}% CI")
     ax.plot(grid, tf(line), color="black", lw=1.2, label="fitted line")
@@ -446,6 +433,9 @@ def bubble_plot(
         zorder=3,
         label=f"studies (k = {fit.k})",
     )
+    if labels is not None:
+        for x, y, lab in zip(xs, tf(fit.yi), labels, strict=True):
+            ax.annotate(str(lab), (x, y), xytext=(6, 4), textcoords="offset points", fontsize=7)
     if np.all(xs == np.round(xs)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.xaxis.set_major_formatter(FormatStrFormatter("%d"))

@@ -5,7 +5,8 @@ Request::
     {"measure": "PLO", "method": "REML", "test": "z",
      "studies": [{"id": "a", "events": 4, "total": 10}, ...],
      "mods": {"year": [2009, ...]},            # optional
-     "add": 0.5, "to": "only0", "level": 0.95}  # optional, metafor defaults
+     "add": 0.5, "to": "only0", "level": 0.95,  # optional, metafor defaults
+     "drop00": true}                            # MH only: leave double-zero studies out of Q
 
 ``studies`` items carry, by measure: ``events``/``total`` (PR, PLO, PAS, PFT), ``ai, bi, ci,
 di`` (RR, OR, RD), ``m1i, sd1i, n1i, m2i, sd2i, n2i`` (MD, SMD) or ``yi``/``vi`` (GEN; also
@@ -23,7 +24,7 @@ from lupuscell.errors import Problem, ValidationError
 from lupuscell.evidence.effects import MEASURES, EffectSizes, ToRule, escalc
 from lupuscell.evidence.meta import METHODS, TESTS, MetaResult, Test, rma, rma_mh
 
-KNOWN_KEYS = {"measure", "method", "test", "studies", "mods", "add", "to", "level", "groups"}
+KNOWN_KEYS = {"measure", "method", "test", "studies", "mods", "add", "to", "level", "groups", "drop00"}
 
 
 def parse_effects(payload: Mapping[str, Any]) -> EffectSizes:
@@ -63,6 +64,8 @@ def parse_effects(payload: Mapping[str, Any]) -> EffectSizes:
     add = payload.get("add")
     if add is not None and (not isinstance(add, int | float) or add < 0):
         problems.append(Problem("input", "add", "must be a number >= 0"))
+    if not isinstance(payload.get("drop00", True), bool):
+        problems.append(Problem("input", "drop00", "must be true or false"))
     if problems:
         raise ValidationError(problems)
     assert isinstance(studies, list)
@@ -85,7 +88,7 @@ def fit_request(payload: Mapping[str, Any]) -> tuple[EffectSizes, MetaResult]:
             raise ValidationError.single("input", "mods", "Mantel-Haenszel takes no moderators")
         if not es.raw or "ai" not in es.raw:
             raise ValidationError.single("input", "method", "MH needs 2x2 counts ai, bi, ci, di")
-        return es, rma_mh(es, level=level)
+        return es, rma_mh(es, level=level, drop00=bool(payload.get("drop00", True)))
     return es, rma(es, method, cast(Test, str(payload.get("test", "z"))), mods=mods, level=level)
 
 

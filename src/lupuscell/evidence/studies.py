@@ -1,23 +1,27 @@
 """The curated evidence dataset: published outcomes of HSCT, MSC and CAR-T in SLE.
 
-``lupuscell/data/studies.csv`` holds one row per study x outcome (x timepoint), with DOI/PMID
-and where in the source each number was read (``source_note``); see docs/evidence/studies.md
-for the studies and the cautions. This module loads it as a pandas DataFrame, appends a user's
-own CSV, validates every row on load and selects the rows a pooled analysis may use.
+``lupuscell/data/studies.csv`` (version 2: 149 rows from 33 studies) holds one row per study x
+outcome (x arm, x timepoint), with DOI/PMID, the ``evidence_level`` of each number and where in
+the source it was read (``source_note``); ``studies_CHANGES.md`` beside it lists what changed
+between versions. This module loads it as a pandas DataFrame, appends a user's own rows (a CSV
+given with ``--data``, and the local file written by ``lupuscell evidence add``, marked
+``local``), validates every row on load (:mod:`lupuscell.evidence.study_rules`), filters rows by
+evidence level and cohort group, and selects the rows a pooled analysis may use.
 
-Independence rule. Liang 2010, Wang 2013 and Wang 2018 report one Nanjing MSC programme and
-probably share patients (column ``cohort_group = nanjing_msc``). :func:`select_for_pooling`
+Independence rule. Studies that share (or may share) patients carry one ``cohort_group``
+(e.g. ``nanjing_msc``: eight reports of the Nanjing MSC programme). :func:`select_for_pooling`
 keeps one study per cohort group (default: the one with the largest denominator for the
 outcome, ties to the most recent; or ``"latest"``: the most recent), and reports the others as
 excluded, so they are never pooled as independent studies.
 
-Pure pandas; the validation is hand-written because every problem must name the row, study and
-field (``lupuscell.errors.Problem``), which schema libraries do not do in this form.
+Pure pandas; the package data are read with :mod:`importlib.resources`. See
+docs/evidence/studies.md for the studies, the columns and the cautions.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,24 +31,74 @@ import numpy as np
 import pandas as pd
 
 from lupuscell.errors import Problem, ValidationError
+from lupuscell.evidence.study_rules import (
+    EVIDENCE_LEVELS,
+    KM_SUFFIX,
+    THERAPIES,
+    incomplete_reason,
+    row_kind,
+    validate,
+    where,
+)
 
-THERAPIES: dict[str, str] = {
-    "hsct": "autologous haematopoietic stem-cell transplantation",
-    "msc": "mesenchymal stromal/stem cells (bone marrow, adipose, umbilical cord)",
-    "car_t": "CD19 CAR T cells",
-}
+__all__ = [
+    "COLUMNS",
+    "EVIDENCE_LEVELS",
+    "OUTCOME_FAMILIES",
+    "THERAPIES",
+    "THERAPY_LABELS",
+    "DatasetVersion",
+    "Selection",
+    "StudyFilter",
+    "dataset_version",
+    "load_studies",
+    "outcome_codes",
+    "select_for_pooling",
+    "validate",
+]
 
 #: Short display names for plots and tables.
-THERAPY_LABELS: dict[str, str] = {"hsct": "Autologous HSCT", "msc": "MSC", "car_t": "CD19 CAR-T"}
+THERAPY_LABELS: dict[str, str] = {"hsct": "Autologous HSCT", "msc": "MSC", "car_t": "CAR-T"}
 
-#: Outcome families: a family name selects every listed outcome code. Definitions still differ
-#: between studies (SLEDAI < 3, DORIS, renal remission...): the ``definition`` column keeps each.
+#: Outcome families: a family name selects every listed outcome code (within one study, the
+#: row with the largest denominator wins, then the code listed first). Definitions still
+#: differ between studies (SLEDAI < 3, DORIS, renal remission...): ``definition`` keeps each.
+#: Deng 2017's ``remission_msc_arm`` (9/12) is complete + partial renal remission (version 2
+#: correction), so the remission family takes its complete remission row instead.
 OUTCOME_FAMILIES: dict[str, tuple[str, ...]] = {
-    "remission": ("remission", "complete_remission", "doris_remission", "remission_msc_arm"),
+    "remission": (
+        "remission",
+        "complete_remission",
+        "doris_remission",
+        "complete_remission_msc_arm",
+        "lldas_and_doris",
+        "medication_free_remission",
+    ),
+    "renal_response": ("complete_renal_response", "renal_remission", "sustained_renal_remission"),
+    "response": ("sri4_response", "sri4_last_visit", "major_clinical_response"),
     "treatment_related_mortality": ("treatment_related_mortality",),
     "overall_survival": ("overall_survival",),
-    "death": ("all_cause_death", "death_msc_arm"),
+    "death": ("all_cause_death", "death_msc_arm", "death", "death_within_5y"),
     "relapse": ("relapse",),
+    "crs": ("crs_any",),
+    "icans": ("icans",),
+    "infection": ("infection", "pneumonia"),
+    "malignancy": ("malignancy", "secondary_malignancy"),
+}
+#: Remission, renal response or clinical response, as each study defines it (in this order).
+OUTCOME_FAMILIES["efficacy"] = (
+    *OUTCOME_FAMILIES["remission"],
+    *OUTCOME_FAMILIES["renal_response"],
+    *OUTCOME_FAMILIES["response"],
+)
+
+#: Short evidence-level labels for plot columns.
+LEVEL_SHORT: dict[str, str] = {
+    "table": "table",
+    "abstract": "abstract",
+    "conference_abstract": "conf. abs.",
+    "secondary": "secondary",
+    "low_confidence": "unverified",
 }
 
 REQUIRED_COLUMNS = ("study_id", "year", "therapy", "outcome", "events", "total")
@@ -63,17 +117,47 @@ COLUMNS = (
     "outcome",
     "events",
     "total",
+    "mean",
+    "sd",
     "timepoint_months",
     "definition",
     "cohort_group",
+    "evidence_level",
     "source_note",
 )
-_NUMERIC = ("year", "n", "median_followup_months", "events", "total", "timepoint_months")
-FIRST_YEAR = 1990  # first autologous HSCT for SLE was reported in the late 1990s
+_NUMERIC = ("year", "n", "median_followup_months", "events", "total", "mean", "sd", "timepoint_months")
+PACKAGED_SOURCE = "studies.csv"
+LOCAL_SOURCE = "local"
 
 
 def _packaged_csv() -> Path:
     return Path(str(resources.files("lupuscell") / "data" / "studies.csv"))
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """Version of the shipped curated dataset and its change log."""
+
+    version: int
+    studies: int
+    rows: int
+    changes: str
+
+    def line(self) -> str:
+        """``curated SLE cell-therapy evidence, version 2: 33 studies, 149 rows``."""
+        return (
+            f"curated SLE cell-therapy evidence, version {self.version}: "
+            f"{self.studies} studies, {self.rows} rows"
+        )
+
+
+def dataset_version(df: pd.DataFrame | None = None) -> DatasetVersion:
+    """The shipped dataset's version (the highest ``## Version N`` of its change log) and size."""
+    changes = (resources.files("lupuscell") / "data" / "studies_CHANGES.md").read_text(encoding="utf-8")
+    versions = [int(v) for v in re.findall(r"^## Version (\d+)", changes, flags=re.M)]
+    shipped = load_studies() if df is None else df
+    shipped = shipped[shipped["source"] == PACKAGED_SOURCE]
+    return DatasetVersion(max(versions), int(shipped["study_id"].nunique()), len(shipped), changes.strip())
 
 
 def _read(path: Path | str, source: str) -> pd.DataFrame:
@@ -81,11 +165,22 @@ def _read(path: Path | str, source: str) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError as exc:
         raise ValidationError.single(source, "path", f"file not found: {path}") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValidationError.single(source, "path", f"not a readable CSV: {exc}") from exc
+    return frame_from_strings(df, source)
+
+
+def frame_from_strings(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check the columns of an all-string frame, add the missing optional ones and the origin."""
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise ValidationError([Problem(source, c, "required column missing") for c in missing])
+    unknown = [c for c in df.columns if c not in COLUMNS]
+    if unknown:
+        raise ValidationError(
+            [Problem(source, c, f"unknown column; known: {', '.join(COLUMNS)}") for c in unknown]
+        )
+    df = df.copy()
     for col in COLUMNS:
         if col not in df.columns:
             df[col] = ""
@@ -107,67 +202,51 @@ def _to_numeric(df: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
             try:
                 values.append(float(raw))
             except ValueError:
-                problems.append(Problem(_where(r), col, f"not a number: {raw!r}"))
+                problems.append(Problem(where(r), col, f"not a number: {raw!r}"))
                 values.append(np.nan)
         out[col] = values
     return out
 
 
-def _where(r: pd.Series) -> str:
-    return f"{r['source']} row {r['row']} (study {r['study_id'] or '?'})"
+def _annotate(df: pd.DataFrame) -> pd.DataFrame:
+    kinds = [row_kind(o, e, m) for o, e, m in zip(df["outcome"], df["events"], df["mean"], strict=True)]
+    reasons = [
+        incomplete_reason(r) if k == "continuous" else ("Kaplan-Meier estimate only" if k == "km" else "")
+        for k, (_, r) in zip(kinds, df.iterrows(), strict=True)
+    ]
+    return df.assign(
+        kind=kinds,
+        poolable=[not r for r in reasons],
+        not_poolable=reasons,
+        local=df["source"] == LOCAL_SOURCE,
+    )
 
 
-def validate(df: pd.DataFrame) -> list[Problem]:
-    """Every problem in a numeric-converted studies frame (empty list = valid)."""
+def parse_rows(frames: Sequence[pd.DataFrame], *, strict: bool = False) -> pd.DataFrame:
+    """Concatenate string frames (see :func:`frame_from_strings`), convert and validate them.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem with the file, row, study and field.
+    """
+    raw = pd.concat(frames, ignore_index=True)
     problems: list[Problem] = []
-    this_year = _dt.date.today().year
-    for _, r in df.iterrows():
-        where = _where(r)
-        if not str(r["study_id"]).strip():
-            problems.append(Problem(where, "study_id", "missing"))
-        if not str(r["outcome"]).strip():
-            problems.append(Problem(where, "outcome", "missing"))
-        if r["therapy"] not in THERAPIES:
-            problems.append(
-                Problem(
-                    where, "therapy", f"unknown therapy code {r['therapy']!r}; one of {', '.join(THERAPIES)}"
-                )
-            )
-        year = r["year"]
-        if not np.isfinite(year) or year != int(year) or not FIRST_YEAR <= year <= this_year + 1:
-            problems.append(
-                Problem(
-                    where, "year", f"implausible year {r['year']!r}; expected {FIRST_YEAR}-{this_year + 1}"
-                )
-            )
-        ev, tot = r["events"], r["total"]
-        for name, value in (("events", ev), ("total", tot), ("n", r["n"])):
-            if np.isfinite(value) and (value < 0 or value != int(value)):
-                problems.append(Problem(where, name, f"must be a whole number >= 0, got {value:g}"))
-        if np.isfinite(tot) and tot == 0:
-            problems.append(Problem(where, "total", "must be > 0"))
-        if np.isfinite(ev) and not np.isfinite(tot):
-            problems.append(Problem(where, "total", "events given without a total"))
-        if np.isfinite(ev) and np.isfinite(tot) and ev > tot:
-            problems.append(Problem(where, "events", f"events ({ev:g}) exceed total ({tot:g})"))
-        for name in ("timepoint_months", "median_followup_months"):
-            if np.isfinite(r[name]) and r[name] < 0:
-                problems.append(Problem(where, name, "must be >= 0"))
-    key = df[["study_id", "outcome"]].copy()
-    key["tp"] = df["timepoint_months"].fillna(-1.0)
-    dup = key.duplicated(keep="first")
-    for (_, r), is_dup in zip(df.iterrows(), dup, strict=True):
-        if is_dup:
-            tp = r["timepoint_months"]
-            tp = f"{tp:g} months" if np.isfinite(tp) else "no timepoint"
-            problems.append(
-                Problem(_where(r), "outcome", f"duplicate row for outcome {r['outcome']!r} at {tp}")
-            )
-    return problems
+    df = _to_numeric(raw, problems)
+    problems.extend(validate(df, strict=strict))
+    if problems:
+        raise ValidationError(problems)
+    df["year"] = df["year"].astype(int)
+    return _annotate(df).reset_index(drop=True)
 
 
-def load_studies(extra: Path | str | None = None, *, include_packaged: bool = True) -> pd.DataFrame:
-    """Load the curated dataset (and optionally a user CSV appended to it), validated.
+def load_studies(
+    extra: Path | str | None = None,
+    *,
+    include_packaged: bool = True,
+    local: Path | str | None = None,
+) -> pd.DataFrame:
+    """Load the curated dataset (and optionally a user CSV and the local file), validated.
 
     Parameters
     ----------
@@ -175,7 +254,16 @@ def load_studies(extra: Path | str | None = None, *, include_packaged: bool = Tr
         A CSV with at least the columns :data:`REQUIRED_COLUMNS` (others optional, see
         :data:`COLUMNS`); its rows are appended after the packaged ones.
     include_packaged
-        ``False`` loads only ``extra``.
+        ``False`` loads only ``extra`` (and ``local``).
+    local
+        The user-level evidence file written by ``lupuscell evidence add``; its rows are
+        appended with ``source = "local"`` and ``local = True``. Ignored when it does not exist.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COLUMNS` plus ``source``, ``row`` (line in its file), ``kind`` (binary,
+        continuous, km, other), ``poolable``, ``not_poolable`` (the reason) and ``local``.
 
     Raises
     ------
@@ -184,19 +272,92 @@ def load_studies(extra: Path | str | None = None, *, include_packaged: bool = Tr
     """
     frames = []
     if include_packaged:
-        frames.append(_read(_packaged_csv(), "studies.csv"))
+        frames.append(_read(_packaged_csv(), PACKAGED_SOURCE))
     if extra is not None:
         frames.append(_read(extra, Path(extra).name))
+    if local is not None and Path(local).exists():
+        frames.append(_read(local, LOCAL_SOURCE))
     if not frames:
         raise ValidationError.single("", "extra", "no dataset to load")
-    raw = pd.concat(frames, ignore_index=True)
-    problems: list[Problem] = []
-    df = _to_numeric(raw, problems)
-    problems.extend(validate(df))
-    if problems:
-        raise ValidationError(problems)
-    df["year"] = df["year"].astype(int)
-    return df.reset_index(drop=True)
+    return parse_rows(frames)
+
+
+@dataclass(frozen=True)
+class StudyFilter:
+    """Keep or drop rows by ``evidence_level`` and ``cohort_group`` (and therapy).
+
+    Empty tuples mean "no filter". ``"none"`` in a cohort-group list stands for rows that
+    belong to no group.
+    """
+
+    evidence_levels: tuple[str, ...] = ()
+    exclude_evidence_levels: tuple[str, ...] = ()
+    cohort_groups: tuple[str, ...] = ()
+    exclude_cohort_groups: tuple[str, ...] = ()
+
+    def check(self, df: pd.DataFrame) -> None:
+        """Reject unknown levels and groups, naming the option."""
+        problems: list[Problem] = []
+        for name, values in (
+            ("evidence_level", self.evidence_levels),
+            ("exclude_evidence_level", self.exclude_evidence_levels),
+        ):
+            for v in values:
+                if v not in EVIDENCE_LEVELS:
+                    problems.append(
+                        Problem("filter", name, f"unknown level {v!r}; one of {', '.join(EVIDENCE_LEVELS)}")
+                    )
+        groups = {g for g in df["cohort_group"].astype(str) if g} | {"none"}
+        for name, values in (
+            ("cohort_group", self.cohort_groups),
+            ("exclude_cohort_group", self.exclude_cohort_groups),
+        ):
+            for v in values:
+                if v not in groups:
+                    problems.append(
+                        Problem(
+                            "filter", name, f"unknown cohort group {v!r}; one of {', '.join(sorted(groups))}"
+                        )
+                    )
+        if problems:
+            raise ValidationError(problems)
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The rows that pass the filter (a copy)."""
+        self.check(df)
+        group = df["cohort_group"].astype(str).replace("", "none")
+        keep = pd.Series(True, index=df.index)
+        if self.evidence_levels:
+            keep &= df["evidence_level"].isin(self.evidence_levels)
+        if self.exclude_evidence_levels:
+            keep &= ~df["evidence_level"].isin(self.exclude_evidence_levels)
+        if self.cohort_groups:
+            keep &= group.isin(self.cohort_groups)
+        if self.exclude_cohort_groups:
+            keep &= ~group.isin(self.exclude_cohort_groups)
+        return df[keep].copy()
+
+    def describe(self) -> str:
+        """One line naming the active filters (empty when none)."""
+        parts = [
+            f"{label} {', '.join(values)}"
+            for label, values in (
+                ("evidence level in", self.evidence_levels),
+                ("evidence level not in", self.exclude_evidence_levels),
+                ("cohort group in", self.cohort_groups),
+                ("cohort group not in", self.exclude_cohort_groups),
+            )
+            if values
+        ]
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {
+            "evidence_level": list(self.evidence_levels),
+            "exclude_evidence_level": list(self.exclude_evidence_levels),
+            "cohort_group": list(self.cohort_groups),
+            "exclude_cohort_group": list(self.exclude_cohort_groups),
+        }
 
 
 def outcome_codes(outcome: str, *, exact: bool = False) -> tuple[str, ...]:
@@ -204,6 +365,12 @@ def outcome_codes(outcome: str, *, exact: bool = False) -> tuple[str, ...]:
     if not exact and outcome in OUTCOME_FAMILIES:
         return OUTCOME_FAMILIES[outcome]
     return (outcome,)
+
+
+def study_label(r: dict[str, Any] | pd.Series) -> str:
+    """``First-author year`` (the study id when no author is recorded), ``(local)`` if added."""
+    label = f"{r['first_author']} {r['year']}" if r["first_author"] else str(r["study_id"])
+    return f"{label} (local)" if bool(r.get("local", False)) else label
 
 
 @dataclass(frozen=True)
@@ -227,15 +394,72 @@ class Selection:
         ]
 
     def labels(self) -> list[str]:
-        """``First-author year`` per selected study (the study id when no author is recorded)."""
-        return [
-            f"{r['first_author']} {r['year']}" if r["first_author"] else str(r["study_id"])
-            for r in self.table()
-        ]
+        """``First-author year`` per selected study (see :func:`study_label`)."""
+        return [study_label(r) for r in self.table()]
 
     def counts(self) -> list[str]:
         """``events/total`` per selected study."""
         return [f"{int(r['events'])}/{int(r['total'])}" for r in self.table()]
+
+    def levels(self, short: bool = False) -> list[str]:
+        """``evidence_level`` per selected study (empty when not given; ``short`` for plots)."""
+        return [
+            LEVEL_SHORT.get(str(r["evidence_level"]), str(r["evidence_level"]))
+            if short
+            else str(r["evidence_level"])
+            for r in self.table()
+        ]
+
+
+class Excluded:
+    """Collects the rows left out, with the reason."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, str]] = []
+
+    def add(self, part: pd.DataFrame, reason: str) -> None:
+        for r in part.to_dict(orient="records"):
+            tp = r["timepoint_months"]
+            at = f" at {tp:g} months" if tp == tp else ""
+            self.items.append((str(r["study_id"]), f"{r['outcome']}{at}", reason))
+
+
+def _one_row_per_study(sel: pd.DataFrame, codes: Sequence[str], out: Excluded) -> pd.DataFrame:
+    rank = {c: i for i, c in enumerate(codes)}
+    sel = sel.assign(_tp=sel["timepoint_months"].fillna(np.inf), _code=sel["outcome"].map(rank)).sort_values(
+        ["study_id", "total", "_code", "_tp"], ascending=[True, False, True, True]
+    )
+    dup = sel.duplicated("study_id", keep="first")
+    out.add(
+        sel[dup],
+        "one row per study: kept the row with the larger denominator (ties: the outcome listed first "
+        "in the family, then the earlier timepoint)",
+    )
+    return sel[~dup].drop(columns=["_tp", "_code"])
+
+
+def one_study_per_cohort(
+    sel: pd.DataFrame, cohort_rule: Literal["largest", "latest"], out: Excluded, size: str = "total"
+) -> pd.DataFrame:
+    """Keep one study per ``cohort_group``; the others go to ``out`` with the reason."""
+    grouped = sel[sel["cohort_group"].astype(str).str.len() > 0]
+    drop_idx: list[Any] = []
+    for group, part in grouped.groupby("cohort_group"):
+        order = [size, "year"] if cohort_rule == "largest" else ["year", size]
+        ranked = part.sort_values(order, ascending=False)
+        kept = str(ranked["study_id"].iloc[0])
+        rest = ranked.iloc[1:]
+        drop_idx.extend(rest.index.tolist())
+        out.add(rest, f"shares patients with {kept} (cohort group {group}; rule: keep the {cohort_rule})")
+    return sel.drop(index=drop_idx)
+
+
+def check_therapy(therapy: str | None) -> None:
+    """Reject an unknown therapy code, naming the option."""
+    if therapy is not None and therapy not in THERAPIES:
+        raise ValidationError.single(
+            "", "therapy", f"unknown therapy code {therapy!r}; one of {', '.join(THERAPIES)}"
+        )
 
 
 def select_for_pooling(
@@ -249,48 +473,28 @@ def select_for_pooling(
 ) -> Selection:
     """One row per independent study for ``outcome`` (family or exact code) and ``therapy``.
 
-    Rules, in order: rows without event counts (Kaplan-Meier estimates only) are excluded;
-    ``timepoint`` (months) keeps only that timepoint; within a study, the row with the largest
-    denominator (ties: earliest timepoint) is kept; within a ``cohort_group`` (shared patients)
-    one study is kept by ``cohort_rule``.
+    Rules, in order: rows without event counts (Kaplan-Meier estimates, continuous summaries)
+    are excluded; ``timepoint`` (months) keeps only that timepoint; within a study, the row with
+    the largest denominator (ties: the code listed first in the family, then the earliest
+    timepoint) is kept; within a ``cohort_group`` (shared patients) one study is kept by
+    ``cohort_rule``. Every row left out is listed in :attr:`Selection.excluded` with the reason.
     """
-    if therapy is not None and therapy not in THERAPIES:
-        raise ValidationError.single(
-            "", "therapy", f"unknown therapy code {therapy!r}; one of {', '.join(THERAPIES)}"
-        )
+    check_therapy(therapy)
     codes = outcome_codes(outcome, exact=exact)
     sel = df[df["outcome"].isin(codes)]
     if therapy is not None:
         sel = sel[sel["therapy"] == therapy]
-    excluded: list[tuple[str, str, str]] = []
-
-    def drop(part: pd.DataFrame, reason: str) -> None:
-        for r in part.to_dict(orient="records"):
-            tp = r["timepoint_months"]
-            at = f" at {tp:g} months" if tp == tp else ""
-            excluded.append((str(r["study_id"]), f"{r['outcome']}{at}", reason))
-
+    out = Excluded()
+    km = sel["outcome"].astype(str).str.endswith(KM_SUFFIX)
+    out.add(sel[km], "no event counts (Kaplan-Meier estimate only)")
+    sel = sel[~km]
     no_counts = ~np.isfinite(sel["events"].astype(float))
-    drop(sel[no_counts], "no event counts (Kaplan-Meier estimate only)")
+    out.add(sel[no_counts], "no event counts (a continuous summary: pool it with MD, SMD, MC or SMCR)")
     sel = sel[~no_counts]
     if timepoint is not None:
         off = sel["timepoint_months"] != timepoint
-        drop(sel[off], f"timepoint is not {timepoint:g} months")
+        out.add(sel[off], f"timepoint is not {timepoint:g} months")
         sel = sel[~off]
-    sel = sel.assign(_tp=sel["timepoint_months"].fillna(np.inf)).sort_values(
-        ["study_id", "total", "_tp"], ascending=[True, False, True]
-    )
-    dup = sel.duplicated("study_id", keep="first")
-    drop(sel[dup], "one row per study: kept the row with the larger denominator (ties: earlier timepoint)")
-    sel = sel[~dup]
-    grouped = sel[sel["cohort_group"].astype(str).str.len() > 0]
-    drop_idx: list[int] = []
-    for group, part in grouped.groupby("cohort_group"):
-        order = ["total", "year"] if cohort_rule == "largest" else ["year", "total"]
-        ranked = part.sort_values(order, ascending=False)
-        kept = str(ranked["study_id"].iloc[0])
-        rest = ranked.iloc[1:]
-        drop_idx.extend(rest.index.tolist())
-        drop(rest, f"shares patients with {kept} (cohort group {group}; rule: keep the {cohort_rule})")
-    sel = sel.drop(index=drop_idx).drop(columns="_tp").sort_values(["year", "study_id"])
-    return Selection(outcome, therapy or "all", sel.reset_index(drop=True), tuple(excluded))
+    sel = _one_row_per_study(sel, codes, out)
+    sel = one_study_per_cohort(sel, cohort_rule, out).sort_values(["year", "study_id"])
+    return Selection(outcome, therapy or "all", sel.reset_index(drop=True), tuple(out.items))

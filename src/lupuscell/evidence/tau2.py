@@ -7,8 +7,10 @@ Estimators, with metafor's names (Viechtbauer 2005, J Educ Behav Stat 30:261; Ve
          (Raudenbush 2009): ``(QE - (k - p)) / tr(P)``;
 ``HE``   Hedges (1983) / Hedges & Olkin, unweighted method of moments;
 ``SJ``   Sidik & Jonkman (2005), one step from var(y) (k-1)/k (also with moderators, as metafor);
-``PM``   Paule & Mandel (1982): generalised Q equal to its expectation k - p (root found with
-         metafor's bracket and tolerance, so the value is metafor's);
+``PM``   Paule & Mandel (1982): generalised Q equal to its expectation k - p, solved by
+         Brent's method on metafor's bracket to the exact root (absolute tolerance
+         :data:`PM_TOL` = 1e-12 in tau^2); ``tol=METAFOR_UNIROOT_TOL`` reproduces metafor's
+         default ``uniroot`` tolerance (eps^0.25 ~ 1.2e-4) and so its printed value;
 ``ML``   maximum likelihood, ``REML`` restricted maximum likelihood, both by Fisher scoring
          from the HE estimate with step halving at the boundary and metafor's stopping rule
          (change < 1e-5; configurable).
@@ -113,15 +115,19 @@ def _sj_start(y: FloatArray) -> float:
 
 #: R's ``uniroot`` default tolerance, ``.Machine$double.eps^0.25``, which metafor uses for PM.
 METAFOR_UNIROOT_TOL = float(np.finfo(float).eps ** 0.25)
+#: lupuscell's default absolute tolerance of the Paule-Mandel root (in tau^2 units).
+PM_TOL = 1e-12
 
 
-def _pm(y: FloatArray, v: FloatArray, x: FloatArray) -> tuple[float, int]:
-    """Paule-Mandel root of Q_gen(tau^2) = k - p, found as metafor finds it.
+def _pm(y: FloatArray, v: FloatArray, x: FloatArray, tol: float = PM_TOL) -> tuple[float, int]:
+    """Paule-Mandel root of Q_gen(tau^2) = k - p.
 
-    metafor (3.8) runs R's ``uniroot`` (Brent's zeroin) on [0, max(100, 10 mad(y)^2)] with
-    tolerance eps^0.25 ~ 1.2e-4; scipy's ``brentq`` is the same algorithm, so the same bracket
-    and tolerance return metafor's value to ~1e-10 (a tighter root moves tau^2 by ~1e-5 and
-    I^2 by up to 0.01 percentage points: tests/evidence/test_meta_metafor_proportions.py).
+    Brent's method (scipy ``brentq``) on metafor's bracket [0, max(100, 10 mad(y)^2)], to the
+    absolute tolerance ``tol`` (default :data:`PM_TOL` = 1e-12: the exact root). metafor 3.8
+    runs R's ``uniroot``, the same algorithm, with tolerance eps^0.25 ~ 1.2e-4; with
+    ``tol=METAFOR_UNIROOT_TOL`` the same bracket returns metafor's printed value to ~1e-10,
+    while the exact root differs from it by up to ~1e-5 in tau^2 (measured on dat.pritz1997:
+    tests/evidence/r/metafor_proportions.out, which prints both).
     """
     k, p = x.shape
     target = k - p
@@ -135,7 +141,7 @@ def _pm(y: FloatArray, v: FloatArray, x: FloatArray) -> tuple[float, int]:
     hi = max(100.0, 10 * mad**2)
     while f(hi) > 0:  # beyond metafor's bracket (metafor stops with an error here)
         hi *= 10
-    root, res = optimize.brentq(f, 0.0, hi, xtol=METAFOR_UNIROOT_TOL, full_output=True)
+    root, res = optimize.brentq(f, 0.0, hi, xtol=tol, full_output=True)
     return float(root), int(res.iterations)
 
 
@@ -164,13 +170,14 @@ def _fisher(
     raise RuntimeError(f"{'REML' if reml else 'ML'} estimate of tau^2 did not converge")
 
 
-_ESTIMATORS: dict[str, Callable[[FloatArray, FloatArray, FloatArray, float], tuple[float, int]]] = {
-    "DL": lambda y, v, x, t: _dl(y, v, x),
-    "HE": lambda y, v, x, t: _he(y, v, x),
-    "SJ": lambda y, v, x, t: _sj(y, v, x),
-    "PM": lambda y, v, x, t: _pm(y, v, x),
-    "ML": lambda y, v, x, t: _fisher(y, v, x, reml=False, threshold=t),
-    "REML": lambda y, v, x, t: _fisher(y, v, x, reml=True, threshold=t),
+_Estimator = Callable[[FloatArray, FloatArray, FloatArray, float, float], tuple[float, int]]
+_ESTIMATORS: dict[str, _Estimator] = {
+    "DL": lambda y, v, x, t, tol: _dl(y, v, x),
+    "HE": lambda y, v, x, t, tol: _he(y, v, x),
+    "SJ": lambda y, v, x, t, tol: _sj(y, v, x),
+    "PM": lambda y, v, x, t, tol: _pm(y, v, x, tol),
+    "ML": lambda y, v, x, t, tol: _fisher(y, v, x, reml=False, threshold=t),
+    "REML": lambda y, v, x, t, tol: _fisher(y, v, x, reml=True, threshold=t),
 }
 
 
@@ -181,6 +188,7 @@ def estimate_tau2(
     x: FloatArray | None = None,
     *,
     threshold: float = METAFOR_THRESHOLD,
+    tol: float = PM_TOL,
 ) -> Tau2Estimate:
     """Estimate tau^2 by ``method`` (one of :data:`TAU2_METHODS`), truncating at 0.
 
@@ -189,6 +197,8 @@ def estimate_tau2(
     in tau^2 falls below it; the default is metafor's (1e-5, starting from the HE estimate), so
     results reproduce metafor's printed values; pass e.g. 1e-10 for the exact optimum (the two
     can differ by ~1e-5 in tau^2 when Fisher scoring converges slowly, e.g. dat.bcg ~ ablat).
+    ``tol`` is the absolute tolerance of the Paule-Mandel root (default 1e-12, the exact root;
+    :data:`METAFOR_UNIROOT_TOL` gives metafor's default).
     """
     if method not in _ESTIMATORS:
         raise ValueError(f"unknown tau^2 estimator {method!r}; one of {', '.join(TAU2_METHODS)}")
@@ -198,7 +208,7 @@ def estimate_tau2(
     k, p = xm.shape
     if k <= p:
         return Tau2Estimate(0.0, 0.0, None, False)
-    raw, iterations = _ESTIMATORS[method](y, v, xm, threshold)
+    raw, iterations = _ESTIMATORS[method](y, v, xm, threshold, tol)
     tau2 = max(raw, 0.0)
     return Tau2Estimate(tau2, float(raw), _se_tau2(method, y, v, xm, tau2), raw < 0, iterations)
 

@@ -86,9 +86,7 @@ class Patient(TimestampMixin, ImportBatchMixin, Base):
     """A pseudonymous patient: ``code`` is site code + sequence; no direct identifiers."""
 
     __tablename__ = "patients"
-    __table_args__ = (
-        sa.CheckConstraint("birth_year BETWEEN 1900 AND 2100", name="birth_year_range"),
-    )
+    __table_args__ = (sa.CheckConstraint("birth_year BETWEEN 1900 AND 2100", name="birth_year_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -179,8 +177,7 @@ class DrugAdministration(TimestampMixin, ImportBatchMixin, Base):
 
 def _descriptor_columns() -> dict[str, Any]:
     return {
-        name: mapped_column(sa.Boolean, nullable=True, default=None)
-        for name in vocab.SLEDAI_2K_DESCRIPTORS
+        name: mapped_column(sa.Boolean, nullable=True, default=None) for name in vocab.SLEDAI_2K_DESCRIPTORS
     }
 
 

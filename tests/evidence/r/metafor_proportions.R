@@ -17,7 +17,9 @@ for (m in c("PLO", "PFT", "PAS", "PR")) {
     out(paste("pritz", m, meth, "z", sep="_"), rma(measure=m, xi=xi, ni=ni, data=d, method=meth))
   }
   out(paste("pritz", m, "REML", "knha", sep="_"), rma(measure=m, xi=xi, ni=ni, data=d, method="REML", test="knha"))
+  # Paule-Mandel solved to the exact root (uniroot tol 1e-12 instead of metafor's eps^0.25)
+  out(paste("pritz", m, "PMexact", "z", sep="_"), rma(measure=m, xi=xi, ni=ni, data=d, method="PM", control=list(tol=1e-12)))
 }
-# MSC remission rows of the curated SLE dataset (Sun 2009 4/4, Wang 2013 23/83, Deng 2017 9/12, Barbado 2018 2/3)
+# MSC remission rows of the curated SLE dataset, version 1 (Sun 2009 4/4, Wang 2013 23/83, Deng 2017 9/12, Barbado 2018 2/3)
 xi <- c(4, 23, 9, 2); ni <- c(4, 83, 12, 3)
 for (meth in c("REML", "DL")) out(paste("msc", "PLO", meth, "z", sep="_"), rma(measure="PLO", xi=xi, ni=ni, method=meth))
