@@ -305,8 +305,9 @@ def to_units(value: float, per_unit: int) -> int:
     0.01. Rounding is half-up with a 1e-9 guard so that decimal inputs such as 1.1 (stored as
     1.1000000000000000888) and 0.45 land on the step a person reading the decimal expects;
     comparing integer steps then avoids the IEEE trap ``1.4 - 1.1 = 0.2999999999999998``
-    (spec section 0). The same arithmetic is used by the vectorised path
-    (:func:`lupuscell.instruments.bulk.score_visit_table`), so both paths agree bit for bit.
+    (docs/instruments/lldas.md, "Exact thresholds"). The same arithmetic is used by the
+    vectorised path (:func:`lupuscell.instruments.bulk.score_visit_table`), so both paths agree
+    bit for bit.
     """
     return math.floor(value * per_unit + HALF_UP)
 

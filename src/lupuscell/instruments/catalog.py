@@ -1,4 +1,4 @@
-"""Instrument catalog: name (spec section 16) -> input model, scorer, version, source.
+"""Instrument catalog: name (as in ``lupuscell score NAME``) -> input model, scorer, version, source.
 
 Each instrument module declares ``SPECS: tuple[InstrumentSpec, ...]``; this module gathers
 them. Add a module to ``_MODULES`` to publish its instruments.
