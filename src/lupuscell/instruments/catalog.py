@@ -20,6 +20,7 @@ _MODULES = (
     "lupuscell.instruments.transplant",
     "lupuscell.instruments.labs",
     "lupuscell.instruments.body",
+    "lupuscell.instruments.rand36",
 )
 
 
