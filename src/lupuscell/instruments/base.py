@@ -61,10 +61,20 @@ def printed(
 def _plain(value: Any) -> Any:
     """JSON-ready copy: tuples become lists and mappings dicts (recursively)."""
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [_plain(v) if isinstance(v, tuple | list | dict) else v for v in value]
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v) if isinstance(v, tuple | list | dict) else v for k, v in value.items()}
     return value
+
+
+@dataclass(frozen=True)
+class _Printed:
+    """How one headline field is printed (read once per result class from its metadata)."""
+
+    name: str
+    keys: tuple[str, ...]
+    templated: bool
+    omit_if: Callable[[Any], bool] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,13 +104,12 @@ class InstrumentResult:
     def values(self) -> dict[str, Any]:
         """The headline values under their JSON keys, in print order."""
         out: dict[str, Any] = {}
-        for f in self.headline_fields():
-            omit_if = f.metadata.get("omit_if")
-            if omit_if is not None and omit_if(self):
+        for p in _printing(type(self))[0]:
+            if p.omit_if is not None and p.omit_if(self):
                 continue
-            value = _plain(getattr(self, f.name))
-            for key in f.metadata.get("keys") or (f.name,):
-                out[key.format(self=self)] = value
+            value = _plain(getattr(self, p.name))
+            for key in p.keys:
+                out[key.format(self=self) if p.templated else key] = value
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,10 +126,16 @@ class InstrumentResult:
         return out
 
     def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+        printed = _printing(type(self))[1].get(key)  # a fixed key: read the one field
+        if printed is None:
+            return self.values[key]
+        if printed.omit_if is not None and printed.omit_if(self):
+            raise KeyError(key)
+        return _plain(getattr(self, printed.name))
 
 
 _HEADLINE_FIELDS: dict[type, tuple[Field[Any], ...]] = {}
+_PRINTING: dict[type, tuple[tuple[_Printed, ...], dict[str, _Printed]]] = {}
 
 
 def _headline_fields(cls: type[InstrumentResult]) -> tuple[Field[Any], ...]:
@@ -128,6 +143,19 @@ def _headline_fields(cls: type[InstrumentResult]) -> tuple[Field[Any], ...]:
     if cached is None:
         envelope = {f.name for f in fields(InstrumentResult)}
         cached = _HEADLINE_FIELDS[cls] = tuple(f for f in fields(cls) if f.name not in envelope)
+    return cached
+
+
+def _printing(cls: type[InstrumentResult]) -> tuple[tuple[_Printed, ...], dict[str, _Printed]]:
+    """The print plan of a result class: every headline field, and the fixed keys by name."""
+    cached = _PRINTING.get(cls)
+    if cached is None:
+        plan = []
+        for f in _headline_fields(cls):
+            keys = tuple(f.metadata.get("keys") or (f.name,))
+            plan.append(_Printed(f.name, keys, any("{" in k for k in keys), f.metadata.get("omit_if")))
+        fixed = {key: p for p in plan if not p.templated for key in p.keys}
+        cached = _PRINTING[cls] = (tuple(plan), fixed)
     return cached
 
 
