@@ -8,6 +8,8 @@ nephritis classes are ISN/RPS 2003.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 THERAPIES = ("autologous_hsct", "allogeneic_hsct", "msc", "car_t", "other")
 CELL_SOURCES = (
     "peripheral_blood",
@@ -36,7 +38,9 @@ AE_CATEGORIES = ("infection", "gvhd", "crs", "icans", "graft_failure", "other")
 RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
 CLINICAL_EVENT_TYPES = ("death", "flare", "relapse", "last_contact")
 FLARE_SEVERITIES = ("mild_moderate", "severe")
-BILAG_DOMAINS = (
+#: The 9 BILAG-2004 domains and the grades A-E; the Literal types are the one source, the
+#: tuples are derived from them (instruments validate against the types).
+BilagDomain = Literal[
     "constitutional",
     "mucocutaneous",
     "neuropsychiatric",
@@ -46,12 +50,14 @@ BILAG_DOMAINS = (
     "ophthalmic",
     "renal",
     "haematological",
-)
-BILAG_GRADES = ("A", "B", "C", "D", "E")
+]
+BILAG_DOMAINS: tuple[str, ...] = get_args(BilagDomain)
+BilagGrade = Literal["A", "B", "C", "D", "E"]
+BILAG_GRADES: tuple[str, ...] = get_args(BilagGrade)
 
 # SLEDAI-2K descriptors in the order of the index (Gladman DD, Ibanez D, Urowitz MB.
-# J Rheumatol 2002;29:288-91); the weights live in lupuscell.instruments.sledai2k.
-SLEDAI_2K_DESCRIPTORS = (
+# J Rheumatol 2002;29:288-91, Table 1); the weights live in lupuscell.instruments.sledai2k.
+SledaiDescriptor = Literal[
     "seizure",
     "psychosis",
     "organic_brain_syndrome",
@@ -76,7 +82,8 @@ SLEDAI_2K_DESCRIPTORS = (
     "fever",
     "thrombocytopenia",
     "leukopenia",
-)
+]
+SLEDAI_2K_DESCRIPTORS: tuple[str, ...] = get_args(SledaiDescriptor)
 
 ORGAN_INVOLVEMENT = (
     "renal",

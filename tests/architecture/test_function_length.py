@@ -17,7 +17,6 @@ ALLOWED: dict[str, str] = {
     "src/lupuscell/outcomes/inputs.py::from_tables": "branch out",
     "src/lupuscell/outcomes/endpoints.py::derive_endpoints": "branch out",
     "src/lupuscell/cli/registry_cmd.py::patients_show": "branch reg",
-    "src/lupuscell/instruments/bulk.py::score_visit_table": "branch ins",
 }
 
 

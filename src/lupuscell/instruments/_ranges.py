@@ -10,8 +10,8 @@ marker whose validator states both bounds and the unit, while still publishing
     bmi_kg_m2: Annotated[float | None, Range(5, 150, "kg/m2")] = None   # None passes through
 
 :func:`dec` converts a float to :class:`decimal.Decimal` through its shortest ``repr`` so that
-products such as ``1.5 × ULN`` are compared exactly (spec section 0, "Threshold comparisons":
-in IEEE floats ``1.5 * 1.2 = 1.7999999999999998``).
+products such as ``1.5 × ULN`` are compared exactly (in IEEE floats
+``1.5 * 1.2 = 1.7999999999999998``, which would miss a boundary; docs/instruments/index.md).
 """
 
 from __future__ import annotations

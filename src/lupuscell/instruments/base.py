@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, fields
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -38,11 +38,55 @@ class Item:
         return {"name": self.name, "points": self.points, "reason": self.reason}
 
 
-@dataclass(frozen=True)
-class InstrumentResult:
-    """Common envelope: subclasses add their headline fields.
+def printed(
+    *, keys: tuple[str, ...] = (), omit_if: Callable[[Any], bool] | None = None
+) -> dict[str, Any]:
+    """Field metadata saying how a headline field appears in ``to_dict()``.
 
-    ``to_dict()`` returns the JSON-ready mapping printed by ``lupuscell score --json``.
+    Use as ``field(default=None, metadata=printed(...))``; a field without it is printed under
+    its own name.
+
+    Parameters
+    ----------
+    keys
+        JSON key(s) to print the value under, as ``str.format`` templates over the result
+        (``"sri{self.threshold}_responder"``); default: the field name.
+    omit_if
+        Predicate over the result: the field is left out of the JSON when it holds (e.g. the
+        unknown-range bounds of a complete score).
+    """
+    return {"keys": keys, "omit_if": omit_if}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: tuples become lists and mappings dicts (recursively)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) if isinstance(v, tuple | list | dict) else v for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) if isinstance(v, tuple | list | dict) else v for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class _Printed:
+    """How one headline field is printed (read once per result class from its metadata)."""
+
+    name: str
+    keys: tuple[str, ...]
+    templated: bool
+    omit_if: Callable[[Any], bool] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstrumentResult:
+    """Common envelope of every result; each instrument's subclass adds its headline fields.
+
+    A subclass declares its headline values as typed fields (``sledai_2k: int | None``) in the
+    order they are printed; :func:`printed` metadata renames or omits a field in the JSON.
+    ``to_dict()`` returns the JSON-ready mapping printed by ``lupuscell score NAME --json``:
+    the headline fields, then ``instrument``, ``version``, ``complete``, ``missing`` and
+    ``items``. ``result["sledai_2k"]`` and ``result.values`` read the headline part by its
+    JSON key.
     """
 
     instrument: str
@@ -50,11 +94,26 @@ class InstrumentResult:
     items: tuple[Item, ...] = ()
     complete: bool = True
     missing: tuple[str, ...] = ()
-    window_days: int | None = None
-    values: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def headline_fields(cls) -> tuple[Field[Any], ...]:
+        """The dataclass fields that are headline values (everything but the envelope)."""
+        return _headline_fields(cls)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The headline values under their JSON keys, in print order."""
+        out: dict[str, Any] = {}
+        for p in _printing(type(self))[0]:
+            if p.omit_if is not None and p.omit_if(self):
+                continue
+            value = _plain(getattr(self, p.name))
+            for key in p.keys:
+                out[key.format(self=self) if p.templated else key] = value
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(self.values)
+        out = self.values
         out.update(
             {
                 "instrument": self.instrument,
@@ -64,17 +123,51 @@ class InstrumentResult:
                 "items": [i.to_dict() for i in self.items],
             }
         )
-        if self.window_days is not None:
-            out["window_days"] = self.window_days
         return out
 
     def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+        printed = _printing(type(self))[1].get(key)  # a fixed key: read the one field
+        if printed is None:
+            return self.values[key]
+        if printed.omit_if is not None and printed.omit_if(self):
+            raise KeyError(key)
+        return _plain(getattr(self, printed.name))
+
+
+_HEADLINE_FIELDS: dict[type, tuple[Field[Any], ...]] = {}
+_PRINTING: dict[type, tuple[tuple[_Printed, ...], dict[str, _Printed]]] = {}
+
+
+def _headline_fields(cls: type[InstrumentResult]) -> tuple[Field[Any], ...]:
+    cached = _HEADLINE_FIELDS.get(cls)
+    if cached is None:
+        envelope = {f.name for f in fields(InstrumentResult)}
+        cached = _HEADLINE_FIELDS[cls] = tuple(f for f in fields(cls) if f.name not in envelope)
+    return cached
+
+
+def _printing(cls: type[InstrumentResult]) -> tuple[tuple[_Printed, ...], dict[str, _Printed]]:
+    """The print plan of a result class: every headline field, and the fixed keys by name."""
+    cached = _PRINTING.get(cls)
+    if cached is None:
+        plan = []
+        for f in _headline_fields(cls):
+            keys = tuple(f.metadata.get("keys") or (f.name,))
+            plan.append(_Printed(f.name, keys, any("{" in k for k in keys), f.metadata.get("omit_if")))
+        fixed = {key: p for p in plan if not p.templated for key in p.keys}
+        cached = _PRINTING[cls] = (tuple(plan), fixed)
+    return cached
 
 
 @dataclass(frozen=True)
 class InstrumentSpec:
-    """Catalog entry: name (spec section 16), input model, scorer, version and citation."""
+    """Catalog entry: name (as given to ``lupuscell score NAME``), input model, scorer,
+    version, citation, one-line summary and the result class the scorer returns.
+
+    ``row_input`` turns one row of a table (``lupuscell score-table``: column -> cell, missing
+    cells left out) into the scorer's input; the default passes the columns named like the
+    input model's fields.
+    """
 
     name: str
     input_model: type[BaseModel]
@@ -82,9 +175,18 @@ class InstrumentSpec:
     version: str
     source: str
     summary: str
+    result_type: type[InstrumentResult] = InstrumentResult
+    row_input: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+
+    def input_from_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The scorer's input from one table row (see ``row_input``)."""
+        if self.row_input is not None:
+            return self.row_input(row)
+        known = self.input_model.model_fields
+        return {k: v for k, v in row.items() if k in known}
 
 
-# --- additions (SLE/catalog work): input validation and exact-precision helpers -------------
+# --------------------------------------------------------- input validation and exact precision
 
 _RANGE_KEYS = (
     ("minimum", ">="),
@@ -231,8 +333,9 @@ def to_units(value: float, per_unit: int) -> int:
     0.01. Rounding is half-up with a 1e-9 guard so that decimal inputs such as 1.1 (stored as
     1.1000000000000000888) and 0.45 land on the step a person reading the decimal expects;
     comparing integer steps then avoids the IEEE trap ``1.4 - 1.1 = 0.2999999999999998``
-    (spec section 0). The same arithmetic is used by the vectorised path
-    (:func:`lupuscell.instruments.bulk.score_visit_table`), so both paths agree bit for bit.
+    (docs/instruments/lldas.md, "Exact thresholds"). The same arithmetic is used by the
+    vectorised path (:func:`lupuscell.instruments.bulk.score_visit_table`), so both paths agree
+    bit for bit.
     """
     return math.floor(value * per_unit + HALF_UP)
 

@@ -10,8 +10,8 @@ Sources
 * Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650-655 (ideal body weight).
 * Inker LA, Eneanya ND, Coresh J, et al. New creatinine- and cystatin C-based equations to
   estimate GFR without race. N Engl J Med 2021;385:1737-1749 (CKD-EPI 2021, creatinine).
-* lupuscell spec ``instruments.md`` section 12 (formulas confirmed via GlobalRPh, kidney.org,
-  NIDDK).
+* Formulas cross-checked against GlobalRPh, kidney.org and NIDDK (docs/instruments/body_size.md,
+  docs/instruments/egfr_ckd_epi_2021.md).
 
 Conventions
 -----------
@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from lupuscell.instruments._ranges import Range, TypedInput
-from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item
+from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item, validate_input
 
 BODY_VERSION = "mosteller_1987+dubois_1916+haycock_1978+devine_1974"
 BODY_SOURCE = (
@@ -48,15 +49,17 @@ BODY_SOURCE = (
 EGFR_VERSION = "ckd_epi_2021_cr"
 EGFR_SOURCE = "Inker LA et al. N Engl J Med 2021;385:1737-1749 (CKD-EPI 2021 creatinine, no race)"
 
+Sex = Literal["female", "male"]
+
 CM_PER_IN = 2.54
-DEVINE_BASE_KG: dict[str, float] = {"male": 50.0, "female": 45.5}
+DEVINE_BASE_KG: dict[Sex, float] = {"male": 50.0, "female": 45.5}
 DEVINE_KG_PER_IN = 2.3
 DEVINE_MIN_HEIGHT_IN = 60.0
 CREATININE_UMOL_PER_MG_DL = 88.4
 STANDARD_BSA_M2 = 1.73
 
 #: CKD-EPI 2021 creatinine constants by sex: (kappa, alpha, sex factor).
-CKD_EPI_2021: dict[str, tuple[float, float, float]] = {
+CKD_EPI_2021: dict[Sex, tuple[float, float, float]] = {
     "female": (0.7, -0.241, 1.012),
     "male": (0.9, -0.302, 1.0),
 }
@@ -64,7 +67,8 @@ CKD_EPI_2021_BASE = 142.0
 CKD_EPI_2021_BETA = -1.200
 CKD_EPI_2021_AGE = 0.9938
 
-Sex = Literal["female", "male"]
+DosingWeightBetween = Literal["ibw", "tbw"]
+DosingWeightBasis = Literal["tbw", "ibw", "adjusted"]
 
 
 # ----------------------------------------------------------------------------- plain formulas
@@ -101,8 +105,8 @@ def dosing_weight(
     adjusted_kg: float,
     *,
     obese_ratio: float = 1.2,
-    between: Literal["ibw", "tbw"] = "ibw",
-) -> tuple[float, str]:
+    between: DosingWeightBetween = "ibw",
+) -> tuple[float, DosingWeightBasis]:
     """Dosing weight and its basis: TBW if TBW < IBW; AdjBW if TBW > ``obese_ratio`` × IBW; else IBW/TBW."""
     if weight_kg < ibw_kg:
         return weight_kg, "tbw"
@@ -133,7 +137,7 @@ def deindex_egfr(egfr_ml_min_1_73m2: float, bsa_m2: float) -> float:
 
 
 class BodySizeInput(TypedInput):
-    """Input of ``body_size`` (spec section 16) plus the adjusted-weight and dosing options."""
+    """Input of ``body_size`` plus the adjusted-weight and dosing options (docs/instruments/body_size.md)."""
 
     height_cm: Annotated[float, Range(20, 275, "cm")]
     weight_kg: Annotated[float, Range(0, 700, "kg", lo_open=True)]
@@ -143,13 +147,36 @@ class BodySizeInput(TypedInput):
     )
     dosing_weight_obese_ratio: Annotated[float, Range(1, 2, "x IBW")] = 1.2
     """TBW/IBW above which the dosing weight is the adjusted weight."""
-    dosing_weight_between: Literal["ibw", "tbw"] = "ibw"
+    dosing_weight_between: DosingWeightBetween = "ibw"
     """Dosing weight when IBW <= TBW <= ratio x IBW."""
 
 
-def score_body_size(inputs: BodySizeInput | Mapping[str, Any]) -> InstrumentResult:
-    """BSA by three formulas, Devine IBW, adjusted weight, BMI and the separate dosing weight."""
-    inp = inputs if isinstance(inputs, BodySizeInput) else BodySizeInput.model_validate(inputs)
+@dataclass(frozen=True, kw_only=True)
+class BodySizeResult(InstrumentResult):
+    """Result of ``body_size``, in full precision (round only for display)."""
+
+    bsa_mosteller_m2: float = 0.0
+    bsa_dubois_m2: float = 0.0
+    bsa_haycock_m2: float = 0.0
+    ibw_devine_kg: float = 0.0
+    ibw_below_60_in: bool = False
+    adjusted_body_weight_kg: float = 0.0
+    adjusted_weight_factor: float = 0.4
+    bmi_kg_m2: float = 0.0
+    dosing_weight_kg: float = 0.0
+    dosing_weight_basis: DosingWeightBasis = "tbw"
+
+
+def score_body_size(inputs: BodySizeInput | Mapping[str, Any]) -> BodySizeResult:
+    """BSA by three formulas, Devine IBW, adjusted weight, BMI and the separate dosing weight.
+
+    References
+    ----------
+    Mosteller RD. N Engl J Med 1987;317:1098. DuBois D, DuBois EF. Arch Intern Med
+    1916;17:863-871. Haycock GB et al. J Pediatr 1978;93:62-66. Devine BJ. Drug Intell Clin
+    Pharm 1974;8:650-655.
+    """
+    inp = validate_input(BodySizeInput, inputs)
     h, w = inp.height_cm, inp.weight_kg
     ibw = ibw_devine(h, inp.sex)
     f = inp.adjusted_weight_factor
@@ -158,18 +185,6 @@ def score_body_size(inputs: BodySizeInput | Mapping[str, Any]) -> InstrumentResu
         w, ibw, adj, obese_ratio=inp.dosing_weight_obese_ratio, between=inp.dosing_weight_between
     )
     short = h < DEVINE_MIN_HEIGHT_IN * CM_PER_IN
-    values: dict[str, Any] = {
-        "bsa_mosteller_m2": bsa_mosteller(h, w),
-        "bsa_dubois_m2": bsa_dubois(h, w),
-        "bsa_haycock_m2": bsa_haycock(h, w),
-        "ibw_devine_kg": ibw,
-        "ibw_below_60_in": short,
-        "adjusted_body_weight_kg": adj,
-        "adjusted_weight_factor": f,
-        "bmi_kg_m2": w / (h / 100.0) ** 2,
-        "dosing_weight_kg": dose_w,
-        "dosing_weight_basis": basis,
-    }
     items = (
         Item(
             "ibw_devine_kg",
@@ -185,7 +200,21 @@ def score_body_size(inputs: BodySizeInput | Mapping[str, Any]) -> InstrumentResu
             f"otherwise {inp.dosing_weight_between.upper()}",
         ),
     )
-    return InstrumentResult(instrument="body_size", version=BODY_VERSION, items=items, values=values)
+    return BodySizeResult(
+        instrument="body_size",
+        version=BODY_VERSION,
+        items=items,
+        bsa_mosteller_m2=bsa_mosteller(h, w),
+        bsa_dubois_m2=bsa_dubois(h, w),
+        bsa_haycock_m2=bsa_haycock(h, w),
+        ibw_devine_kg=ibw,
+        ibw_below_60_in=short,
+        adjusted_body_weight_kg=adj,
+        adjusted_weight_factor=f,
+        bmi_kg_m2=w / (h / 100.0) ** 2,
+        dosing_weight_kg=dose_w,
+        dosing_weight_basis=basis,
+    )
 
 
 # -------------------------------------------------------------------------- egfr_ckd_epi_2021
@@ -195,7 +224,7 @@ CREATININE_RANGE_MG_DL = Range(0, 40, "mg/dL", lo_open=True)
 
 
 class EgfrInput(TypedInput):
-    """Input of ``egfr_ckd_epi_2021`` (spec section 16); optional BSA for de-indexing."""
+    """Input of ``egfr_ckd_epi_2021``; optional BSA for de-indexing."""
 
     creatinine_unit: Literal["mg_dl", "umol_l"]
     serum_creatinine: Annotated[float, Range(0, 3536, "mg/dL or umol/L", lo_open=True)]
@@ -220,18 +249,28 @@ class EgfrInput(TypedInput):
         return self.serum_creatinine / CREATININE_UMOL_PER_MG_DL
 
 
-def score_egfr(inputs: EgfrInput | Mapping[str, Any]) -> InstrumentResult:
-    """CKD-EPI 2021 creatinine eGFR (full precision) and, with ``bsa_m2``, the de-indexed GFR."""
-    inp = inputs if isinstance(inputs, EgfrInput) else EgfrInput.model_validate(inputs)
+@dataclass(frozen=True, kw_only=True)
+class EgfrResult(InstrumentResult):
+    """Result of ``egfr_ckd_epi_2021``: eGFR in full precision and rounded for display, the
+    creatinine in mg/dL it was computed from and, with a BSA, the de-indexed GFR."""
+
+    egfr_ml_min_1_73m2: float = 0.0
+    egfr_display: int = 0
+    creatinine_mg_dl: float = 0.0
+    egfr_ml_min: float | None = None
+
+
+def score_egfr(inputs: EgfrInput | Mapping[str, Any]) -> EgfrResult:
+    """CKD-EPI 2021 creatinine eGFR (full precision) and, with ``bsa_m2``, the de-indexed GFR.
+
+    References
+    ----------
+    Inker LA et al. N Engl J Med 2021;385:1737-1749.
+    """
+    inp = validate_input(EgfrInput, inputs)
     scr = inp.creatinine_mg_dl()
     egfr = egfr_ckd_epi_2021(scr, inp.age_years, inp.sex)
     kappa, alpha, _ = CKD_EPI_2021[inp.sex]
-    values: dict[str, Any] = {
-        "egfr_ml_min_1_73m2": egfr,
-        "egfr_display": round(egfr),
-        "creatinine_mg_dl": scr,
-        "egfr_ml_min": None if inp.bsa_m2 is None else deindex_egfr(egfr, inp.bsa_m2),
-    }
     unit_note = "" if inp.creatinine_unit == "mg_dl" else f" ({inp.serum_creatinine:g} umol/L ÷ 88.4)"
     items = (
         Item(
@@ -242,7 +281,15 @@ def score_egfr(inputs: EgfrInput | Mapping[str, Any]) -> InstrumentResult:
             + f"; Scr {scr:.4g} mg/dL{unit_note}",
         ),
     )
-    return InstrumentResult(instrument="egfr_ckd_epi_2021", version=EGFR_VERSION, items=items, values=values)
+    return EgfrResult(
+        instrument="egfr_ckd_epi_2021",
+        version=EGFR_VERSION,
+        items=items,
+        egfr_ml_min_1_73m2=egfr,
+        egfr_display=round(egfr),
+        creatinine_mg_dl=scr,
+        egfr_ml_min=None if inp.bsa_m2 is None else deindex_egfr(egfr, inp.bsa_m2),
+    )
 
 
 SPECS: tuple[InstrumentSpec, ...] = (
@@ -253,6 +300,7 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=BODY_VERSION,
         source=BODY_SOURCE,
         summary="BSA (Mosteller, DuBois, Haycock), Devine IBW, adjusted weight (f) and dosing weight",
+        result_type=BodySizeResult,
     ),
     InstrumentSpec(
         name="egfr_ckd_epi_2021",
@@ -261,5 +309,6 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=EGFR_VERSION,
         source=EGFR_SOURCE,
         summary="CKD-EPI 2021 creatinine eGFR (no race coefficient), adults >= 18; optional de-indexing",
+        result_type=EgfrResult,
     ),
 )

@@ -10,7 +10,7 @@ this on random tables.
 
 Missing values
 --------------
-The descriptors are checklist items (spec section 0): on a paper form an unticked item is
+The descriptors are checklist items: on a paper form an unticked item is
 *absent*, and the per-visit input treats a left-out descriptor that way. In a table every
 descriptor has a cell, so a *missing cell* (NA/NaN/empty in CSV) means *not assessed*: it is
 never read as false. A row with a missing descriptor gets ``sledai_2k`` and ``clinical_sledai``
@@ -54,9 +54,11 @@ import pandas as pd
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.instruments.base import HALF_UP
 from lupuscell.instruments.response import (
+    DORIS_FAILURES,
     DORIS_PGA_RULES,
     DORIS_PRED_RULES,
     DOSE_STEPS,
+    LLDAS_FAILURES,
     LLDAS_MAJOR_ORGAN,
     LLDAS_PGA_MAX_TENTHS,
     LLDAS_PRED_MAX_HUNDREDTHS,
@@ -79,20 +81,6 @@ DORIS_COLUMNS: tuple[str, ...] = ("pga", "prednisolone_mg_per_day", "immunosuppr
 #: Optional column: recorded by DORIS (antimalarials are allowed, not required); not used.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("on_antimalarial",)
 
-LLDAS_FAILURES: tuple[str, ...] = (
-    "sledai_2k_gt_4",
-    "major_organ_activity",
-    "new_activity",
-    "pga_gt_1",
-    "prednisolone_gt_7_5",
-    "maintenance_therapy_not_standard_or_not_tolerated",
-)
-DORIS_FAILURES: tuple[str, ...] = (
-    "clinical_sledai_not_0",
-    "pga_ge_0_5",
-    "prednisolone_gt_5",
-    "immunosuppressives_or_biologics_not_stable",
-)
 #: Rows per block: the uint8/bool temporaries of one block stay in the CPU cache.
 BLOCK_ROWS = 1 << 17
 _RANGES: dict[str, tuple[float, float]] = {"pga": (0.0, 3.0), "prednisolone_mg_per_day": (0.0, 2000.0)}
@@ -321,42 +309,10 @@ def score_visit_table(
     """
     if options:
         raise ValidationError.single("options", ", ".join(options), "unknown option(s)")
-    unknown = [i for i in instruments if i not in INSTRUMENTS]
-    if unknown:
-        raise ValidationError.single(
-            "options", "instruments", f"unknown {unknown}; allowed: {', '.join(INSTRUMENTS)}"
-        )
-    if pga_rule not in DORIS_PGA_RULES or prednisolone_rule not in DORIS_PRED_RULES:
-        raise ValidationError.single(
-            "options",
-            "pga_rule/prednisolone_rule",
-            f"allowed: {list(DORIS_PGA_RULES)} / {list(DORIS_PRED_RULES)}",
-        )
-    if threshold_arithmetic not in THRESHOLD_ARITHMETIC:
-        raise ValidationError.single(
-            "options", "threshold_arithmetic", f"allowed values: {', '.join(THRESHOLD_ARITHMETIC)}"
-        )
-    needed = list(DESCRIPTORS)
-    if "lldas" in instruments:
-        needed += [c for c in LLDAS_COLUMNS if c not in needed]
-    if "doris_2021" in instruments:
-        needed += [c for c in DORIS_COLUMNS if c not in needed]
-    absent = [c for c in needed if c not in frame.columns]
-    if absent:
-        raise ValidationError([Problem("visit table", c, "required column is missing") for c in absent])
-
-    n = len(frame)
-    data = _Columns(
-        descriptors={key: _bool_column(frame, key) for key in DESCRIPTORS},
-        flags={},
-        numbers={},
-    )
+    _check_options(instruments, prednisolone_rule, pga_rule, threshold_arithmetic)
     lldas, doris = "lldas" in instruments, "doris_2021" in instruments
-    if lldas or doris:
-        data.numbers = {name: _number_column(frame, name) for name in ("pga", "prednisolone_mg_per_day")}
-        names = (LLDAS_COLUMNS if lldas else ()) + (DORIS_COLUMNS if doris else ())
-        data.flags = {c: _bool_column(frame, c) for c in names if c not in data.numbers}
-
+    data = _read_columns(frame, lldas, doris)
+    n = len(frame)
     out: dict[str, np.ndarray] = {
         "sledai_2k": np.empty(n, np.int16),
         "clinical_sledai": np.empty(n, np.int16),
@@ -372,20 +328,72 @@ def score_visit_table(
         _score_block(
             data, slice(start, min(start + BLOCK_ROWS, n)), out, lldas, doris, rules, failed_criteria, exact
         )
+    return _join(frame, _result_columns(out, instruments, failed_criteria))
 
+
+def _check_options(
+    instruments: Sequence[str], prednisolone_rule: str, pga_rule: str, threshold_arithmetic: str
+) -> None:
+    unknown = [i for i in instruments if i not in INSTRUMENTS]
+    if unknown:
+        raise ValidationError.single(
+            "options", "instruments", f"unknown {unknown}; allowed: {', '.join(INSTRUMENTS)}"
+        )
+    if pga_rule not in DORIS_PGA_RULES or prednisolone_rule not in DORIS_PRED_RULES:
+        raise ValidationError.single(
+            "options",
+            "pga_rule/prednisolone_rule",
+            f"allowed: {list(DORIS_PGA_RULES)} / {list(DORIS_PRED_RULES)}",
+        )
+    if threshold_arithmetic not in THRESHOLD_ARITHMETIC:
+        raise ValidationError.single(
+            "options", "threshold_arithmetic", f"allowed values: {', '.join(THRESHOLD_ARITHMETIC)}"
+        )
+
+
+def _read_columns(frame: pd.DataFrame, lldas: bool, doris: bool) -> _Columns:
+    """The input columns as numpy arrays (no copies where pandas allows), checked for presence,
+    type and range."""
+    needed: list[str] = list(DESCRIPTORS)
+    if lldas:
+        needed += [c for c in LLDAS_COLUMNS if c not in needed]
+    if doris:
+        needed += [c for c in DORIS_COLUMNS if c not in needed]
+    absent = [c for c in needed if c not in frame.columns]
+    if absent:
+        raise ValidationError([Problem("visit table", c, "required column is missing") for c in absent])
+    data = _Columns(
+        descriptors={key: _bool_column(frame, key) for key in DESCRIPTORS},
+        flags={},
+        numbers={},
+    )
+    if lldas or doris:
+        data.numbers = {name: _number_column(frame, name) for name in ("pga", "prednisolone_mg_per_day")}
+        names = (LLDAS_COLUMNS if lldas else ()) + (DORIS_COLUMNS if doris else ())
+        data.flags = {c: _bool_column(frame, c) for c in names if c not in data.numbers}
+    return data
+
+
+def _result_columns(
+    out: dict[str, np.ndarray], instruments: Sequence[str], failed_criteria: bool
+) -> dict[str, Any]:
+    """The requested result columns as pandas nullable arrays over the computed buffers."""
     columns: dict[str, Any] = {}
     if "sledai_2k" in instruments:
         columns["sledai_2k"] = pd.arrays.IntegerArray(out["sledai_2k"], out["sledai_na"].copy())
     if "clinical_sledai" in instruments:
         columns["clinical_sledai"] = pd.arrays.IntegerArray(out["clinical_sledai"], out["sledai_na"].copy())
-    wanted = (("lldas", "lldas", LLDAS_FAILURES, lldas), ("doris", "doris_remission", DORIS_FAILURES, doris))
+    wanted = (
+        ("lldas", "lldas", LLDAS_FAILURES, "lldas" in instruments),
+        ("doris", "doris_remission", DORIS_FAILURES, "doris_2021" in instruments),
+    )
     for name, column, failures, requested in wanted:
         if not requested:
             continue
         columns[column] = pd.arrays.BooleanArray(out[name], out[f"{name}_na"])
         if failed_criteria:
             columns[f"{name}_failed_criteria"] = _failure_labels(out[f"{name}_codes"], failures)
-    return _join(frame, columns)
+    return columns
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Instrument catalog: name (spec section 16) -> input model, scorer, version, source.
+"""Instrument catalog: name (as in ``lupuscell score NAME``) -> input model, scorer, version, source.
 
 Each instrument module declares ``SPECS: tuple[InstrumentSpec, ...]``; this module gathers
 them. Add a module to ``_MODULES`` to publish its instruments.
@@ -20,6 +20,7 @@ _MODULES = (
     "lupuscell.instruments.transplant",
     "lupuscell.instruments.labs",
     "lupuscell.instruments.body",
+    "lupuscell.instruments.rand36",
 )
 
 
@@ -35,6 +36,7 @@ def _load() -> dict[str, InstrumentSpec]:
 
 
 CATALOG: dict[str, InstrumentSpec] = _load()
+"""Every instrument by name (``lupuscell score --list``): input model, scorer, result class, version, source."""
 
 
 def get(name: str) -> InstrumentSpec:

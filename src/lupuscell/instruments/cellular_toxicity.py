@@ -5,7 +5,7 @@ Source
 Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release
 syndrome and neurologic toxicity associated with immune effector cells. Biol Blood Marrow
 Transplant 2019;25(4):625-638, doi:10.1016/j.bbmt.2018.12.758 (tables as reproduced in
-PMC9327779 and PMC8021214; lupuscell spec ``instruments.md`` section 10).
+PMC9327779 and PMC8021214; conventions in docs/instruments/astct_crs.md and astct_icans.md).
 
 CRS conventions
 ---------------
@@ -43,12 +43,13 @@ ICANS conventions
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import ValidationInfo, field_validator
 
 from lupuscell.instruments._ranges import Range, TypedInput
-from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item
+from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item, validate_input
 
 VERSION = "astct_2019"
 GRADING_SYSTEM = "ASTCT_2019"
@@ -69,7 +70,7 @@ OxygenDelivery = Literal[
     "mechanical_ventilation",
 ]
 #: Hypoxia grade by device; ``None`` = depends on flow (nasal cannulae).
-OXYGEN_GRADE: dict[str, int | None] = {
+OXYGEN_GRADE: dict[OxygenDelivery, int | None] = {
     "none": 0,
     "blow_by": 2,
     "nasal_cannula": None,
@@ -83,8 +84,13 @@ OXYGEN_GRADE: dict[str, int | None] = {
 }
 
 
+MaskedFeverRule = Literal["grade_1_if_clinically_active", "grade_0"]
+CrsStatus = Literal["active", "resolved", "criteria_not_met", "unknown"]
+FeverRequirement = Literal["met", "waived_after_treatment", "not_met", "unknown"]
+
+
 class CrsInput(TypedInput):
-    """Input of ``astct_crs`` (spec section 16): absent booleans false, counts 0, oxygen none."""
+    """Input of ``astct_crs``: absent booleans false, counts 0, oxygen none."""
 
     max_temperature_c: Annotated[float | None, Range(25, 45, "°C")] = None
     """Maximum temperature; fever is >= 38.0 °C. Absent means unknown."""
@@ -99,7 +105,7 @@ class CrsInput(TypedInput):
     """Recorded for the audit trail; ASTCT does not define hypotension numerically."""
     crs_clinically_active: bool = False
     """CRS still clinically active (masked-fever convention)."""
-    masked_fever_rule: Literal["grade_1_if_clinically_active", "grade_0"] = "grade_1_if_clinically_active"
+    masked_fever_rule: MaskedFeverRule = "grade_1_if_clinically_active"
     """Masked fever with neither hypotension nor hypoxia: grade 1 if active, else 0 (open convention)."""
     vasopressin_alone_counts_as_vasopressor: bool = True
     """Vasopressin alone counts as one vasopressor (grade 3); false grades it 2."""
@@ -149,9 +155,59 @@ def _crs_grade_given(fever: bool, waived: bool, organ: int, inp: CrsInput) -> tu
     return 0, "masked fever, no hypotension/hypoxia: CRS resolved (convention)"
 
 
-def score_crs(inputs: CrsInput | Mapping[str, Any]) -> InstrumentResult:
-    """ASTCT 2019 CRS grade 0-4 with the fever rule and the explicit open conventions."""
-    inp = inputs if isinstance(inputs, CrsInput) else CrsInput.model_validate(inputs)
+@dataclass(frozen=True, kw_only=True)
+class CrsResult(InstrumentResult):
+    """Result of ``astct_crs``: the grade (null when it depends on a missing measurement, with
+    the possible range), the status, the fever rule applied and the two organ grades."""
+
+    crs_grade: int | None = None
+    crs_grade_min: int = 0
+    crs_grade_max: int = 0
+    crs_status: CrsStatus = "unknown"
+    fever_requirement: FeverRequirement = "unknown"
+    hypotension_grade: int = 0
+    hypoxia_grade: int | None = None
+    systolic_bp_mmhg: float | None = None
+    masked_fever_rule: MaskedFeverRule = "grade_1_if_clinically_active"
+    vasopressin_alone_counts_as_vasopressor: bool = True
+    grading_system: str = GRADING_SYSTEM
+
+
+def _fever(inp: CrsInput) -> tuple[FeverRequirement, str]:
+    """How the fever requirement stands, and why."""
+    t = inp.max_temperature_c
+    waived = inp.received_antipyretic_or_anticytokine_after_crs_onset
+    requirement: FeverRequirement
+    if t is not None:
+        requirement = "met" if t >= FEVER_C else ("waived_after_treatment" if waived else "not_met")
+        reason = f"max temperature {t:g} °C ({'>=' if t >= FEVER_C else '<'} 38.0)"
+    else:
+        requirement = "waived_after_treatment" if waived else "unknown"
+        reason = "temperature not given" + (" (fever not required after treatment)" if waived else "")
+    if waived and requirement != "met":
+        reason += "; antipyretic/anti-cytokine therapy given after CRS onset"
+    return requirement, reason
+
+
+def _status(grade: int | None, fever: FeverRequirement) -> CrsStatus:
+    if grade is None:
+        return "unknown"
+    if grade > 0:
+        return "active"
+    return "resolved" if fever == "waived_after_treatment" else "criteria_not_met"
+
+
+def score_crs(inputs: CrsInput | Mapping[str, Any]) -> CrsResult:
+    """ASTCT 2019 CRS grade 0-4 with the fever rule and the explicit open conventions.
+
+    Every combination of the unknown measurements (temperature, nasal-cannula flow) is graded;
+    the grade is given when they all agree.
+
+    References
+    ----------
+    Lee DW et al. Biol Blood Marrow Transplant 2019;25(4):625-638.
+    """
+    inp = validate_input(CrsInput, inputs)
     hypo_t, hypo_t_reason = _hypotension_grade(inp)
     hyp_min, hyp_max, hyp_reason = _hypoxia_grades(inp)
     waived = inp.received_antipyretic_or_anticytokine_after_crs_onset
@@ -159,9 +215,7 @@ def score_crs(inputs: CrsInput | Mapping[str, Any]) -> InstrumentResult:
     fever_options = [True, False] if t is None else [t >= FEVER_C]
     hypoxia_options = sorted({hyp_min, hyp_max})
     table = {
-        (f, h): _crs_grade_given(f, waived, max(hypo_t, h), inp)
-        for f in fever_options
-        for h in hypoxia_options
+        (f, h): _crs_grade_given(f, waived, max(hypo_t, h), inp) for f in fever_options for h in hypoxia_options
     }
     grades = [g for g, _ in table.values()]
     g_min, g_max = min(grades), max(grades)
@@ -170,54 +224,33 @@ def score_crs(inputs: CrsInput | Mapping[str, Any]) -> InstrumentResult:
     missing: list[str] = []
     if any(table[(True, h)][0] != table[(False, h)][0] for h in hypoxia_options if len(fever_options) == 2):
         missing.append("max_temperature_c")
-    if len(hypoxia_options) == 2 and any(
-        table[(f, hyp_min)][0] != table[(f, hyp_max)][0] for f in fever_options
-    ):
+    if len(hypoxia_options) == 2 and any(table[(f, hyp_min)][0] != table[(f, hyp_max)][0] for f in fever_options):
         missing.append("oxygen_flow_l_min")
-    outcomes = list(table.values())
-
-    if t is not None:
-        fever_req = "met" if t >= FEVER_C else ("waived_after_treatment" if waived else "not_met")
-        fever_reason = f"max temperature {t:g} °C ({'>=' if t >= FEVER_C else '<'} 38.0)"
-    else:
-        fever_req = "waived_after_treatment" if waived else "unknown"
-        fever_reason = "temperature not given" + (" (fever not required after treatment)" if waived else "")
-    if waived and fever_req != "met":
-        fever_reason += "; antipyretic/anti-cytokine therapy given after CRS onset"
+    fever_req, fever_reason = _fever(inp)
+    first = (fever_options[0], hypoxia_options[0])
+    hypoxia = hyp_max if hyp_min == hyp_max else None
     items = (
         Item("fever", int(fever_req == "met"), fever_reason),
         Item("hypotension", hypo_t, hypo_t_reason),
-        Item("hypoxia", hyp_max if hyp_min == hyp_max else None, hyp_reason),
-        Item("crs_grade", grade, outcomes[0][1] if grade is not None else "grade depends on missing data"),
+        Item("hypoxia", hypoxia, hyp_reason),
+        Item("crs_grade", grade, table[first][1] if grade is not None else "grade depends on missing data"),
     )
-    if grade is None:
-        status = "unknown"
-    elif grade > 0:
-        status = "active"
-    elif fever_req == "waived_after_treatment":
-        status = "resolved"
-    else:
-        status = "criteria_not_met"
-    values: dict[str, Any] = {
-        "crs_grade": grade,
-        "crs_grade_min": g_min,
-        "crs_grade_max": g_max,
-        "crs_status": status,
-        "fever_requirement": fever_req,
-        "hypotension_grade": hypo_t,
-        "hypoxia_grade": hyp_max if hyp_min == hyp_max else None,
-        "systolic_bp_mmhg": inp.systolic_bp_mmhg,
-        "masked_fever_rule": inp.masked_fever_rule,
-        "vasopressin_alone_counts_as_vasopressor": inp.vasopressin_alone_counts_as_vasopressor,
-        "grading_system": GRADING_SYSTEM,
-    }
-    return InstrumentResult(
+    return CrsResult(
         instrument="astct_crs",
         version=VERSION,
         items=items,
         complete=not missing,
         missing=tuple(missing),
-        values=values,
+        crs_grade=grade,
+        crs_grade_min=g_min,
+        crs_grade_max=g_max,
+        crs_status=_status(grade, fever_req),
+        fever_requirement=fever_req,
+        hypotension_grade=hypo_t,
+        hypoxia_grade=hypoxia,
+        systolic_bp_mmhg=inp.systolic_bp_mmhg,
+        masked_fever_rule=inp.masked_fever_rule,
+        vasopressin_alone_counts_as_vasopressor=inp.vasopressin_alone_counts_as_vasopressor,
     )
 
 
@@ -249,19 +282,19 @@ RaisedIcp = Literal[
     "focal_edema",
     "diffuse_edema_or_posturing_or_cn6_palsy_or_papilledema_or_cushing",
 ]
-LOC_GRADE: dict[str, int] = {
+LOC_GRADE: dict[LevelOfConsciousness, int] = {
     "normal": 0,
     "awakens_spontaneously": 1,
     "awakens_to_voice": 2,
     "awakens_only_to_tactile_stimulus": 3,
     "unarousable_or_vigorous_stimuli_stupor_coma": 4,
 }
-SEIZURE_GRADE: dict[str, int] = {
+SEIZURE_GRADE: dict[Seizure, int] = {
     "none": 0,
     "clinical_seizure_resolving_rapidly_or_eeg_seizure_resolving_with_intervention": 3,
     "life_threatening_prolonged_or_repetitive_seizures": 4,
 }
-ICP_GRADE: dict[str, int] = {
+ICP_GRADE: dict[RaisedIcp, int] = {
     "none": 0,
     "focal_edema": 3,
     "diffuse_edema_or_posturing_or_cn6_palsy_or_papilledema_or_cushing": 4,
@@ -273,15 +306,15 @@ ICE_GRADE: tuple[int, ...] = (3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 0)
 class IceComponents(TypedInput):
     """ICE score items; a component left out is unknown (a test result, not a checklist)."""
 
-    orientation: Annotated[int | None, Range(0, 4, "points")] = None
-    naming: Annotated[int | None, Range(0, 3, "points")] = None
-    following_commands: Annotated[int | None, Range(0, 1, "points")] = None
-    writing: Annotated[int | None, Range(0, 1, "points")] = None
-    attention: Annotated[int | None, Range(0, 1, "points")] = None
+    orientation: Annotated[int | None, Range(0, ICE_COMPONENT_MAX["orientation"], "points")] = None
+    naming: Annotated[int | None, Range(0, ICE_COMPONENT_MAX["naming"], "points")] = None
+    following_commands: Annotated[int | None, Range(0, ICE_COMPONENT_MAX["following_commands"], "points")] = None
+    writing: Annotated[int | None, Range(0, ICE_COMPONENT_MAX["writing"], "points")] = None
+    attention: Annotated[int | None, Range(0, ICE_COMPONENT_MAX["attention"], "points")] = None
 
 
 class IcansInput(TypedInput):
-    """Input of ``astct_icans`` (spec section 16); absent booleans false, enums none/normal."""
+    """Input of ``astct_icans``; absent booleans false, enums none/normal."""
 
     ice_score: Annotated[int | None, Range(0, 10, "points")] = None
     ice_components: IceComponents | None = None
@@ -336,9 +369,28 @@ def ice_range(inp: IcansInput) -> tuple[int, int, list[str]]:
     return known, known + unknown_max, missing
 
 
-def score_icans(inputs: IcansInput | Mapping[str, Any]) -> InstrumentResult:
-    """ICE score and ASTCT 2019 ICANS grade 0-4 (adults and children >= 12 years)."""
-    inp = inputs if isinstance(inputs, IcansInput) else IcansInput.model_validate(inputs)
+@dataclass(frozen=True, kw_only=True)
+class IcansResult(InstrumentResult):
+    """Result of ``astct_icans``: the ICE score and ICANS grade (each null when it depends on a
+    missing ICE component, with the possible range)."""
+
+    ice_score: int | None = None
+    ice_score_min: int = 0
+    ice_score_max: int = 10
+    icans_grade: int | None = None
+    icans_grade_min: int = 0
+    icans_grade_max: int = 0
+    grading_system: str = GRADING_SYSTEM
+
+
+def score_icans(inputs: IcansInput | Mapping[str, Any]) -> IcansResult:
+    """ICE score and ASTCT 2019 ICANS grade 0-4 (adults and children >= 12 years).
+
+    References
+    ----------
+    Lee DW et al. Biol Blood Marrow Transplant 2019;25(4):625-638.
+    """
+    inp = validate_input(IcansInput, inputs)
     ice_lo, ice_hi, missing = ice_range(inp)
     if inp.unarousable_unable_to_perform_ice:
         ice_g_lo = ice_g_hi = 4
@@ -352,7 +404,6 @@ def score_icans(inputs: IcansInput | Mapping[str, Any]) -> InstrumentResult:
     icp = ICP_GRADE[inp.raised_icp_cerebral_edema]
     others = max(loc, seiz, motor, icp)
     g_lo, g_hi = max(ice_g_lo, others), max(ice_g_hi, others)
-    grade = g_lo if g_lo == g_hi else None
     items = (
         Item("ice", ice_g_lo if ice_g_lo == ice_g_hi else None, ice_reason),
         Item("level_of_consciousness", loc, inp.level_of_consciousness.replace("_", " ")),
@@ -360,22 +411,18 @@ def score_icans(inputs: IcansInput | Mapping[str, Any]) -> InstrumentResult:
         Item("motor_findings", motor, "deep focal motor weakness" if motor else "none"),
         Item("raised_icp_cerebral_edema", icp, inp.raised_icp_cerebral_edema.replace("_", " ")),
     )
-    values: dict[str, Any] = {
-        "ice_score": ice_lo if ice_lo == ice_hi else None,
-        "ice_score_min": ice_lo,
-        "ice_score_max": ice_hi,
-        "icans_grade": grade,
-        "icans_grade_min": g_lo,
-        "icans_grade_max": g_hi,
-        "grading_system": GRADING_SYSTEM,
-    }
-    return InstrumentResult(
+    return IcansResult(
         instrument="astct_icans",
         version=VERSION,
         items=items,
         complete=not missing,
         missing=tuple(missing),
-        values=values,
+        ice_score=ice_lo if ice_lo == ice_hi else None,
+        ice_score_min=ice_lo,
+        ice_score_max=ice_hi,
+        icans_grade=g_lo if g_lo == g_hi else None,
+        icans_grade_min=g_lo,
+        icans_grade_max=g_hi,
     )
 
 
@@ -387,6 +434,7 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=VERSION,
         source=SOURCE,
         summary="ASTCT 2019 cytokine release syndrome grade (fever rule, hypotension, hypoxia)",
+        result_type=CrsResult,
     ),
     InstrumentSpec(
         name="astct_icans",
@@ -395,5 +443,6 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=VERSION,
         source=SOURCE,
         summary="ICE score (0-10) and ASTCT 2019 ICANS grade for adults and children >= 12 years",
+        result_type=IcansResult,
     ),
 )

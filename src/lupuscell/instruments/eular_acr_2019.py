@@ -1,4 +1,4 @@
-"""2019 EULAR/ACR classification criteria for SLE (spec section 2).
+"""2019 EULAR/ACR classification criteria for SLE.
 
 Source
 ------
@@ -24,6 +24,7 @@ These are classification criteria, not diagnostic criteria.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -107,7 +108,7 @@ Criterion = Literal[
 
 
 class EularAcrInput(StrictInput):
-    """Input of ``eular_acr_2019_sle`` (spec section 16)."""
+    """Input of ``eular_acr_2019_sle`` (docs/instruments/eular_acr_2019_sle.md)."""
 
     ana_ge_1_80_ever: StrictBool | None = Field(
         default=None, description="Entry criterion: ANA >= 1:80 on HEp-2 cells (or equivalent) ever."
@@ -132,10 +133,24 @@ def _ticked(data: EularAcrInput) -> set[str]:
     return ticked
 
 
-def score_eular_acr_2019(inp: EularAcrInput | Mapping[str, Any]) -> InstrumentResult:
-    """Classify SLE by the 2019 EULAR/ACR criteria (entry criterion, domain maxima, >= 10 + clinical)."""
-    data = validate_input(EularAcrInput, inp)
-    ticked = _ticked(data)
+@dataclass(frozen=True, kw_only=True)
+class EularAcrResult(InstrumentResult):
+    """Result of ``eular_acr_2019_sle``: the additive score (null when the ANA entry criterion is
+    not met), its clinical and immunologic parts, the per-domain maxima and the classification."""
+
+    entry_criterion_met: bool | None = None
+    total_score: int | None = None
+    clinical_score: int = 0
+    immunologic_score: int = 0
+    has_clinical_criterion: bool = False
+    classified_sle: bool | None = None
+    domain_scores: Mapping[str, int] = field(default_factory=dict)
+    note: str = "classification criteria, not diagnostic criteria"
+
+
+def _domain_items(data: EularAcrInput, ticked: set[str]) -> tuple[dict[str, int], list[Item]]:
+    """Per-domain maximum weight and one item per ticked criterion (counted or not, and why)."""
+    evidence: dict[str, str] = {str(k): v for k, v in data.evidence.items()}
     domain_scores: dict[str, int] = {}
     items: list[Item] = []
     for domain, criteria in DOMAINS.items():
@@ -145,7 +160,6 @@ def score_eular_acr_2019(inp: EularAcrInput | Mapping[str, Any]) -> InstrumentRe
         counted = False
         for name, weight in sorted(present, key=lambda p: -p[1]):
             sources = ("low_c3", "low_c4") if domain == "complement_proteins" else (name,)
-            evidence: dict[str, str] = {str(k): v for k, v in data.evidence.items()}
             note = "; ".join(evidence[k] for k in sources if k in evidence)
             suffix = f" [{note}]" if note else ""
             if weight == best and not counted:
@@ -155,33 +169,41 @@ def score_eular_acr_2019(inp: EularAcrInput | Mapping[str, Any]) -> InstrumentRe
                 items.append(
                     Item(name, 0, f"{domain}: not counted, a higher-weighted criterion counts{suffix}")
                 )
+    return domain_scores, items
+
+
+def score_eular_acr_2019(inp: EularAcrInput | Mapping[str, Any]) -> EularAcrResult:
+    """Classify SLE by the 2019 EULAR/ACR criteria (entry criterion, domain maxima, >= 10 + clinical).
+
+    References
+    ----------
+    Aringer M et al. Ann Rheum Dis 2019;78(9):1151-1159, doi:10.1136/annrheumdis-2018-214819.
+    """
+    data = validate_input(EularAcrInput, inp)
+    domain_scores, items = _domain_items(data, _ticked(data))
     clinical = sum(domain_scores[d] for d in CLINICAL_DOMAINS)
     immunologic = sum(domain_scores[d] for d in IMMUNOLOGY_DOMAINS)
     total = clinical + immunologic
     has_clinical = clinical > 0
     meets = total >= CLASSIFICATION_THRESHOLD and has_clinical
     entry = data.ana_ge_1_80_ever
-    values: dict[str, Any] = {
-        "entry_criterion_met": entry,
-        "total_score": None if entry is False else total,
-        "clinical_score": clinical,
-        "immunologic_score": immunologic,
-        "has_clinical_criterion": has_clinical,
-        "classified_sle": False if entry is False else (meets if entry else (False if not meets else None)),
-        "domain_scores": domain_scores,
-        "note": "classification criteria, not diagnostic criteria",
-    }
     if entry is False:
         items.insert(
             0, Item("ana_ge_1_80_ever", None, "entry criterion not met: additive criteria not applied")
         )
-    return InstrumentResult(
+    return EularAcrResult(
         instrument="eular_acr_2019_sle",
         version=VERSION,
         items=tuple(items),
         complete=entry is not None,
         missing=() if entry is not None else ("ana_ge_1_80_ever",),
-        values=values,
+        entry_criterion_met=entry,
+        total_score=None if entry is False else total,
+        clinical_score=clinical,
+        immunologic_score=immunologic,
+        has_clinical_criterion=has_clinical,
+        classified_sle=False if entry is False else (meets if entry else (False if not meets else None)),
+        domain_scores=domain_scores,
     )
 
 
@@ -193,5 +215,6 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=VERSION,
         source=SOURCE,
         summary="2019 EULAR/ACR SLE classification (ANA entry, 10 domains, >=10 points + clinical)",
+        result_type=EularAcrResult,
     ),
 )

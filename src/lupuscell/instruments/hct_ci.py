@@ -8,8 +8,8 @@ comorbidity index: a new tool for risk assessment before allogeneic HCT. Blood
 Table 4, the ASH "How I assess" table (Blood 2013;121:2854) and the CIBMTR forms manual.
 HCT-CI/age composite: Sorror ML et al., J Clin Oncol 2014;32:3249 (+1 point if age >= 40).
 
-Conventions (lupuscell spec ``instruments.md`` section 8.1)
-------------------------------------------------------------
+Conventions (docs/instruments/hct_ci.md)
+----------------------------------------
 * SLE is itself the ``rheumatologic`` comorbidity (2 points). With ``indication_is_sle``
   (default true) it scores even if not ticked; ``hct_ci_excluding_indication`` drops it
   again unless ``rheumatologic_besides_indication`` says another rheumatologic disease is
@@ -17,7 +17,7 @@ Conventions (lupuscell spec ``instruments.md`` section 8.1)
 * Mutually exclusive pairs (hepatic mild / moderate-severe, pulmonary moderate / severe):
   only the higher scores; the lower is reported as superseded with 0 points.
 * ``cardiac`` and ``heart_valve_disease`` are independent (1 + 3).
-* Lab-derived flags at the exact boundaries of 8.1 are OR-ed with the clinician booleans:
+* Lab-derived flags at the exact boundaries of Sorror 2005 are OR-ed with the clinician booleans:
   BMI > 35; creatinine > 2.0 mg/dL; LVEF <= 50 %; worse of DLCO/FEV1 <= 65 % severe,
   65 < x <= 80 % moderate; bilirubin 1.0 < x <= 1.5 x ULN mild, > 1.5 moderate/severe;
   AST/ALT 1.0 < x <= 2.5 x ULN mild, > 2.5 moderate/severe.
@@ -30,10 +30,11 @@ Conventions (lupuscell spec ``instruments.md`` section 8.1)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from lupuscell.instruments._ranges import Range, TypedInput
-from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item
+from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item, validate_input
 
 VERSION = "sorror_2005"
 SOURCE = (
@@ -69,11 +70,13 @@ EXCLUSIVE_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 #: Risk groups: (lowest score, label), checked top-down.
-RISK_GROUPS: tuple[tuple[int, str], ...] = ((3, "high"), (1, "intermediate"), (0, "low"))
+RiskGroup = Literal["low", "intermediate", "high"]
+RISK_GROUPS: tuple[tuple[int, RiskGroup], ...] = ((3, "high"), (1, "intermediate"), (0, "low"))
+DiabetesRule = Literal["sorror_2005", "cibmtr_crf_incl_steroid_hyperglycaemia"]
 
 AGE_POINT_THRESHOLD_YEARS = 40
 
-# Lab-derived flags, exact boundaries of spec 8.1 (">" / "<=" as written in each comparison).
+# Lab-derived flags, exact boundaries of Sorror 2005 (">" / "<=" as written in each comparison).
 OBESITY_BMI_ABOVE = 35.0  # BMI > 35 (35.0 scores nothing)
 RENAL_CREATININE_ABOVE_MG_DL = 2.0  # creatinine > 2.0 (2.0 scores nothing)
 CARDIAC_LVEF_AT_MOST = 50.0  # EF <= 50 (50 scores)
@@ -120,7 +123,7 @@ class HctCiLabs(TypedInput):
 
 
 class HctCiInput(TypedInput):
-    """Input of ``hct_ci`` (spec section 16) plus the explicit options of section 8.1."""
+    """Input of ``hct_ci`` plus its explicit options (docs/instruments/hct_ci.md)."""
 
     comorbidities: HctCiComorbidities = HctCiComorbidities()
     """Clinician-ticked comorbidities; a key left out means not present."""
@@ -134,12 +137,12 @@ class HctCiInput(TypedInput):
     """Another rheumatologic disease is present, so it counts in hct_ci_excluding_indication."""
     steroid_induced_hyperglycaemia: bool = False
     """Steroid-induced hyperglycaemia; scores diabetes only with the CIBMTR CRF diabetes_rule."""
-    diabetes_rule: Literal["sorror_2005", "cibmtr_crf_incl_steroid_hyperglycaemia"] = "sorror_2005"
+    diabetes_rule: DiabetesRule = "sorror_2005"
     """Which diabetes definition applies."""
 
 
 def _lab_flags(labs: HctCiLabs | None) -> dict[str, str]:
-    """Comorbidities implied by measurements at the exact boundaries of spec 8.1, with reasons."""
+    """Comorbidities implied by measurements at the exact boundaries of Sorror 2005, with reasons."""
     if labs is None:
         return {}
     flags: dict[str, str] = {}
@@ -172,7 +175,7 @@ def _lab_flags(labs: HctCiLabs | None) -> dict[str, str]:
     return flags
 
 
-def _risk_group(score: int) -> str:
+def _risk_group(score: int) -> RiskGroup:
     return next(label for lowest, label in RISK_GROUPS if score >= lowest)
 
 
@@ -208,23 +211,24 @@ def _total(present: Mapping[str, str]) -> tuple[int, list[str], set[str]]:
     return sum(WEIGHTS[k][0] for k in scored), scored, superseded
 
 
-def score(inputs: HctCiInput | Mapping[str, Any]) -> InstrumentResult:
-    """Score the HCT-CI with and without the indication, plus the separate HCT-CI/age composite.
+@dataclass(frozen=True, kw_only=True)
+class HctCiResult(InstrumentResult):
+    """Result of ``hct_ci``: the score and risk group with and without the SLE indication, the
+    separate HCT-CI/age composite and which comorbidities scored (and which came from labs)."""
 
-    Returns ``hct_ci_score``, ``risk_group``, ``scored_comorbidities`` (sorted),
-    ``hct_ci_excluding_indication``, ``risk_group_excluding_indication``, ``hct_ci_age``
-    (null without ``age_years``) and ``lab_derived_comorbidities``.
-    """
-    inp = inputs if isinstance(inputs, HctCiInput) else HctCiInput.model_validate(inputs)
-    lab = _lab_flags(inp.labs)
-    present = _present(inp, lab)
-    total, scored, superseded = _total(present)
+    hct_ci_score: int = 0
+    risk_group: RiskGroup = "low"
+    scored_comorbidities: tuple[str, ...] = ()
+    hct_ci_excluding_indication: int = 0
+    risk_group_excluding_indication: RiskGroup = "low"
+    hct_ci_age: int | None = None
+    lab_derived_comorbidities: tuple[str, ...] = ()
+    indication_is_sle: bool = True
+    diabetes_rule: DiabetesRule = "sorror_2005"
 
-    excl_present = dict(present)
-    if inp.indication_is_sle and not inp.rheumatologic_besides_indication:
-        excl_present.pop("rheumatologic", None)
-    total_excl, _, _ = _total(excl_present)
 
+def _items(present: Mapping[str, str], superseded: set[str], age_years: float | None) -> list[Item]:
+    """One item per comorbidity present (superseded ones with 0 points) and the age point."""
     items: list[Item] = []
     for key in sorted(present):
         weight, definition = WEIGHTS[key]
@@ -233,31 +237,52 @@ def score(inputs: HctCiInput | Mapping[str, Any]) -> InstrumentResult:
             items.append(Item(key, 0, f"present ({present[key]}) but superseded by {higher}"))
         else:
             items.append(Item(key, weight, f"{definition} - {present[key]}"))
-
-    age_points: int | None = None
-    if inp.age_years is not None:
-        age_points = int(inp.age_years >= AGE_POINT_THRESHOLD_YEARS)
+    if age_years is not None:
+        point = int(age_years >= AGE_POINT_THRESHOLD_YEARS)
         items.append(
             Item(
                 "age_ge_40",
-                age_points,
-                f"age {inp.age_years:g} y {'>=' if age_points else '<'} 40 "
-                "(counts in hct_ci_age only, Sorror 2014)",
+                point,
+                f"age {age_years:g} y {'>=' if point else '<'} 40 (counts in hct_ci_age only, Sorror 2014)",
             )
         )
+    return items
 
-    values: dict[str, Any] = {
-        "hct_ci_score": total,
-        "risk_group": _risk_group(total),
-        "scored_comorbidities": scored,
-        "hct_ci_excluding_indication": total_excl,
-        "risk_group_excluding_indication": _risk_group(total_excl),
-        "hct_ci_age": None if age_points is None else total + age_points,
-        "lab_derived_comorbidities": sorted(lab),
-        "indication_is_sle": inp.indication_is_sle,
-        "diabetes_rule": inp.diabetes_rule,
-    }
-    return InstrumentResult(instrument="hct_ci", version=VERSION, items=tuple(items), values=values)
+
+def score(inputs: HctCiInput | Mapping[str, Any]) -> HctCiResult:
+    """Score the HCT-CI with and without the indication, plus the separate HCT-CI/age composite.
+
+    Returns ``hct_ci_score``, ``risk_group``, ``scored_comorbidities`` (sorted),
+    ``hct_ci_excluding_indication``, ``risk_group_excluding_indication``, ``hct_ci_age``
+    (null without ``age_years``) and ``lab_derived_comorbidities``.
+
+    References
+    ----------
+    Sorror ML et al. Blood 2005;106(8):2912-2919. Sorror ML et al. J Clin Oncol 2014;32:3249.
+    """
+    inp = validate_input(HctCiInput, inputs)
+    lab = _lab_flags(inp.labs)
+    present = _present(inp, lab)
+    total, scored, superseded = _total(present)
+    excl_present = dict(present)
+    if inp.indication_is_sle and not inp.rheumatologic_besides_indication:
+        excl_present.pop("rheumatologic", None)
+    total_excl, _, _ = _total(excl_present)
+    age = inp.age_years
+    return HctCiResult(
+        instrument="hct_ci",
+        version=VERSION,
+        items=tuple(_items(present, superseded, age)),
+        hct_ci_score=total,
+        risk_group=_risk_group(total),
+        scored_comorbidities=tuple(scored),
+        hct_ci_excluding_indication=total_excl,
+        risk_group_excluding_indication=_risk_group(total_excl),
+        hct_ci_age=None if age is None else total + int(age >= AGE_POINT_THRESHOLD_YEARS),
+        lab_derived_comorbidities=tuple(sorted(lab)),
+        indication_is_sle=inp.indication_is_sle,
+        diabetes_rule=inp.diabetes_rule,
+    )
 
 
 SPECS: tuple[InstrumentSpec, ...] = (
@@ -268,5 +293,6 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=VERSION,
         source=SOURCE,
         summary="HCT-specific comorbidity index with and without the SLE indication; HCT-CI/age separate",
+        result_type=HctCiResult,
     ),
 )

@@ -10,7 +10,7 @@ Sources
   example: a day-0 transfusion makes day 7 the first eligible count); Kharfan-Dabaja MA et al.,
   ASTCT consensus on engraftment and graft failure, Transplant Cell Ther 2021 (primary graft
   failure: no ANC >= 0.5 by day +30 for marrow/PBSC, +42 for cord blood).
-* lupuscell spec ``instruments.md`` section 11.
+* Conventions: docs/instruments/ctcae_v5.md and docs/instruments/engraftment.md.
 
 CTCAE conventions
 -----------------
@@ -28,8 +28,8 @@ CTCAE conventions
   i.e. a creatinine without its ULN: a missing ULN is never read as grade 0). Multiples of ULN/baseline are compared in
   exact decimal arithmetic (1.8 mg/dL with ULN 1.2 is exactly 1.5 x ULN: grade 1).
 
-Engraftment conventions (spec 11.2)
------------------------------------
+Engraftment conventions
+-----------------------
 * Day 0 is the infusion day; ``days`` are strictly increasing integers (gaps allowed, a gap
   breaks a run of consecutive days). ``NaN``/``null`` values are "not measured".
 * Neutrophils: search from the nadir (day of minimum ANC, earliest on a tie); the engraftment
@@ -54,13 +54,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from lupuscell.instruments._ranges import Range, TypedInput, dec
-from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item
+from lupuscell.instruments.base import InstrumentResult, InstrumentSpec, Item, printed, validate_input
 
 CTCAE_VERSION = "ctcae_v5.0"
 CTCAE_SOURCE = "NCI Common Terminology Criteria for Adverse Events v5.0 (27 Nov 2017)"
@@ -152,7 +153,7 @@ SmallCount = Annotated[float | None, Range(0, 1000, "x10^9/L")]
 
 
 class CtcaeInput(TypedInput):
-    """Input of ``ctcae_v5`` (spec section 16); each value needs its LLN/ULN."""
+    """Input of ``ctcae_v5``; each value needs its LLN/ULN (docs/instruments/ctcae_v5.md)."""
 
     anc_10e9_l: SmallCount = None
     anc_lln_10e9_l: Annotated[float | None, Range(0, 20, "x10^9/L", lo_open=True)] = None
@@ -230,68 +231,89 @@ _CTCAE_FIELDS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
-def score_ctcae(inputs: CtcaeInput | Mapping[str, Any]) -> InstrumentResult:
-    """CTCAE v5.0 grades of the laboratory values given (null grade = not assessable)."""
-    inp = inputs if isinstance(inputs, CtcaeInput) else CtcaeInput.model_validate(inputs)
+@dataclass(frozen=True, kw_only=True)
+class CtcaeResult(InstrumentResult):
+    """Result of ``ctcae_v5``: one grade per term (null = not measured or not assessable)."""
+
+    neutrophil_count_decreased_grade: int | None = None
+    platelet_count_decreased_grade: int | None = None
+    lymphocyte_count_decreased_grade: int | None = None
+    white_blood_cell_decreased_grade: int | None = None
+    anemia_grade: int | None = None
+    creatinine_increased_grade_uln_based: int | None = None
+    creatinine_increased_grade_baseline_based: int | None = None
+    creatinine_increased_grade: int | None = None
+    grading_system: str = "CTCAE_v5.0"
+
+
+def _term_grade(
+    term: str, v: float | None, ref: float | None, names: tuple[str, str], unit: str
+) -> tuple[int | None, str, str | None]:
+    """(grade, reason, missing field) of one term from its value and LLN/ULN."""
+    vfield, rfield = names
+    if v is None and ref is None:
+        return None, "not measured", None
+    if v is None:
+        return None, f"{rfield} given without {vfield}", vfield
+    if ref is None:
+        cut = DECREASED_CUTOFFS.get(term)
+        if cut is not None and v < cut[0]:
+            # grades 2-4 use absolute cut-offs: the LLN is not needed
+            reason = f"{v:g} {unit} (< {cut[0]:g}: grade >= 2 needs no LLN)"
+            return _decreased_grade(cut, v, math.inf), reason, None
+        return None, f"{vfield} {v:g} {unit} given without {rfield}: grade unknown", rfield
+    kind = "ULN" if term.startswith("creatinine") else "LLN"
+    return ctcae_grade(term, v, ref), f"{v:g} {unit} ({kind} {ref:g})", None
+
+
+def score_ctcae(inputs: CtcaeInput | Mapping[str, Any]) -> CtcaeResult:
+    """CTCAE v5.0 grades of the laboratory values given (null grade = not assessable).
+
+    References
+    ----------
+    NCI Common Terminology Criteria for Adverse Events v5.0 (27 Nov 2017).
+    """
+    inp = validate_input(CtcaeInput, inputs)
     data = inp.model_dump()
-    values: dict[str, Any] = {}
+    grades: dict[str, int | None] = {}
     items: list[Item] = []
     missing: list[str] = []
     for out, term, vfield, rfield, unit in _CTCAE_FIELDS:
-        v, ref = data[vfield], data[rfield]
-        grade: int | None = None
-        if v is None and ref is None:
-            reason = "not measured"
-        elif v is None:
-            missing.append(vfield)
-            reason = f"{rfield} given without {vfield}"
-        elif ref is None:
-            cut = DECREASED_CUTOFFS.get(term)
-            if cut is not None and v < cut[0]:
-                # grades 2-4 use absolute cut-offs: the LLN is not needed
-                grade = _decreased_grade(cut, v, math.inf)
-                reason = f"{v:g} {unit} (< {cut[0]:g}: grade >= 2 needs no LLN)"
-            else:
-                missing.append(rfield)
-                reason = f"{vfield} {v:g} {unit} given without {rfield}: grade unknown"
-        else:
-            grade = ctcae_grade(term, v, ref)
-            kind = "ULN" if term.startswith("creatinine") else "LLN"
-            reason = f"{v:g} {unit} ({kind} {ref:g})"
-        values[out] = grade
-        if v is not None or ref is not None:
+        grade, reason, absent = _term_grade(term, data[vfield], data[rfield], (vfield, rfield), unit)
+        grades[out] = grade
+        missing += [absent] if absent else []
+        if data[vfield] is not None or data[rfield] is not None:
             items.append(Item(out.replace("_grade", ""), grade, reason))
-
     if inp.anemia_life_threatening_urgent_intervention:
-        values["anemia_grade"] = 4
+        grades["anemia_grade"] = 4
         items = [i for i in items if i.name != "anemia"]
         items.append(Item("anemia", 4, "life-threatening; urgent intervention indicated (clinician flag)"))
         if "hemoglobin_lln_g_dl" in missing:
             missing.remove("hemoglobin_lln_g_dl")
-
-    base = inp.creatinine_baseline_mg_dl
-    cr = inp.creatinine_mg_dl
+    base, cr = inp.creatinine_baseline_mg_dl, inp.creatinine_mg_dl
+    baseline_grade = None
     if base is not None and cr is not None:
-        gb = ctcae_grade("creatinine_increased_baseline", cr, base)
-        values["creatinine_increased_grade_baseline_based"] = gb
-        items.append(Item("creatinine_increased_baseline_based", gb, f"{cr:g} mg/dL vs baseline {base:g}"))
-    else:
-        values["creatinine_increased_grade_baseline_based"] = None
-    uln_grade = values["creatinine_increased_grade_uln_based"]
-    cr_grades = [g for g in (uln_grade, values["creatinine_increased_grade_baseline_based"]) if g is not None]
-    # grade = max(both); an unknown ULN-based grade (ULN missing) could be anything up to 4, so
-    # the combined grade is unknown too rather than the baseline-based grade alone
-    values["creatinine_increased_grade"] = (
-        max(cr_grades) if cr_grades and (uln_grade is not None or cr is None) else None
-    )
-    values["grading_system"] = "CTCAE_v5.0"
-    return InstrumentResult(
+        baseline_grade = ctcae_grade("creatinine_increased_baseline", cr, base)
+        reason = f"{cr:g} mg/dL vs baseline {base:g}"
+        items.append(Item("creatinine_increased_baseline_based", baseline_grade, reason))
+    uln_grade = grades["creatinine_increased_grade_uln_based"]
+    known = [g for g in (uln_grade, baseline_grade) if g is not None]
+    return CtcaeResult(
         instrument="ctcae_v5",
         version=CTCAE_VERSION,
         items=tuple(items),
         complete=not missing,
         missing=tuple(missing),
-        values=values,
+        neutrophil_count_decreased_grade=grades["neutrophil_count_decreased_grade"],
+        platelet_count_decreased_grade=grades["platelet_count_decreased_grade"],
+        lymphocyte_count_decreased_grade=grades["lymphocyte_count_decreased_grade"],
+        white_blood_cell_decreased_grade=grades["white_blood_cell_decreased_grade"],
+        anemia_grade=grades["anemia_grade"],
+        creatinine_increased_grade_uln_based=uln_grade,
+        creatinine_increased_grade_baseline_based=baseline_grade,
+        # max of both; an unknown ULN-based grade (ULN missing) could be anything up to 4, so the
+        # combined grade is unknown too rather than the baseline-based grade alone
+        creatinine_increased_grade=max(known) if known and (uln_grade is not None or cr is None) else None,
     )
 
 
@@ -446,7 +468,8 @@ def platelet_engraftment_day(
     )[0]
 
 
-GRAFT_FAILURE_DAY: dict[str, int] = {"bone_marrow": 30, "peripheral_blood": 30, "cord_blood": 42}
+GraftSource = Literal["peripheral_blood", "bone_marrow", "cord_blood"]
+GRAFT_FAILURE_DAY: dict[GraftSource, int] = {"bone_marrow": 30, "peripheral_blood": 30, "cord_blood": 42}
 
 
 def primary_graft_failure(
@@ -477,14 +500,14 @@ SeriesValue = Annotated[float | None, Range(0, 2000, "x10^9/L")]
 
 
 class EngraftmentInput(TypedInput):
-    """Input of ``engraftment`` (spec section 16)."""
+    """Input of ``engraftment`` (docs/instruments/engraftment.md)."""
 
     days: list[Day] = Field(min_length=1, description="Days from infusion (day 0), strictly increasing.")
     anc_10e9_l: list[SeriesValue] | None = None
     platelets_10e9_l: list[SeriesValue] | None = None
     platelet_transfusion_days: list[Day] = Field(default_factory=list)
     """Days with a platelet transfusion (absent: none given)."""
-    graft_source: Literal["peripheral_blood", "bone_marrow", "cord_blood"] = "peripheral_blood"
+    graft_source: GraftSource = "peripheral_blood"
     """Primary graft failure cut-off: day +30 (marrow, PBSC) or +42 (cord blood)."""
     neutrophil_consecutive_values: Annotated[int, Range(1, 7, "values")] = 3
     """3 (CIBMTR/ASTCT); 1 for the single-day variant."""
@@ -519,58 +542,110 @@ def _nan(series: list[float | None]) -> list[float]:
     return [math.nan if v is None else v for v in series]
 
 
-def score_engraftment(inputs: EngraftmentInput | Mapping[str, Any]) -> InstrumentResult:
-    """Neutrophil and platelet engraftment days (CIBMTR / ASTCT 2021) and the graft-failure flag."""
-    inp = inputs if isinstance(inputs, EngraftmentInput) else EngraftmentInput.model_validate(inputs)
-    values: dict[str, Any] = {}
+def _neutrophils_absent(result: EngraftmentResult) -> bool:
+    return result.neutrophil_engraftment_status is None
+
+
+def _platelets_absent(result: EngraftmentResult) -> bool:
+    return result.platelet_engraftment_status_3_consecutive is None
+
+
+_IF_ANC = printed(omit_if=_neutrophils_absent)
+_IF_PLATELETS = printed(omit_if=_platelets_absent)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngraftmentResult(InstrumentResult):
+    """Result of ``engraftment``: the neutrophil fields (printed when ANC was given) and the
+    platelet fields (printed when counts were given); a null day means not reached."""
+
+    neutrophil_engraftment_day: int | None = field(default=None, metadata=_IF_ANC)
+    neutrophil_engraftment_status: EngraftmentStatus | None = field(default=None, metadata=_IF_ANC)
+    neutrophil_nadir_day: int | None = field(default=None, metadata=_IF_ANC)
+    neutrophil_consecutive_values: int | None = field(default=None, metadata=_IF_ANC)
+    primary_graft_failure: bool | None = field(default=None, metadata=_IF_ANC)
+    primary_graft_failure_cutoff_day: int | None = field(default=None, metadata=_IF_ANC)
+    platelet_engraftment_day_3_consecutive: int | None = field(default=None, metadata=_IF_PLATELETS)
+    platelet_engraftment_status_3_consecutive: EngraftmentStatus | None = field(default=None, metadata=_IF_PLATELETS)
+    platelet_engraftment_day_7_consecutive: int | None = field(default=None, metadata=_IF_PLATELETS)
+    platelet_engraftment_status_7_consecutive: EngraftmentStatus | None = field(default=None, metadata=_IF_PLATELETS)
+    platelet_recovery_50_day_3_consecutive: int | None = field(default=None, metadata=_IF_PLATELETS)
+    platelet_recovery_50_status: EngraftmentStatus | None = field(default=None, metadata=_IF_PLATELETS)
+    definition: str = "CIBMTR/ASTCT_2021"
+
+
+_NEUTROPHIL_REASONS: dict[EngraftmentStatus, str] = {
+    "engrafted": "first of {n} consecutive ANC >= 0.5 x10^9/L after the nadir (day {nadir})",
+    "not_reached": "no run of {n} consecutive ANC >= 0.5 after the nadir (day {nadir})",
+    "never_below": "ANC never fell below 0.5 x10^9/L: not applicable",
+    "not_assessed": "no ANC measured",
+}
+_PLATELET_REASONS: dict[EngraftmentStatus, str] = {
+    "engrafted": "first of {n} consecutive counts >= 20 x10^9/L, no transfusion in 7 days",
+    "not_reached": "no run of {n} consecutive unsupported counts >= 20 x10^9/L",
+    "never_below": "platelets never below 20 x10^9/L and never transfused: not applicable",
+    "not_assessed": "no platelet count measured",
+}
+
+
+def _neutrophil_fields(inp: EngraftmentInput, anc: list[float]) -> tuple[dict[str, Any], Item]:
+    n_cons = inp.neutrophil_consecutive_values
+    day, status, nadir = neutrophil_engraftment(
+        inp.days, anc, consecutive=n_cons, require_consecutive_days=inp.require_consecutive_days
+    )
+    cutoff = GRAFT_FAILURE_DAY[inp.graft_source]
+    fields = {
+        "neutrophil_engraftment_day": day,
+        "neutrophil_engraftment_status": status,
+        "neutrophil_nadir_day": nadir,
+        "neutrophil_consecutive_values": n_cons,
+        "primary_graft_failure": primary_graft_failure(inp.days, day, status, cutoff, n_cons),
+        "primary_graft_failure_cutoff_day": cutoff,
+    }
+    reason = _NEUTROPHIL_REASONS[status].format(n=n_cons, nadir=nadir)
+    return fields, Item("neutrophil_engraftment", day, reason)
+
+
+def _platelet_fields(inp: EngraftmentInput, plt: list[float]) -> tuple[dict[str, Any], list[Item]]:
+    fields: dict[str, Any] = {}
     items: list[Item] = []
-    days = inp.days
+    tx, consecutive_days = inp.platelet_transfusion_days, inp.require_consecutive_days
+    for n_cons, key in ((3, "3_consecutive"), (7, "7_consecutive")):
+        day, status = platelet_engraftment(
+            inp.days, plt, tx, consecutive=n_cons, require_consecutive_days=consecutive_days
+        )
+        fields[f"platelet_engraftment_day_{key}"] = day
+        fields[f"platelet_engraftment_status_{key}"] = status
+        items.append(Item(f"platelet_engraftment_{key}", day, _PLATELET_REASONS[status].format(n=n_cons)))
+    day50, status50 = platelet_engraftment(
+        inp.days, plt, tx, threshold=50.0, require_consecutive_days=consecutive_days
+    )
+    fields["platelet_recovery_50_day_3_consecutive"] = day50
+    fields["platelet_recovery_50_status"] = status50
+    return fields, items
+
+
+def score_engraftment(inputs: EngraftmentInput | Mapping[str, Any]) -> EngraftmentResult:
+    """Neutrophil and platelet engraftment days (CIBMTR / ASTCT 2021) and the graft-failure flag.
+
+    References
+    ----------
+    CIBMTR Forms Instruction Manual (neutrophil and platelet recovery); Kharfan-Dabaja MA et
+    al. Transplant Cell Ther 2021 (ASTCT consensus on engraftment and graft failure).
+    """
+    inp = validate_input(EngraftmentInput, inputs)
+    fields: dict[str, Any] = {}
+    items: list[Item] = []
     if inp.anc_10e9_l is not None:
-        anc = _nan(inp.anc_10e9_l)
-        n_cons = inp.neutrophil_consecutive_values
-        day, status, nadir = neutrophil_engraftment(
-            days, anc, consecutive=n_cons, require_consecutive_days=inp.require_consecutive_days
-        )
-        cutoff = GRAFT_FAILURE_DAY[inp.graft_source]
-        values.update(
-            neutrophil_engraftment_day=day,
-            neutrophil_engraftment_status=status,
-            neutrophil_nadir_day=nadir,
-            neutrophil_consecutive_values=n_cons,
-            primary_graft_failure=primary_graft_failure(days, day, status, cutoff, n_cons),
-            primary_graft_failure_cutoff_day=cutoff,
-        )
-        reason = {
-            "engrafted": f"first of {n_cons} consecutive ANC >= 0.5 x10^9/L after the nadir (day {nadir})",
-            "not_reached": f"no run of {n_cons} consecutive ANC >= 0.5 after the nadir (day {nadir})",
-            "never_below": "ANC never fell below 0.5 x10^9/L: not applicable",
-            "not_assessed": "no ANC measured",
-        }[status]
-        items.append(Item("neutrophil_engraftment", day, reason))
+        neutrophil, item = _neutrophil_fields(inp, _nan(inp.anc_10e9_l))
+        fields.update(neutrophil)
+        items.append(item)
     if inp.platelets_10e9_l is not None:
-        plt = _nan(inp.platelets_10e9_l)
-        tx = inp.platelet_transfusion_days
-        for n_cons, key in ((3, "3_consecutive"), (7, "7_consecutive")):
-            day, status = platelet_engraftment(
-                days, plt, tx, consecutive=n_cons, require_consecutive_days=inp.require_consecutive_days
-            )
-            values[f"platelet_engraftment_day_{key}"] = day
-            values[f"platelet_engraftment_status_{key}"] = status
-            reason = {
-                "engrafted": f"first of {n_cons} consecutive counts >= 20 x10^9/L, no transfusion in 7 days",
-                "not_reached": f"no run of {n_cons} consecutive unsupported counts >= 20 x10^9/L",
-                "never_below": "platelets never below 20 x10^9/L and never transfused: not applicable",
-                "not_assessed": "no platelet count measured",
-            }[status]
-            items.append(Item(f"platelet_engraftment_{key}", day, reason))
-        day50, status50 = platelet_engraftment(
-            days, plt, tx, threshold=50.0, require_consecutive_days=inp.require_consecutive_days
-        )
-        values["platelet_recovery_50_day_3_consecutive"] = day50
-        values["platelet_recovery_50_status"] = status50
-    values["definition"] = "CIBMTR/ASTCT_2021"
-    return InstrumentResult(
-        instrument="engraftment", version=ENGRAFTMENT_VERSION, items=tuple(items), values=values
+        platelet, platelet_items = _platelet_fields(inp, _nan(inp.platelets_10e9_l))
+        fields.update(platelet)
+        items += platelet_items
+    return EngraftmentResult(
+        instrument="engraftment", version=ENGRAFTMENT_VERSION, items=tuple(items), **fields
     )
 
 
@@ -582,6 +657,7 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=CTCAE_VERSION,
         source=CTCAE_SOURCE,
         summary="CTCAE v5.0 grades: neutrophils, platelets, lymphocytes, WBC, anaemia, creatinine",
+        result_type=CtcaeResult,
     ),
     InstrumentSpec(
         name="engraftment",
@@ -590,5 +666,6 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=ENGRAFTMENT_VERSION,
         source=ENGRAFTMENT_SOURCE,
         summary="Neutrophil and platelet engraftment day (3- and 7-consecutive) and primary graft failure",
+        result_type=EngraftmentResult,
     ),
 )

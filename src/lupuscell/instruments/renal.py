@@ -1,13 +1,14 @@
-"""Renal response in lupus nephritis: KDIGO 2024 and EULAR/ERA-EDTA 2019 (spec section 7).
+"""Renal response in lupus nephritis: KDIGO 2024 and EULAR/ERA-EDTA 2019.
 
 Sources
 -------
 * KDIGO 2024 Clinical Practice Guideline for the management of lupus nephritis. Kidney Int
-  2024;105(1S):S1-S69 (definitions via a secondary summary, spec section 7.2).
+  2024;105(1S):S1-S69 (response definitions as summarised in docs/instruments/
+  renal_response_kdigo_2024.md; the +/-10-15% eGFR band is KDIGO's wording).
 * Fanouriakis A, et al. 2019 update of the joint EULAR/ERA-EDTA recommendations for the
   management of lupus nephritis. Ann Rheum Dis 2020;79(6):713-723,
   doi:10.1136/annrheumdis-2020-216924; 2012 wording (near-normal = within 10% of normal GFR)
-  from Bertsias G et al. Ann Rheum Dis 2012 (spec section 7.1).
+  from Bertsias G et al. Ann Rheum Dis 2012;71(11):1771-1782.
 
 Conventions (parameters, reported with the result)
 --------------------------------------------------
@@ -30,8 +31,9 @@ Conventions (parameters, reported with the result)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, field_validator
 
@@ -81,12 +83,16 @@ def _reduction(baseline: Decimal, followup: Decimal) -> Decimal | None:
     return None if baseline == 0 else (baseline - followup) / baseline
 
 
-def _timing(months: float) -> str:
+ResponseCategory = Literal["complete", "partial", "none"]
+Timing = Literal["before_6_months", "6_to_12_months", "after_12_months"]
+
+
+def _timing(months: float) -> Timing:
     return "before_6_months" if months < 6 else "6_to_12_months" if months <= 12 else "after_12_months"
 
 
 class KdigoInput(StrictInput):
-    """Input of ``renal_response_kdigo_2024`` (spec section 16); a missing value is unknown."""
+    """Input of ``renal_response_kdigo_2024``; a missing value is unknown."""
 
     baseline_upcr_g_g: Upcr | None = None
     followup_upcr_g_g: Upcr | None = None
@@ -105,17 +111,38 @@ def _and3(*values: bool | None) -> bool | None:
     return None if any(v is None for v in values) else True
 
 
-def _category(complete: bool | None, partial: bool | None) -> str | None:
+def _category(complete: bool | None, partial: bool | None) -> ResponseCategory | None:
     """complete > partial > none; null when the missing values could change the category."""
     if complete is True:
         return "complete"
     if complete is None:
         return None
-    return {True: "partial", False: "none", None: None}[partial]
+    if partial is None:
+        return None
+    return "partial" if partial else "none"
 
 
-def score_kdigo_2024(inp: KdigoInput | Mapping[str, Any]) -> InstrumentResult:
-    """KDIGO 2024 lupus nephritis response: complete / partial / none (null if undetermined)."""
+@dataclass(frozen=True, kw_only=True)
+class KdigoRenalResult(InstrumentResult):
+    """Result of ``renal_response_kdigo_2024``: the category (null when the missing values could
+    change it), the UPCR reduction, eGFR stability and the timing of the assessment."""
+
+    response: ResponseCategory | None = None
+    upcr_reduction_fraction: float | None = None
+    egfr_stable_or_improved: bool | None = None
+    egfr_stability_tolerance: float = 0.15
+    timing: Timing | None = None
+    rescue_therapy: bool | None = None
+
+
+def score_kdigo_2024(inp: KdigoInput | Mapping[str, Any]) -> KdigoRenalResult:
+    """KDIGO 2024 lupus nephritis response: complete / partial / none (null if undetermined).
+
+    References
+    ----------
+    KDIGO 2024 Clinical Practice Guideline for the management of lupus nephritis. Kidney Int
+    2024;105(1S):S1-S69.
+    """
     data = validate_input(KdigoInput, inp)
     base = None if data.baseline_upcr_g_g is None else _d(data.baseline_upcr_g_g)
     follow = None if data.followup_upcr_g_g is None else _d(data.followup_upcr_g_g)
@@ -157,22 +184,19 @@ def score_kdigo_2024(inp: KdigoInput | Mapping[str, Any]) -> InstrumentResult:
             f"{'unknown' if egfr_floor is None else f'{float(egfr_floor):g}'} (baseline x (1 - {tol}))",
         ),
     )
-    return InstrumentResult(
+    months = data.months_since_treatment_start
+    return KdigoRenalResult(
         instrument="renal_response_kdigo_2024",
         version="kdigo_2024",
         items=items,
         complete=not missing,
         missing=missing,
-        values={
-            "response": _category(complete, partial),
-            "upcr_reduction_fraction": None if reduction is None else float(reduction),
-            "egfr_stable_or_improved": stable,
-            "egfr_stability_tolerance": data.egfr_stability_tolerance,
-            "timing": None
-            if data.months_since_treatment_start is None
-            else _timing(data.months_since_treatment_start),
-            "rescue_therapy": data.rescue_therapy,
-        },
+        response=_category(complete, partial),
+        upcr_reduction_fraction=None if reduction is None else float(reduction),
+        egfr_stable_or_improved=stable,
+        egfr_stability_tolerance=data.egfr_stability_tolerance,
+        timing=None if months is None else _timing(months),
+        rescue_therapy=data.rescue_therapy,
     )
 
 
@@ -205,8 +229,27 @@ class EularRenalInput(StrictInput):
         return value
 
 
-def score_eular_2019(inp: EularRenalInput | Mapping[str, Any]) -> InstrumentResult:
-    """EULAR/ERA-EDTA 2019 lupus nephritis response with the 3- and 6-month milestones."""
+@dataclass(frozen=True, kw_only=True)
+class EularRenalResult(InstrumentResult):
+    """Result of ``renal_response_eular_2019``: the category (null when GFR is unknown and the
+    proteinuria alone would allow a response), the reduction, the GFR rule and the milestone."""
+
+    response: ResponseCategory | None = None
+    proteinuria_reduction_fraction: float | None = None
+    gfr_normal_or_near_normal: bool | None = None
+    proteinuria_cutoff_g_24h: float = 0.5
+    milestone_target_reduction: float | None = None
+    milestone_met: bool | None = None
+    timing: Timing | None = None
+
+
+def score_eular_2019(inp: EularRenalInput | Mapping[str, Any]) -> EularRenalResult:
+    """EULAR/ERA-EDTA 2019 lupus nephritis response with the 3- and 6-month milestones.
+
+    References
+    ----------
+    Fanouriakis A et al. Ann Rheum Dis 2020;79(6):713-723, doi:10.1136/annrheumdis-2020-216924.
+    """
     data = validate_input(EularRenalInput, inp)
     base, follow = _d(data.baseline_proteinuria_g_24h), _d(data.followup_proteinuria_g_24h)
     if data.gfr_normal_or_near_normal is not None:
@@ -221,7 +264,7 @@ def score_eular_2019(inp: EularRenalInput | Mapping[str, Any]) -> InstrumentResu
     reduction = _reduction(base, follow)
     protein_complete = follow < _d(data.proteinuria_cutoff_g_24h)
     protein_partial = reduction is not None and reduction >= PARTIAL_REDUCTION and follow < EULAR_SUBNEPHROTIC
-    response: str | None
+    response: ResponseCategory | None
     if gfr_ok is None:
         response = None if (protein_complete or protein_partial) else "none"
     else:
@@ -239,21 +282,19 @@ def score_eular_2019(inp: EularRenalInput | Mapping[str, Any]) -> InstrumentResu
         Item("reduction_ge_50_to_subnephrotic", None, f"partial: {'met' if protein_partial else 'not met'}"),
         Item("gfr_normal_or_near_normal", None, gfr_reason),
     )
-    return InstrumentResult(
+    return EularRenalResult(
         instrument="renal_response_eular_2019",
         version="eular_era_edta_2019",
         items=items,
         complete=gfr_ok is not None,
         missing=() if gfr_ok is not None else ("followup_egfr",),
-        values={
-            "response": response,
-            "proteinuria_reduction_fraction": None if reduction is None else float(reduction),
-            "gfr_normal_or_near_normal": gfr_ok,
-            "proteinuria_cutoff_g_24h": data.proteinuria_cutoff_g_24h,
-            "milestone_target_reduction": None if milestone_target is None else float(milestone_target),
-            "milestone_met": milestone_met,
-            "timing": _timing(data.months_since_treatment_start),
-        },
+        response=response,
+        proteinuria_reduction_fraction=None if reduction is None else float(reduction),
+        gfr_normal_or_near_normal=gfr_ok,
+        proteinuria_cutoff_g_24h=data.proteinuria_cutoff_g_24h,
+        milestone_target_reduction=None if milestone_target is None else float(milestone_target),
+        milestone_met=milestone_met,
+        timing=_timing(data.months_since_treatment_start),
     )
 
 
@@ -265,6 +306,7 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version="kdigo_2024",
         source=KDIGO_SOURCE,
         summary="Lupus nephritis response (complete/partial/none): UPCR and eGFR stability band",
+        result_type=KdigoRenalResult,
     ),
     InstrumentSpec(
         name="renal_response_eular_2019",
@@ -273,5 +315,6 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version="eular_era_edta_2019",
         source=EULAR_SOURCE,
         summary="Lupus nephritis response per EULAR/ERA-EDTA 2019 with 3/6-month milestones",
+        result_type=EularRenalResult,
     ),
 )

@@ -1,19 +1,19 @@
-"""SLICC/ACR Damage Index (SDI) with the 6-month rule (spec section 3).
+"""SLICC/ACR Damage Index (SDI) with the 6-month rule.
 
 Source
 ------
 Gladman D, Ginzler E, Goldsmith C, et al. The development and initial validation of the
 Systemic Lupus International Collaborating Clinics/American College of Rheumatology damage
 index for systemic lupus erythematosus. Arthritis Rheum 1996;39(3):363-369. Item list as
-confirmed in spec section 3.2 (PhenX protocol 171001, HHE 2019); maximum 47.
+reproduced by PhenX (protocol 171001) and the HHE 2019 table; maximum 47.
 
 Conventions
 -----------
 * ``items`` is a checklist (absent means false/0). Count items (``*_count``, ``*_sites``) score
-  ``min(count, 2)``: 2 when more than one event or site. Spec 3.1: repeat *episodes* (CVA,
-  MI, AVN) must be >= 6 months apart to score 2; the count is clinician-entered and must
+  ``min(count, 2)``: 2 when more than one event or site. Repeat *episodes* (CVA, MI, AVN)
+  must be >= 6 months apart to score 2 (Gladman 1996); the count is clinician-entered and must
   include only episodes that far apart (the platform holds no episode dates to check it).
-* 6-month rule (A-SDI-4): items worded "ever" (:data:`EVER_ITEMS`) score when they happen;
+* 6-month rule: items worded "ever" (:data:`EVER_ITEMS`) score when they happen;
   all other items, including those carrying their own 6-month duration, need >= 6 months'
   persistence. When ``months_present[item]`` is given and < 6, the item does not score;
   when it is not given the tick is taken as the clinician's attestation that the rule is met
@@ -21,13 +21,14 @@ Conventions
 * End-stage renal disease scores 3 and replaces GFR < 50% and proteinuria >= 3.5 g/24 h.
 * Domain maxima are applied; SDI never decreases: pass ``previous_sdi_total`` to get a
   warning when the new total is lower.
-* Tendon rupture is kept (A-SDI-1, needed for the maximum of 47); diabetes "regardless of
-  treatment" (A-SDI-2); proteinuria ">= 3.5" (A-SDI-3).
+* Tendon rupture is kept (needed for the maximum of 47); diabetes counts "regardless of
+  treatment"; proteinuria is ">= 3.5 g/24 h" (docs/instruments/slicc_acr_sdi.md says why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
@@ -179,7 +180,7 @@ SdiItem = Literal[
 
 
 class SdiInput(StrictInput):
-    """Input of ``slicc_acr_sdi`` (spec section 16)."""
+    """Input of ``slicc_acr_sdi`` (docs/instruments/slicc_acr_sdi.md)."""
 
     items: dict[SdiItem, StrictBool | Annotated[StrictInt, Field(ge=0, le=50)]] = Field(
         default_factory=dict,
@@ -205,8 +206,39 @@ def _points(item: str, value: bool | int) -> int:
     raise ValidationError.single("input", f"items.{item}", "boolean item: allowed values true/false (or 0/1)")
 
 
-def score_sdi(inp: SdiInput | Mapping[str, Any]) -> InstrumentResult:
-    """Score the SLICC/ACR Damage Index (0-47) with domain maxima, ESRD rule and 6-month rule."""
+@dataclass(frozen=True, kw_only=True)
+class SdiResult(InstrumentResult):
+    """Result of ``slicc_acr_sdi``: the total (0-47), the per-domain scores after the domain
+    maxima, and warnings (a total lower than the previous one)."""
+
+    sdi_total: int = 0
+    domain_scores: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def _item(name: str, given: Mapping[str, bool | int], months: Mapping[str, float], esrd: bool) -> Item | None:
+    """The scored item for ``name`` (None when absent), with the 6-month and ESRD rules applied."""
+    points = _points(name, given.get(name, 0))
+    if points == 0:
+        return None
+    if name not in EVER_ITEMS and name in months and months[name] < PERSISTENCE_MONTHS:
+        return Item(name, 0, f"present {months[name]:g} months: needs >= 6 months")
+    if name == "end_stage_renal_disease":
+        return Item(name, ESRD_POINTS, "end-stage renal disease (replaces GFR<50% and proteinuria items)")
+    if esrd and name in ESRD_REPLACES:
+        return Item(name, 0, "replaced by end-stage renal disease")
+    if name in COUNT_ITEMS:
+        return Item(name, points, f"{given[name]} event(s)/site(s): {'2 (more than one)' if points == 2 else '1'}")
+    return Item(name, points, "ever" if name in EVER_ITEMS else "present >= 6 months (or attested)")
+
+
+def score_sdi(inp: SdiInput | Mapping[str, Any]) -> SdiResult:
+    """Score the SLICC/ACR Damage Index (0-47) with domain maxima, ESRD rule and 6-month rule.
+
+    References
+    ----------
+    Gladman D et al. Arthritis Rheum 1996;39(3):363-369.
+    """
     data = validate_input(SdiInput, inp)
     given: dict[str, bool | int] = dict(data.items)  # type: ignore[arg-type]
     months: dict[str, float] = dict(data.months_present)  # type: ignore[arg-type]
@@ -217,26 +249,9 @@ def score_sdi(inp: SdiInput | Mapping[str, Any]) -> InstrumentResult:
     items: list[Item] = []
     domain_scores: dict[str, int] = {}
     for domain, (maximum, names) in DOMAINS.items():
-        raw = 0
-        for name in names:
-            points = _points(name, given.get(name, 0))
-            if points == 0:
-                continue
-            if name not in EVER_ITEMS and name in months and months[name] < PERSISTENCE_MONTHS:
-                items.append(Item(name, 0, f"present {months[name]:g} months: needs >= 6 months"))
-                continue
-            if name == "end_stage_renal_disease":
-                points = ESRD_POINTS
-                reason = "end-stage renal disease (replaces GFR<50% and proteinuria items)"
-            elif esrd and name in ESRD_REPLACES:
-                items.append(Item(name, 0, "replaced by end-stage renal disease"))
-                continue
-            elif name in COUNT_ITEMS:
-                reason = f"{given[name]} event(s)/site(s): {'2 (more than one)' if points == 2 else '1'}"
-            else:
-                reason = "ever" if name in EVER_ITEMS else "present >= 6 months (or attested)"
-            raw += points
-            items.append(Item(name, points, reason))
+        scored = [item for item in (_item(name, given, months, esrd) for name in names) if item is not None]
+        raw = sum(int(item.points or 0) for item in scored)
+        items += scored
         domain_scores[domain] = min(raw, maximum)
         if raw > maximum:
             items.append(Item(domain, maximum - raw, f"domain maximum {maximum} applied"))
@@ -247,11 +262,13 @@ def score_sdi(inp: SdiInput | Mapping[str, Any]) -> InstrumentResult:
             f"SDI total {total} is lower than the previous {data.previous_sdi_total}: damage is cumulative; "
             "check for an unrecorded item"
         )
-    return InstrumentResult(
+    return SdiResult(
         instrument="slicc_acr_sdi",
         version=VERSION,
         items=tuple(items),
-        values={"sdi_total": total, "domain_scores": domain_scores, "warnings": warnings},
+        sdi_total=total,
+        domain_scores=domain_scores,
+        warnings=tuple(warnings),
     )
 
 
@@ -263,5 +280,6 @@ SPECS: tuple[InstrumentSpec, ...] = (
         version=VERSION,
         source=SOURCE,
         summary="SLICC/ACR Damage Index (41 items, 12 domains, 0-47) with the 6-month rule",
+        result_type=SdiResult,
     ),
 )

@@ -8,7 +8,8 @@ This is the module the catalog lists; the instruments live in one module each:
 * :mod:`lupuscell.instruments.cellular_toxicity` - ASTCT CRS grade, ICE score and ICANS grade
   (Lee 2019).
 
-See lupuscell spec ``instruments.md`` sections 8-10 and ``docs/instruments/``.
+Conventions and worked examples: ``docs/instruments/hct_ci.md``, ``magic_agvhd.md``,
+``astct_crs.md`` and ``astct_icans.md``.
 """
 
 from __future__ import annotations
