@@ -101,8 +101,9 @@ def datasets_command(
     """Write the analysis datasets ADSL, ADTTE and ADRS from the registry."""
     from lupuscell.outcomes.datasets import build_datasets
     from lupuscell.outcomes.endpoints import derive_endpoints
-    from lupuscell.outcomes.inputs import from_registry
     from lupuscell.registry.session import make_engine
+    from lupuscell.registry.tables import from_registry
+    from lupuscell.reports.dataset_files import write_datasets
 
     if fmt not in ("csv", "parquet"):
         raise _fail(f"--format: {fmt!r}; use csv or parquet")
@@ -122,7 +123,7 @@ def datasets_command(
             progress.update(task, advance=1, description="building ADSL/ADTTE/ADRS")
             datasets = build_datasets(cohort, result=result)
             progress.update(task, advance=1, description=f"writing {fmt}")
-            paths = datasets.write(out, fmt)  # type: ignore[arg-type]
+            paths = write_datasets(datasets, out, fmt)  # type: ignore[arg-type]
             progress.update(task, advance=1)
     except ValidationError as exc:
         raise _fail_validation(exc) from None

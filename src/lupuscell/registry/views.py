@@ -1,9 +1,9 @@
 """Read-only views of the registry for people: the patient list and one patient's timeline.
 
-Day 0 is the infusion date of the patient's *first* therapy course (ARCHITECTURE.md,
-"Time"); the study day of a date is ``date - day 0`` in days (day 0 itself is 0, days before
-infusion are negative, there is no "day -0" gap). A patient without a course has no day 0
-and study days are left empty. Lab values come with their canonical value and unit
+Day 0, study day and the end of follow-up are those of :mod:`lupuscell.outcomes.timeline`
+(day 0 = infusion date of the index course, the first by infusion date; study day = date -
+day 0, day 0 itself is 0, days before infusion are negative). A patient without a course has
+no day 0 and study days are left empty. Lab values come with their canonical value and unit
 (normalised on read, :mod:`lupuscell.units`).
 
 The list is computed with a handful of grouped queries (not one query per patient), so it
@@ -16,20 +16,46 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from lupuscell.errors import NotFoundError
-from lupuscell.registry.models import ClinicalEvent, Patient, Site, TherapyCourse, Visit
+from lupuscell.outcomes.timeline import study_day
+from lupuscell.registry.models import Patient, Site, TherapyCourse, Visit
 from lupuscell.registry.repository import as_dict
+from lupuscell.registry.tables import CHUNK, read_follow_up
+
+__all__ = ["patient_summaries", "patient_timeline", "study_day"]
 
 
-def study_day(date: dt.date | None, day0: dt.date | None) -> int | None:
-    """Days from day 0 (infusion) to ``date``; None when either is unknown."""
-    if date is None or day0 is None:
-        return None
-    return (date - day0).days
+def _visit_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for chunk in _chunks(ids, CHUNK):
+        for pid, count in session.execute(
+            sa.select(Visit.patient_id, sa.func.count())
+            .where(Visit.patient_id.in_(chunk))
+            .group_by(Visit.patient_id)
+        ):
+            counts[pid] = int(count)
+    return counts
+
+
+def _therapies(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    therapies: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(ids, CHUNK):
+        for pid, ther in session.execute(
+            sa.select(TherapyCourse.patient_id, TherapyCourse.therapy)
+            .where(TherapyCourse.patient_id.in_(chunk))
+            .order_by(TherapyCourse.patient_id, TherapyCourse.infusion_date, TherapyCourse.id)
+        ):
+            therapies[pid].append(ther)
+    return therapies
+
+
+def _date(value: Any) -> dt.date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
 def patient_summaries(
@@ -41,8 +67,10 @@ def patient_summaries(
 ) -> list[dict[str, Any]]:
     """One row per patient: code, site, sex, birth year, therapies, day 0, visits, last date, status.
 
-    ``therapy`` keeps patients with at least one course of that therapy; ``site`` keeps one
-    site code. Ordered by patient code.
+    ``last_date`` is the end of follow-up and ``follow_up_days`` its study day
+    (:mod:`lupuscell.outcomes.timeline`: death, else the last date a record shows the patient
+    alive), the same numbers as the cohort summary and ADSL. ``therapy`` keeps patients with at
+    least one course of that therapy; ``site`` keeps one site code. Ordered by patient code.
     """
     query = (
         sa.select(Patient.id, Patient.code, Site.code.label("site"), Patient.sex, Patient.birth_year)
@@ -60,40 +88,12 @@ def patient_summaries(
     with Session(engine) as session:
         patients = session.execute(query).all()
         ids = [row.id for row in patients]
-        therapies: dict[int, list[str]] = defaultdict(list)
-        day0: dict[int, dt.date] = {}
-        visits: dict[int, tuple[int, dt.date | None]] = {}
-        last_event: dict[int, dt.date] = {}
-        deaths: set[int] = set()
-        for chunk in _chunks(ids, 5000):
-            for pid, ther, inf in session.execute(
-                sa.select(TherapyCourse.patient_id, TherapyCourse.therapy, TherapyCourse.infusion_date)
-                .where(TherapyCourse.patient_id.in_(chunk))
-                .order_by(TherapyCourse.patient_id, TherapyCourse.infusion_date, TherapyCourse.id)
-            ):
-                therapies[pid].append(ther)
-                day0.setdefault(pid, inf)
-            for pid, count, latest in session.execute(
-                sa.select(Visit.patient_id, sa.func.count(), sa.func.max(Visit.visit_date))
-                .where(Visit.patient_id.in_(chunk))
-                .group_by(Visit.patient_id)
-            ):
-                visits[pid] = (int(count), latest)
-            for pid, etype, event_date in session.execute(
-                sa.select(
-                    ClinicalEvent.patient_id, ClinicalEvent.event_type, sa.func.max(ClinicalEvent.event_date)
-                )
-                .where(ClinicalEvent.patient_id.in_(chunk))
-                .group_by(ClinicalEvent.patient_id, ClinicalEvent.event_type)
-            ):
-                last_event[pid] = max(event_date, last_event.get(pid, event_date))
-                if etype == "death":
-                    deaths.add(pid)
+        therapies = _therapies(session, ids)
+        visits = _visit_counts(session, ids)
+        follow = read_follow_up(session.connection(), ids)
     rows = []
     for p in patients:
-        n_visits, last_visit = visits.get(p.id, (0, None))
-        last_dates = [d for d in (last_visit, last_event.get(p.id), day0.get(p.id)) if d is not None]
-        last: dt.date | None = max(last_dates) if last_dates else None
+        f = follow.loc[p.id]
         rows.append(
             {
                 "code": p.code,
@@ -101,11 +101,11 @@ def patient_summaries(
                 "sex": p.sex,
                 "birth_year": p.birth_year,
                 "therapies": list(dict.fromkeys(therapies.get(p.id, []))),
-                "day0": day0.get(p.id),
-                "visits": n_visits,
-                "last_date": last,
-                "follow_up_days": study_day(last, day0.get(p.id)),
-                "status": "dead" if p.id in deaths else "alive",
+                "day0": _date(f["day0"]),
+                "visits": visits.get(p.id, 0),
+                "last_date": _date(f["end_date"]),
+                "follow_up_days": None if pd.isna(f["end_day"]) else int(f["end_day"]),
+                "status": "dead" if f["dead"] else "alive",
             }
         )
     return rows
@@ -127,7 +127,7 @@ def patient_timeline(engine: Engine, code: str) -> dict[str, Any]:
         if patient is None:
             raise NotFoundError(f"patient {code!r} does not exist")
         courses = sorted(patient.courses, key=lambda c: (c.infusion_date, c.id))
-        day0 = courses[0].infusion_date if courses else None
+        day0 = courses[0].infusion_date if courses else None  # the index course (timeline)
 
         def dated(obj: Any, field: str) -> dict[str, Any]:
             item = as_dict(obj)

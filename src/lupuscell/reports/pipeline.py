@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from lupuscell.errors import ValidationError
+from lupuscell.outcomes.cohort import CohortData
 from lupuscell.outcomes.datasets import AnalysisDatasets, Format, build_datasets
 from lupuscell.outcomes.definitions import DEFAULT_OPTIONS, EndpointOptions
-from lupuscell.outcomes.inputs import CohortData
 from lupuscell.reports.build import ReportData, write_report
+from lupuscell.reports.dataset_files import write_datasets
 from lupuscell.vocab import THERAPIES
 
 
@@ -28,6 +29,8 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
     origin = "after the first DORIS remission" if options.flare_origin == "first_remission" else "after day 0"
     return {
         "Day 0": "Infusion date of the first therapy course; study day = date - day 0.",
+        "End of follow-up": "Death, else the last date any record (visit, laboratory value, adverse "
+        "event, drug administration, clinical event, last contact) shows the patient alive.",
         "Baseline": f"Last visit on or before day 0 within {options.baseline_window_days} days.",
         "Scheduled visits": (
             f"Month-m visit = visit nearest day round(30.44*m) within ±{options.window_days_to_month_12} days up "
@@ -112,5 +115,5 @@ def report_from_cohort(
         snapshot=snapshot,
     )
     summary = write_report(data, out_dir)
-    datasets.write(out_dir / "datasets", datasets_format)
+    write_datasets(datasets, out_dir / "datasets", datasets_format)
     return summary, datasets
