@@ -46,8 +46,8 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
         "SRI-4": f"SRI-{options.sri_threshold} (Furie, Arthritis Rheum 2009) on SLEDAI-2K at months "
         f"{', '.join(map(str, options.sri_months))}; not evaluable without BILAG grades at both visits.",
         "Flare / relapse": f"{flare}, {origin} (Petri, Lupus 1999; Buyon, Ann Intern Med 2005).",
-        "Overall survival": "Day 0 to death from any cause, censored at last contact.",
-        "Relapse-free survival": "Day 0 to flare or death, censored at last contact.",
+        "Overall survival": "Day 0 to death from any cause, censored at the last date known alive.",
+        "Relapse-free survival": "Day 0 to flare or death, censored at the last date known alive.",
         "Relapse and non-relapse mortality": (
             "Competing risks (Aalen-Johansen; Fine & Gray, JASA 1999): relapse = first flare; non-relapse "
             "mortality = death without prior relapse (EBMT/CIBMTR convention); landmarks at days "
@@ -55,7 +55,8 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
         ),
         "Engraftment": (
             f"Neutrophils: first of {options.neutrophil_consecutive} consecutive days with ANC >= "
-            f"{options.neutrophil_threshold} x10^9/L after the nadir; platelets: first of "
+            f"{options.neutrophil_threshold} x10^9/L after the post-infusion nadir (counts from day "
+            f"{options.engraftment_from_day}); platelets: first of "
             f"{options.platelet_consecutive} consecutive days >= {options.platelet_threshold:g} x10^9/L with no "
             f"transfusion in the preceding {options.platelet_transfusion_free_days} days (CIBMTR); HSCT only."
         ),
