@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lupuscell.outcomes import cohort as inputs
 from lupuscell.outcomes.cohort import BILAG_DOMAINS, DESCRIPTORS, CohortData
-from lupuscell.outcomes.definitions import CTCAE_V5, DEFAULT_AE_GRADING
+from lupuscell.outcomes.definitions import default_grading_system
 
 DAY0 = dt.date(2024, 1, 1)
 
@@ -173,7 +173,7 @@ def random_cohort(n: int, seed: int) -> CohortData:
                     "day": int(rng.integers(-20, 300)),
                     "category": category,
                     "grade": int(rng.integers(1, 6)),
-                    "grading_system": DEFAULT_AE_GRADING.get(category, CTCAE_V5),
+                    "grading_system": default_grading_system(category),
                 }
             )
     return CohortData(

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from lupuscell.outcomes.datasets import build_datasets
-from lupuscell.outcomes.definitions import CTCAE_V5, DEFAULT_AE_GRADING
+from lupuscell.outcomes.definitions import default_grading_system
 from lupuscell.outcomes.endpoints import derive_endpoints, records
 from lupuscell.outcomes.inputs import from_json_payload, from_tables
 from lupuscell.registry import models as m
@@ -163,7 +163,7 @@ def _ae_json(row: pd.Series) -> dict[str, Any]:
         "date": _iso(row["onset_date"]),
         "category": row["category"],
         "grade": int(row["ctcae_grade"]),
-        "grading_system": DEFAULT_AE_GRADING.get(row["category"], CTCAE_V5),
+        "grading_system": default_grading_system(row["category"]),
     }
     if pd.notna(row["resolution_date"]):
         out["resolution_date"] = _iso(row["resolution_date"])

@@ -195,13 +195,7 @@ def test_case_adverse_events_give_the_maximum_grades() -> None:
         {"date": date(12), "category": "infection", "grade": 3, "grading_system": "CTCAE_v5.0"},
         {"date": date(3), "category": "crs", "grade": 2, "grading_system": "ASTCT_2019"},
         {"date": date(6), "category": "icans", "grade": 1, "grading_system": "ASTCT_2019"},
-        {
-            "date": date(40),
-            "category": "gvhd",
-            "grade": 2,
-            "grading_system": "MAGIC_2016",
-            "term": "skin aGVHD",
-        },
+        {"date": date(40), "category": "gvhd", "grade": 2, "term": "skin aGVHD"},
         {"date": date(9), "category": "other", "grade": 4},
     ]
     out = run(patient("AE", [], adverse_events=aes, therapy="car_t"))["AE"]
@@ -211,24 +205,28 @@ def test_case_adverse_events_give_the_maximum_grades() -> None:
 
 
 def test_case_a_grade_on_another_scale_is_an_error_never_mixed() -> None:
-    aes = [{"date": date(3), "category": "crs", "grade": 3}]  # default CTCAE v5.0, but CRS is ASTCT
+    # a CRS grade without a system is a CTCAE v5.0 grade, which CRS is not graded on
+    crs = [{"date": date(3), "category": "crs", "grade": 3}]
+    stderr = _errors({"patients": [patient("CRS", [], adverse_events=crs)]})
+    assert "patients[0].adverse_events[0]" in stderr and "crs is not graded on CTCAE_v5.0" in stderr
+    # acute GVHD may be graded by CTCAE v5.0 or MAGIC 2016, but one maximum reads one scale
+    magic = [{"date": date(30), "category": "gvhd", "grade": 3, "grading_system": "MAGIC_2016"}]
     with pytest.raises(ValidationError) as err:
-        run(patient("MIX", [], adverse_events=aes))
+        run(patient("MIX", [], adverse_events=magic))
     problem = err.value.problems[0]
     assert problem.record == "patient MIX" and problem.field == "adverse_events.grading_system"
-    assert "ASTCT_2019" in problem.message and "CTCAE_v5.0" in problem.message
-    stderr = _errors({"patients": [patient("MIX", [], adverse_events=aes)]})
-    assert "patient MIX" in stderr and "ASTCT_2019" in stderr
-    ctcae = run(
-        patient("MIX", [], adverse_events=aes),
-        ae_grading={
-            "infection": "CTCAE_v5.0",
-            "gvhd": "MAGIC_2016",
-            "crs": "CTCAE_v5.0",
-            "icans": "ASTCT_2019",
-        },
+    assert "MAGIC_2016" in problem.message and "CTCAE_v5.0" in problem.message
+    assert "patient MIX" in _errors({"patients": [patient("MIX", [], adverse_events=magic)]})
+    options = {"infection": "CTCAE_v5.0", "gvhd": "MAGIC_2016", "crs": "ASTCT_2019", "icans": "ASTCT_2019"}
+    assert run(patient("MIX", [], adverse_events=magic), ae_grading=options)["MIX"]["max_gvhd_grade"] == 3
+    result = CliRunner().invoke(
+        app,
+        ["endpoints", "--input", "-", "--json", "--ae-grading", "gvhd=MAGIC_2016"],
+        input=json.dumps({"patients": [patient("MIX", [], adverse_events=magic)]}),
     )
-    assert ctcae["MIX"]["max_crs_grade"] == 3  # a programme grading CRS by CTCAE says so
+    assert result.exit_code == 0 and json.loads(result.stdout)["patients"][0]["max_gvhd_grade"] == 3
+    bad = CliRunner().invoke(app, ["endpoints", "--input", "-", "--ae-grading", "crs=MAGIC_2016"], input="{}")
+    assert bad.exit_code == 2 and "--ae-grading" in bad.stderr and "crs cannot be graded on" in bad.stderr
 
 
 def test_case_adverse_events_extend_follow_up() -> None:

@@ -71,22 +71,42 @@ DEFAULT_VISIT_MONTHS: tuple[int, ...] = (1, 3, 6, 12, 18, 24, 36, 48, 60)
 AE_CATEGORIES_REPORTED: tuple[str, ...] = ("infection", "gvhd", "crs", "icans")
 
 #: Adverse-event grading systems (codes as the instruments record them: ``labs``,
-#: ``cellular_toxicity`` and ``gvhd`` modules of :mod:`lupuscell.instruments`).
+#: ``cellular_toxicity`` and ``gvhd`` modules of :mod:`lupuscell.instruments`, and as the
+#: registry stores them).
 CTCAE_V5 = "CTCAE_v5.0"
 ASTCT_2019 = "ASTCT_2019"
 MAGIC_2016 = "MAGIC_2016"
 AE_GRADING_SYSTEMS: tuple[str, ...] = (CTCAE_V5, ASTCT_2019, MAGIC_2016)
 
-#: The grading system each reported category's maximum grade is read on: infections by CTCAE
-#: v5.0, CRS and ICANS by the ASTCT 2019 consensus, acute GVHD by MAGIC 2016. It is also the
-#: system of a record that carries none (registry rows from before the grading-system column,
-#: the synthetic cohort), as the registry's migration assigns it.
-DEFAULT_AE_GRADING: dict[str, str] = {
-    "infection": CTCAE_V5,
-    "gvhd": MAGIC_2016,
-    "crs": ASTCT_2019,
-    "icans": ASTCT_2019,
+#: Grade range of each system: CTCAE v5.0 1-5 (5 = death related to the AE; NCI 2017); ASTCT
+#: 2019 CRS/ICANS 1-4 and 5 for a death due to CRS/ICANS; MAGIC acute GVHD overall grade I-IV
+#: stored as 1-4 (Harris AC et al., Biol Blood Marrow Transplant 2016;22:4-10).
+AE_GRADE_RANGE: dict[str, tuple[int, int]] = {CTCAE_V5: (1, 5), ASTCT_2019: (1, 5), MAGIC_2016: (1, 4)}
+
+#: Grading systems each adverse-event category may be graded on; the first is the default of a
+#: record without one (the registry rules of the same name; a registry row from before the
+#: grading-system column holds a grade on its category's first system). CRS and ICANS are graded
+#: by the ASTCT 2019 consensus (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638),
+#: acute GVHD by CTCAE v5.0 or MAGIC 2016, everything else by CTCAE v5.0.
+AE_GRADING_BY_CATEGORY: dict[str, tuple[str, ...]] = {
+    "infection": (CTCAE_V5,),
+    "gvhd": (CTCAE_V5, MAGIC_2016),
+    "crs": (ASTCT_2019,),
+    "icans": (ASTCT_2019,),
+    "graft_failure": (CTCAE_V5,),
+    "other": (CTCAE_V5,),
 }
+
+
+def default_grading_system(category: str) -> str:
+    """The grading system of an adverse event of ``category`` recorded without one."""
+    return AE_GRADING_BY_CATEGORY.get(category, (CTCAE_V5,))[0]
+
+
+#: The grading system each reported category's maximum grade is read on (option
+#: ``ae_grading``): its default system. A programme grading acute GVHD by MAGIC says so with
+#: ``ae_grading={"gvhd": "MAGIC_2016", ...}`` (``--ae-grading gvhd=MAGIC_2016``).
+DEFAULT_AE_GRADING: dict[str, str] = {c: default_grading_system(c) for c in AE_CATEGORIES_REPORTED}
 
 #: Analyte codes of data/units.yaml read for engraftment (their aliases are accepted too).
 NEUTROPHIL_ANALYTE = "anc"
@@ -233,10 +253,17 @@ class EndpointOptions:
 
     def _grading_problems(self) -> list[str]:
         missing = [c for c in self.ae_categories if c not in self.ae_grading]
-        bad = {c: s for c, s in self.ae_grading.items() if s not in AE_GRADING_SYSTEMS}
+        bad = {
+            c: s
+            for c, s in self.ae_grading.items()
+            if s not in AE_GRADING_BY_CATEGORY.get(c, AE_GRADING_SYSTEMS)
+        }
         out = [f"ae_grading: no grading system for {missing}"] if missing else []
-        if bad:
-            out.append(f"ae_grading: unknown system(s) {bad}; allowed: {', '.join(AE_GRADING_SYSTEMS)}")
+        out += [
+            f"ae_grading: {c} cannot be graded on {s!r} "
+            f"(allowed: {', '.join(AE_GRADING_BY_CATEGORY.get(c, AE_GRADING_SYSTEMS))})"
+            for c, s in bad.items()
+        ]
         return out
 
     def grading_system(self, category: str) -> str:

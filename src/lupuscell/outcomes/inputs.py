@@ -46,7 +46,7 @@ from lupuscell.outcomes.cohort import (
     finalise_visits,
     normalise_labs,
 )
-from lupuscell.outcomes.definitions import CTCAE_V5, DEFAULT_AE_GRADING
+from lupuscell.outcomes.definitions import default_grading_system
 from lupuscell.outcomes.json_input import (
     AdverseEventIn,
     DeathIn,
@@ -226,14 +226,15 @@ def _adverse_events(frames: Mapping[str, pd.DataFrame], day0: pd.Series) -> pd.D
     """Adverse events with onset day, grade and grading system.
 
     A row without a grading system (registries from before the column, the synthetic cohort)
-    is read on its category's system (:data:`~lupuscell.outcomes.definitions.DEFAULT_AE_GRADING`;
-    CTCAE v5.0 for the other categories).
+    holds a grade on its category's default system
+    (:func:`~lupuscell.outcomes.definitions.default_grading_system`: ASTCT 2019 for CRS and
+    ICANS, CTCAE v5.0 otherwise), as the registry's migration assigns it.
     """
     aes = _get(frames, "adverse_events")
     if "grade" not in aes.columns and "ctcae_grade" in aes.columns:
         aes = aes.rename(columns={"ctcae_grade": "grade"})
     aes = _with_day(aes, "onset_date", ["category", "grade", "grading_system"], day0)
-    default = aes["category"].map(lambda c: DEFAULT_AE_GRADING.get(c, CTCAE_V5)) if len(aes) else None
+    default = aes["category"].map(default_grading_system) if len(aes) else None
     aes["grading_system"] = _column(aes, "grading_system").where(
         _column(aes, "grading_system").notna(), default
     )

@@ -37,7 +37,12 @@ from lupuscell.outcomes.cohort import (
     finalise_visits,
     normalise_labs,
 )
-from lupuscell.outcomes.definitions import AE_GRADING_SYSTEMS, CTCAE_V5
+from lupuscell.outcomes.definitions import (
+    AE_GRADE_RANGE,
+    AE_GRADING_BY_CATEGORY,
+    AE_GRADING_SYSTEMS,
+    CTCAE_V5,
+)
 
 BilagGrade = Literal["A", "B", "C", "D", "E"]
 Therapy = Literal["autologous_hsct", "allogeneic_hsct", "msc", "car_t", "other"]
@@ -104,7 +109,12 @@ class DeathIn(_Strict):
 
 
 class AdverseEventIn(_Strict):
-    """An adverse event: onset ``date``, category, grade and the grading system of that grade."""
+    """An adverse event: onset ``date``, category, grade and the grading system of that grade.
+
+    The system must be one the category is graded on and the grade within its range
+    (:data:`~lupuscell.outcomes.definitions.AE_GRADING_BY_CATEGORY`, ``AE_GRADE_RANGE``), the
+    rules the registry applies.
+    """
 
     date: dt.date = Field(description="Onset date.")
     category: Annotated[str, _one_of(vocab.AE_CATEGORIES, "adverse-event category")]
@@ -117,6 +127,15 @@ class AdverseEventIn(_Strict):
     def _check(self) -> AdverseEventIn:
         if self.resolution_date is not None and self.resolution_date < self.date:
             raise ValueError(f"resolution_date {self.resolution_date} is before the onset date {self.date}")
+        allowed = AE_GRADING_BY_CATEGORY[self.category]
+        if self.grading_system not in allowed:
+            raise ValueError(
+                f"grading_system: {self.category} is not graded on {self.grading_system} "
+                f"(allowed: {', '.join(allowed)}; CTCAE_v5.0 when not given)"
+            )
+        low, high = AE_GRADE_RANGE[self.grading_system]
+        if not low <= self.grade <= high:
+            raise ValueError(f"grade: {self.grade} is outside {low}-{high} on {self.grading_system}")
         return self
 
 
