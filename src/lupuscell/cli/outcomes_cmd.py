@@ -47,7 +47,7 @@ def _cell(value: Any) -> str:
 
 
 AE_GRADING_HELP = (
-    "CATEGORY=SYSTEM: the grading system a maximum grade is read on, e.g. gvhd=MAGIC_2016 "
+    "The grading system a maximum grade is read on, e.g. gvhd=MAGIC_2016 "
     "(default: infection, gvhd CTCAE_v5.0; crs, icans ASTCT_2019). Repeatable."
 )
 
@@ -82,7 +82,9 @@ def endpoints_command(
     window_tie: str = typer.Option(
         "earlier", "--window-tie", help="Visit-window tie rule: earlier (default) or later."
     ),
-    ae_grading: list[str] | None = typer.Option(None, "--ae-grading", help=AE_GRADING_HELP),
+    ae_grading: list[str] | None = typer.Option(
+        None, "--ae-grading", metavar="CATEGORY=SYSTEM", help=AE_GRADING_HELP
+    ),
 ) -> None:
     """Derive remission, flare, survival and engraftment endpoints from a JSON file."""
     from lupuscell.outcomes.endpoints import derive_endpoints, records
@@ -119,7 +121,9 @@ def datasets_command(
     ),
     out: Path = typer.Option(..., "--out", help="Output directory (created if missing)."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
-    ae_grading: list[str] | None = typer.Option(None, "--ae-grading", help=AE_GRADING_HELP),
+    ae_grading: list[str] | None = typer.Option(
+        None, "--ae-grading", metavar="CATEGORY=SYSTEM", help=AE_GRADING_HELP
+    ),
 ) -> None:
     """Write the analysis datasets ADSL, ADTTE and ADRS from the registry."""
     from lupuscell.outcomes.datasets import build_datasets
