@@ -44,15 +44,15 @@ def _patient_id_column(table: sa.Table) -> tuple[Any, Any]:
     return courses.c.patient_id, table.join(courses, table.c.course_id == courses.c.id)
 
 
-def _alive_statement(source: timeline.AliveSource) -> sa.Select[Any]:
+def _alive_rows(source: timeline.AliveSource, patient_ids: Sequence[int] | None) -> sa.Select[Any]:
+    """``patient_id, date`` rows of one :data:`~lupuscell.outcomes.timeline.ALIVE_SOURCES` column."""
     table = m.Base.metadata.tables[source.table]
     pid, from_clause = _patient_id_column(table)
     column = table.c[source.column]
-    stmt = sa.select(pid.label("patient_id"), sa.func.max(column).label("date")).select_from(from_clause)
-    stmt = stmt.where(column.is_not(None))
+    stmt = sa.select(pid.label("patient_id"), column.label("date")).select_from(from_clause)
     if source.exclude_event_types:
         stmt = stmt.where(table.c.event_type.not_in(source.exclude_event_types))
-    return stmt.group_by(pid)
+    return stmt if patient_ids is None else stmt.where(pid.in_(patient_ids))
 
 
 def _chunks(ids: Sequence[int] | None) -> list[Sequence[int] | None]:
@@ -62,20 +62,20 @@ def _chunks(ids: Sequence[int] | None) -> list[Sequence[int] | None]:
 
 
 def read_alive_dates(conn: Connection, patient_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """``patient_id, date``: per patient and :data:`~lupuscell.outcomes.timeline.ALIVE_SOURCES`
-    column, the latest date (one ``GROUP BY`` per source; all patients, or ``patient_ids``)."""
+    """``patient_id, date``: the last date each patient is known alive (all patients, or ``patient_ids``).
+
+    One query: the dates of every :data:`~lupuscell.outcomes.timeline.ALIVE_SOURCES` column
+    (``UNION ALL``), reduced by ``MAX ... GROUP BY patient_id`` in the database (``MAX`` skips
+    empty dates). Patients without any dated record have no row.
+    """
     parts = []
-    for source in timeline.ALIVE_SOURCES:
-        stmt = _alive_statement(source)
-        pid = stmt.selected_columns.patient_id
-        for chunk in _chunks(patient_ids):
-            parts.append(_frame(conn, stmt if chunk is None else stmt.where(pid.in_(chunk))))
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return pd.DataFrame(
-            {"patient_id": pd.Series([], dtype="int64"), "date": pd.Series([], dtype="datetime64[ns]")}
+    for chunk in _chunks(patient_ids):
+        union = sa.union_all(*(_alive_rows(source, chunk) for source in timeline.ALIVE_SOURCES)).subquery()
+        stmt = sa.select(union.c.patient_id, sa.func.max(union.c.date).label("date")).group_by(
+            union.c.patient_id
         )
-    out = pd.concat(parts, ignore_index=True)
+        parts.append(_frame(conn, stmt))
+    out = pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
     out["date"] = pd.to_datetime(out["date"])
     return out
 
