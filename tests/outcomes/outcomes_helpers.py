@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from lupuscell.outcomes import inputs
-from lupuscell.outcomes.inputs import BILAG_DOMAINS, DESCRIPTORS, CohortData
+from lupuscell.outcomes import cohort as inputs
+from lupuscell.outcomes.cohort import BILAG_DOMAINS, DESCRIPTORS, CohortData
+from lupuscell.outcomes.definitions import default_grading_system
 
 DAY0 = dt.date(2024, 1, 1)
 
@@ -165,25 +166,27 @@ def random_cohort(n: int, seed: int) -> CohortData:
             for _ in range(int(rng.integers(0, 3))):
                 trows.append({"patient_id": pid, "day": int(rng.integers(start, start + 20))})
         for _ in range(int(rng.integers(0, 4))):
+            category = str(rng.choice(["infection", "gvhd", "crs", "icans", "other"]))
             arows.append(
                 {
                     "patient_id": pid,
                     "day": int(rng.integers(-20, 300)),
-                    "category": str(rng.choice(["infection", "gvhd", "crs", "icans", "other"])),
+                    "category": category,
                     "grade": int(rng.integers(1, 6)),
+                    "grading_system": default_grading_system(category),
                 }
             )
     return CohortData(
-        patients=inputs._finalise_patients(pd.DataFrame(prow, columns=list(inputs.PATIENT_COLUMNS))),
-        visits=inputs._finalise_visits(pd.DataFrame(vrows, columns=list(inputs.VISIT_COLUMNS))),
-        labs=inputs._finalise(pd.DataFrame(lrows, columns=list(inputs.LAB_COLUMNS)), inputs.LAB_COLUMNS),
-        adverse_events=inputs._finalise(
+        patients=inputs.finalise_patients(pd.DataFrame(prow, columns=list(inputs.PATIENT_COLUMNS))),
+        visits=inputs.finalise_visits(pd.DataFrame(vrows, columns=list(inputs.VISIT_COLUMNS))),
+        labs=inputs.finalise(pd.DataFrame(lrows, columns=list(inputs.LAB_COLUMNS)), inputs.LAB_COLUMNS),
+        adverse_events=inputs.finalise(
             pd.DataFrame(arows, columns=list(inputs.AE_COLUMNS)), inputs.AE_COLUMNS
         ),
-        flare_events=inputs._finalise(
+        flare_events=inputs.finalise(
             pd.DataFrame(frows, columns=list(inputs.FLARE_COLUMNS)), inputs.FLARE_COLUMNS
         ),
-        transfusions=inputs._finalise(
+        transfusions=inputs.finalise(
             pd.DataFrame(trows, columns=list(inputs.TRANSFUSION_COLUMNS)), inputs.TRANSFUSION_COLUMNS
         ),
     )

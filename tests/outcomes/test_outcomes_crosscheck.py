@@ -48,8 +48,9 @@ def test_vectorised_equals_reference_on_random_boundary_cohort(options: Endpoint
 
 
 def test_vectorised_equals_reference_on_synthetic_cohort() -> None:
-    cohort_tables = pytest.importorskip("lupuscell.synth.cohort")
-    cohort = from_tables(cohort_tables.generate_cohort_tables(250, 3))
+    from lupuscell.synth.cohort import generate_cohort_tables
+
+    cohort = from_tables(generate_cohort_tables(250, 3))
     fast = derive_endpoints(cohort).patients
     slow = reference_endpoints(cohort)
     assert frame_differences(fast, slow) == {}

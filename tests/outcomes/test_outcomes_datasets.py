@@ -19,7 +19,9 @@ from lupuscell.outcomes.datasets import (
     build_datasets,
 )
 from lupuscell.outcomes.endpoints import derive_endpoints
-from lupuscell.outcomes.inputs import from_json_payload, from_registry
+from lupuscell.outcomes.inputs import from_json_payload
+from lupuscell.registry.tables import from_registry
+from lupuscell.reports.dataset_files import write_datasets
 
 CONTRACT_ADSL_LOWER = (
     "first_remission_day",
@@ -116,7 +118,7 @@ def test_adrs_visit_labels() -> None:
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_write_and_read_back(tmp_path: Path, fmt: str) -> None:
     ds = build_datasets(random_cohort(60, seed=2))
-    paths = ds.write(tmp_path, fmt)  # type: ignore[arg-type]
+    paths = write_datasets(ds, tmp_path, fmt)  # type: ignore[arg-type]
     assert {p.name for p in paths} == {f"adsl.{fmt}", f"adtte.{fmt}", f"adrs.{fmt}", "endpoint_options.json"}
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
     for name, frame in (("adsl", ds.adsl), ("adtte", ds.adtte), ("adrs", ds.adrs)):
@@ -156,7 +158,7 @@ def test_registry_and_synthetic_frames_give_the_same_endpoints(engine: Engine) -
     from typer.testing import CliRunner
 
     from lupuscell.cli.main import app
-    from lupuscell.outcomes.inputs import from_synthetic
+    from lupuscell.synth.cohort_data import from_synthetic
 
     url = engine.url.render_as_string(hide_password=False)
     loaded = CliRunner().invoke(app, ["synth", "--patients", "120", "--seed", "9", "--db", url])

@@ -14,8 +14,8 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from lupuscell.analysis.regression import design_matrix
-from lupuscell.outcomes.inputs import from_synthetic
 from lupuscell.reports.pipeline import report_from_cohort
+from lupuscell.synth.cohort_data import from_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -127,7 +127,9 @@ def cumulative_incidence(
     for lt in landmark_times:
         idx = int(np.searchsorted(table["time"].to_numpy(), lt, side="right") - 1)
         for k in range(1, n_causes + 1):
-            if idx < 0:
+            if lt > t.max():  # past the last follow-up: not estimable (NaN; null in JSON), as KM
+                val = lo_ = hi_ = np.nan
+            elif idx < 0:
                 val = lo_ = hi_ = 0.0
             else:
                 val = float(table[f"cif_{k}"].iloc[idx])

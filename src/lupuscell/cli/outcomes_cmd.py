@@ -46,6 +46,28 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+AE_GRADING_HELP = (
+    "The grading system a maximum grade is read on, e.g. gvhd=MAGIC_2016 "
+    "(default: infection, gvhd CTCAE_v5.0; crs, icans ASTCT_2019). Repeatable."
+)
+
+
+def _options(ae_grading: list[str] | None, **chosen: Any) -> Any:
+    """:class:`EndpointOptions` from the command line (errors name the option)."""
+    from lupuscell.outcomes.definitions import DEFAULT_AE_GRADING, EndpointOptions
+
+    grading = dict(DEFAULT_AE_GRADING)
+    for item in ae_grading or []:
+        category, sep, system = item.partition("=")
+        if not sep or category.strip() not in grading:
+            raise _fail(f"--ae-grading: {item!r}; use CATEGORY=SYSTEM with CATEGORY one of {', '.join(grading)}")
+        grading[category.strip()] = system.strip()
+    try:
+        return EndpointOptions(ae_grading=grading, **chosen)
+    except ValidationError as exc:
+        raise _fail("--ae-grading: " + exc.problems[0].message.removeprefix("ae_grading: ")) from None
+
+
 def endpoints_command(
     input_file: str = typer.Option(
         ..., "--input", "-i", help='Patients JSON file ({"patients": [...]}), or - for stdin.'
@@ -60,9 +82,11 @@ def endpoints_command(
     window_tie: str = typer.Option(
         "earlier", "--window-tie", help="Visit-window tie rule: earlier (default) or later."
     ),
+    ae_grading: list[str] | None = typer.Option(
+        None, "--ae-grading", metavar="CATEGORY=SYSTEM", help=AE_GRADING_HELP
+    ),
 ) -> None:
     """Derive remission, flare, survival and engraftment endpoints from a JSON file."""
-    from lupuscell.outcomes.definitions import EndpointOptions
     from lupuscell.outcomes.endpoints import derive_endpoints, records
     from lupuscell.outcomes.inputs import from_json_payload
 
@@ -70,7 +94,7 @@ def endpoints_command(
         raise _fail(f"--flare-rule: {flare_rule!r}; use sledai_rise_ge_4 or selena_flare_index")
     if window_tie not in ("earlier", "later"):
         raise _fail(f"--window-tie: {window_tie!r}; use earlier or later")
-    options = EndpointOptions(flare_rule=flare_rule, window_tie=window_tie)  # type: ignore[arg-type]
+    options = _options(ae_grading, flare_rule=flare_rule, window_tie=window_tie)
     payload = _read_json(input_file)
     try:
         cohort = from_json_payload(payload)
@@ -97,15 +121,20 @@ def datasets_command(
     ),
     out: Path = typer.Option(..., "--out", help="Output directory (created if missing)."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    ae_grading: list[str] | None = typer.Option(
+        None, "--ae-grading", metavar="CATEGORY=SYSTEM", help=AE_GRADING_HELP
+    ),
 ) -> None:
     """Write the analysis datasets ADSL, ADTTE and ADRS from the registry."""
     from lupuscell.outcomes.datasets import build_datasets
     from lupuscell.outcomes.endpoints import derive_endpoints
-    from lupuscell.outcomes.inputs import from_registry
     from lupuscell.registry.session import make_engine
+    from lupuscell.registry.tables import from_registry
+    from lupuscell.reports.dataset_files import write_datasets
 
     if fmt not in ("csv", "parquet"):
         raise _fail(f"--format: {fmt!r}; use csv or parquet")
+    options = _options(ae_grading)
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_err, transient=True
     )
@@ -118,11 +147,11 @@ def datasets_command(
             finally:
                 engine.dispose()
             progress.update(task, advance=1, description=f"deriving endpoints ({cohort.n_patients} patients)")
-            result = derive_endpoints(cohort)
+            result = derive_endpoints(cohort, options)
             progress.update(task, advance=1, description="building ADSL/ADTTE/ADRS")
             datasets = build_datasets(cohort, result=result)
             progress.update(task, advance=1, description=f"writing {fmt}")
-            paths = datasets.write(out, fmt)  # type: ignore[arg-type]
+            paths = write_datasets(datasets, out, fmt)  # type: ignore[arg-type]
             progress.update(task, advance=1)
     except ValidationError as exc:
         raise _fail_validation(exc) from None

@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Derive endpoints from the registry and write the outcomes report."""
-        from lupuscell.outcomes.inputs import from_registry
         from lupuscell.registry.session import default_database_url, make_engine
         from lupuscell.registry.snapshot import data_snapshot
+        from lupuscell.registry.tables import from_registry
         from lupuscell.reports.pipeline import report_from_cohort
 
         if datasets_format not in ("csv", "parquet"):

@@ -10,13 +10,14 @@ basic data structure BDS); ADaM Basic Data Structure for Time-to-Event Analyses 
 (``PARAMCD``, ``AVAL``, ``CNSR``: 0 = event, positive = censored; ``EVNTDESC``). ``EVCODE``
 (0 censored, 1 event of interest, 2 competing event) is this project's addition for
 competing-risks analysis (Fine & Gray 1999 coding), since ADaM's ``CNSR`` has no competing code.
+
+This module builds the frames only (pure); writing them to CSV or Parquet is
+:func:`lupuscell.reports.dataset_files.write_datasets`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -101,6 +102,7 @@ PARAMS: dict[str, str] = {
     "NRM": "Time to non-relapse mortality, relapse competing (days from day 0)",
 }
 
+#: File formats of the datasets (written by :func:`lupuscell.reports.dataset_files.write_datasets`).
 Format = Literal["csv", "parquet"]
 
 
@@ -112,10 +114,6 @@ class AnalysisDatasets:
     adtte: pd.DataFrame
     adrs: pd.DataFrame
     options: EndpointOptions
-
-    def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
-        """Write ``adsl``, ``adtte``, ``adrs`` (CSV or Parquet) and ``endpoint_options.json``."""
-        return write_datasets(self, out_dir, fmt)
 
 
 def _int(values: pd.Series | np.ndarray) -> pd.Series:
@@ -275,25 +273,3 @@ def build_datasets(
     return AnalysisDatasets(
         adsl=adsl, adtte=build_adtte(adsl), adrs=build_adrs(cohort, result), options=result.options
     )
-
-
-def write_datasets(datasets: AnalysisDatasets, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
-    """Write the three datasets as ``adsl.csv`` ... (or ``.parquet``) plus the options used."""
-    if fmt not in ("csv", "parquet"):
-        from lupuscell.errors import ValidationError
-
-        raise ValidationError.single("datasets", "format", f"{fmt!r}; use csv or parquet")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, frame in (("adsl", datasets.adsl), ("adtte", datasets.adtte), ("adrs", datasets.adrs)):
-        path = out / f"{name}.{fmt}"
-        if fmt == "csv":
-            frame.to_csv(path, index=False, na_rep="")
-        else:
-            frame.to_parquet(path, index=False)
-        paths.append(path)
-    options_path = out / "endpoint_options.json"
-    options_path.write_text(json.dumps(datasets.options.to_dict(), indent=2) + "\n", encoding="utf-8")
-    paths.append(options_path)
-    return paths

@@ -8,10 +8,14 @@ Sources
 -------
 * Study day, baseline and visit windows: CDISC ADaM Implementation Guide v1.3 (study day
   ``ADY``, analysis visit windows ``AVISIT``/``AVISITN``); the month length 30.44 days is
-  365.25 / 12. The +/-30 / +/-60 day windows are the programme's convention (issue 4).
-* Per-visit disease activity: SLEDAI-2K and clinical SLEDAI (Gladman 2002; spec section 1),
-  LLDAS (Franklyn 2016; section 5), DORIS 2021 remission (van Vollenhoven 2021; section 6),
-  SRI-4 (Furie 2009; section 4) - all scored by :mod:`lupuscell.instruments`.
+  365.25 / 12. The +/-30 / +/-60 day windows are the programme's convention
+  (docs/outcomes/endpoints.md). Day 0, study day and end of follow-up:
+  :mod:`lupuscell.outcomes.timeline`.
+* Per-visit disease activity: SLEDAI-2K and clinical SLEDAI (Gladman DD et al., J Rheumatol
+  2002;29:288-291), LLDAS (Franklyn K et al., Ann Rheum Dis 2016;75:1615-1621), DORIS 2021
+  remission (van Vollenhoven RF et al., Lupus Sci Med 2021;8:e000538), SRI-4 (Furie RA et al.,
+  Arthritis Rheum 2009;61:1143-1151) - all scored by :mod:`lupuscell.instruments`
+  (docs/instruments/).
 * Flare: default a SLEDAI-2K rise >= 4 from the previous visit, the SLEDAI-based part of the
   SELENA flare index (Petri M et al., Lupus 1999;8:685-691; Buyon JP et al., Ann Intern Med
   2005;142:953-962); option ``selena_flare_index`` uses flares recorded as clinical events
@@ -24,10 +28,13 @@ Sources
   HSCT in autoimmune disease (Snowden JA et al., Bone Marrow Transplant 2012;47:770-790) and
   the competing-risks framework of Fine JP, Gray RJ, JASA 1999;94:496-509.
 * Engraftment: CIBMTR Forms Instruction Manual and ASTCT 2021 (Kharfan-Dabaja MA et al.,
-  Transplant Cell Ther 2021); spec section 11.2 (3 consecutive days ANC >= 0.5 x10^9/L from the
-  nadir; platelets >= 20 x10^9/L unsupported by transfusion in the preceding 7 days).
-* Adverse events: CTCAE v5.0 grades; CRS/ICANS ASTCT 2019 (Lee DW et al.); acute GVHD MAGIC
-  2016 (Harris AC et al.).
+  Transplant Cell Ther 2021): 3 consecutive days ANC >= 0.5 x10^9/L after the post-infusion
+  nadir; platelets >= 20 x10^9/L unsupported by transfusion in the preceding 7 days
+  (docs/instruments/engraftment.md).
+* Adverse events: CTCAE v5.0 grades (NCI, 2017); CRS/ICANS ASTCT 2019 (Lee DW et al., Biol
+  Blood Marrow Transplant 2019;25:625-638); acute GVHD MAGIC 2016 (Harris AC et al., Biol
+  Blood Marrow Transplant 2016;22:4-10). Each reported category has one grading system, so a
+  maximum never mixes two scales.
 """
 
 from __future__ import annotations
@@ -62,6 +69,44 @@ DEFAULT_VISIT_MONTHS: tuple[int, ...] = (1, 3, 6, 12, 18, 24, 36, 48, 60)
 
 #: Adverse-event categories whose maximum CTCAE/ASTCT/MAGIC grade is reported per patient.
 AE_CATEGORIES_REPORTED: tuple[str, ...] = ("infection", "gvhd", "crs", "icans")
+
+#: Adverse-event grading systems (codes as the instruments record them: ``labs``,
+#: ``cellular_toxicity`` and ``gvhd`` modules of :mod:`lupuscell.instruments`, and as the
+#: registry stores them).
+CTCAE_V5 = "CTCAE_v5.0"
+ASTCT_2019 = "ASTCT_2019"
+MAGIC_2016 = "MAGIC_2016"
+AE_GRADING_SYSTEMS: tuple[str, ...] = (CTCAE_V5, ASTCT_2019, MAGIC_2016)
+
+#: Grade range of each system: CTCAE v5.0 1-5 (5 = death related to the AE; NCI 2017); ASTCT
+#: 2019 CRS/ICANS 1-4 and 5 for a death due to CRS/ICANS; MAGIC acute GVHD overall grade I-IV
+#: stored as 1-4 (Harris AC et al., Biol Blood Marrow Transplant 2016;22:4-10).
+AE_GRADE_RANGE: dict[str, tuple[int, int]] = {CTCAE_V5: (1, 5), ASTCT_2019: (1, 5), MAGIC_2016: (1, 4)}
+
+#: Grading systems each adverse-event category may be graded on; the first is the default of a
+#: record without one (the registry rules of the same name; a registry row from before the
+#: grading-system column holds a grade on its category's first system). CRS and ICANS are graded
+#: by the ASTCT 2019 consensus (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638),
+#: acute GVHD by CTCAE v5.0 or MAGIC 2016, everything else by CTCAE v5.0.
+AE_GRADING_BY_CATEGORY: dict[str, tuple[str, ...]] = {
+    "infection": (CTCAE_V5,),
+    "gvhd": (CTCAE_V5, MAGIC_2016),
+    "crs": (ASTCT_2019,),
+    "icans": (ASTCT_2019,),
+    "graft_failure": (CTCAE_V5,),
+    "other": (CTCAE_V5,),
+}
+
+
+def default_grading_system(category: str) -> str:
+    """The grading system of an adverse event of ``category`` recorded without one."""
+    return AE_GRADING_BY_CATEGORY.get(category, (CTCAE_V5,))[0]
+
+
+#: The grading system each reported category's maximum grade is read on (option
+#: ``ae_grading``): its default system. A programme grading acute GVHD by MAGIC says so with
+#: ``ae_grading={"gvhd": "MAGIC_2016", ...}`` (``--ae-grading gvhd=MAGIC_2016``).
+DEFAULT_AE_GRADING: dict[str, str] = {c: default_grading_system(c) for c in AE_CATEGORIES_REPORTED}
 
 #: Analyte codes of data/units.yaml read for engraftment (their aliases are accepted too).
 NEUTROPHIL_ANALYTE = "anc"
@@ -113,25 +158,37 @@ class EndpointOptions:
         a relapse needs a remission first) or after day 0 (``"day0"``).
     landmark_days
         Landmarks for NRM/relapse/death indicators (day 100 and 1 year = 365 days); an event
-        on the landmark day is inside it.
+        on the landmark day is inside it, and follow-up ending on the landmark day counts as
+        followed to it.
     sri_threshold
         SRI-k threshold (4 = SRI-4), scored at ``sri_months`` against baseline with SLEDAI-2K
         (SRI(S2K)); not evaluable (null) unless BILAG grades were recorded at both visits.
     neutrophil_threshold / neutrophil_consecutive
         ANC >= 0.5 x10^9/L on 3 consecutive calendar days, searched from the nadir.
+    engraftment_from_day
+        Counts before this study day (0) never enter engraftment: not the ANC nadir, not the
+        first platelet count below the threshold, not a run. CIBMTR/ASTCT count recovery from
+        the *post-infusion* nadir; a count during conditioning is not it. Platelet
+        transfusions on any day still start the platelet search and support counts.
     platelet_threshold / platelet_consecutive / platelet_transfusion_free_days
         Platelets >= 20 x10^9/L on 3 (or 7, the EBMT-style variant) consecutive days, each with
         no platelet transfusion on that day or the 6 days before (7-day window).
     engraftment_therapies
-        Therapies for which engraftment is defined (HSCT); null for MSC and CAR-T (spec 11.2).
+        Therapies for which engraftment is defined (HSCT); null for MSC and CAR-T, which have
+        no marrow aplasia to recover from (docs/instruments/engraftment.md).
     lab_daily_aggregate
         Several values of one analyte on one day are reduced to one ("min", conservative).
     steroid_free_max_mg
         Steroid-free = prednisone-equivalent dose <= this at the month visit (0 mg/day).
+    ae_categories / ae_grading
+        Categories whose maximum grade is reported (``max_<category>_grade``) and the grading
+        system each is read on (:data:`DEFAULT_AE_GRADING`); an adverse event of a reported
+        category graded on another system is an input error, never mixed into the maximum.
     missing_visit_flags
         Values assumed for LLDAS/DORIS visit flags that were not recorded.
     doris_prednisolone_rule / doris_pga_rule
-        DORIS 2021 cut-offs (spec 6.1): prednisolone <= 5 mg/day (``"le_5"``, abstract) or < 5
+        DORIS 2021 cut-offs (docs/instruments/doris_2021.md): prednisolone <= 5 mg/day
+        (``"le_5"``, abstract) or < 5
         (``"lt_5"``, Table 2); PGA < 0.5 (``"lt_0_5"``, 2021) or <= 0.5 (``"le_0_5"``, 2017).
     """
 
@@ -153,12 +210,14 @@ class EndpointOptions:
     steroid_free_max_mg: float = 0.0
     neutrophil_threshold: float = 0.5
     neutrophil_consecutive: int = 3
+    engraftment_from_day: int = 0
     platelet_threshold: float = 20.0
     platelet_consecutive: int = 3
     platelet_transfusion_free_days: int = 7
     engraftment_therapies: tuple[str, ...] = ("autologous_hsct", "allogeneic_hsct")
     lab_daily_aggregate: DailyAggregate = "min"
     ae_categories: tuple[str, ...] = AE_CATEGORIES_REPORTED
+    ae_grading: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AE_GRADING))
     missing_visit_flags: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_MISSING_VISIT_FLAGS))
     doris_prednisolone_rule: DorisPredRule = "le_5"
     doris_pga_rule: DorisPgaRule = "lt_0_5"
@@ -172,6 +231,7 @@ class EndpointOptions:
         unknown_flags = set(self.missing_visit_flags) - set(DEFAULT_MISSING_VISIT_FLAGS)
         if unknown_flags:
             problems.append(f"missing_visit_flags: unknown flag(s) {sorted(unknown_flags)}")
+        problems.extend(self._grading_problems())
         if self.baseline_window_days < 0:
             problems.append("baseline_window_days must be >= 0")
         if self.sustained_min_visits < 1:
@@ -190,6 +250,25 @@ class EndpointOptions:
             from lupuscell.errors import ValidationError
 
             raise ValidationError.single("EndpointOptions", "options", "; ".join(problems))
+
+    def _grading_problems(self) -> list[str]:
+        missing = [c for c in self.ae_categories if c not in self.ae_grading]
+        bad = {
+            c: s
+            for c, s in self.ae_grading.items()
+            if s not in AE_GRADING_BY_CATEGORY.get(c, AE_GRADING_SYSTEMS)
+        }
+        out = [f"ae_grading: no grading system for {missing}"] if missing else []
+        out += [
+            f"ae_grading: {c} cannot be graded on {s!r} "
+            f"(allowed: {', '.join(AE_GRADING_BY_CATEGORY.get(c, AE_GRADING_SYSTEMS))})"
+            for c, s in bad.items()
+        ]
+        return out
+
+    def grading_system(self, category: str) -> str:
+        """The grading system ``max_<category>_grade`` is read on."""
+        return self.ae_grading[category]
 
     def target_day(self, month: int) -> int:
         """Target study day of month ``month``: ``round(30.44 * month)`` (half to even)."""
@@ -211,3 +290,4 @@ def visit_label(month: int) -> str:
 
 
 DEFAULT_OPTIONS = EndpointOptions()
+"""The programme's default endpoint conventions (every option at its documented default)."""

@@ -1,6 +1,6 @@
 """Vectorised endpoint derivation over whole cohorts (and a thin per-patient wrapper).
 
-Input is a :class:`lupuscell.outcomes.inputs.CohortData`; every definition comes from an
+Input is a :class:`lupuscell.outcomes.cohort.CohortData`; every definition comes from an
 :class:`lupuscell.outcomes.definitions.EndpointOptions` (sources cited there and in
 docs/outcomes/endpoints.md). The output is one row per patient (:data:`PATIENT_ENDPOINTS`)
 plus the scored visit table with analysis-visit labels (ADRS is built from it).
@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lupuscell.errors import Problem, ValidationError
+from lupuscell.outcomes.cohort import BILAG_COLUMNS, CohortData
 from lupuscell.outcomes.definitions import (
     DEFAULT_OPTIONS,
     NEUTROPHIL_ANALYTE,
@@ -36,7 +38,6 @@ from lupuscell.outcomes.definitions import (
     EndpointOptions,
     visit_label,
 )
-from lupuscell.outcomes.inputs import BILAG_COLUMNS, CohortData
 
 #: Per-patient endpoint columns (contract: docs/outcomes/datasets.md, ADSL lower-case fields).
 PATIENT_ENDPOINTS: tuple[str, ...] = (
@@ -249,16 +250,8 @@ def _sri(base: pd.DataFrame, follow: pd.DataFrame, threshold: int) -> pd.Series:
     return pd.Series(out, index=base.index)
 
 
-def _engraftment(
-    labs: pd.DataFrame, transfusions: pd.DataFrame, ids: pd.Index, options: EndpointOptions
-) -> tuple[pd.Series, pd.Series]:
-    """Neutrophil and platelet engraftment day per patient (spec 11.2; see the labs instrument).
-
-    Patients are handled as integer positions in ``ids`` (fast integer group-bys); the result
-    is indexed by patient id.
-    """
-    pid = ids.get_indexer(pd.Index(labs["patient_id"]))
-    is_anc = labs["analyte"].to_numpy() == NEUTROPHIL_ANALYTE
+def _daily(labs: pd.DataFrame, pid: np.ndarray, analyte: str, options: EndpointOptions) -> pd.DataFrame:
+    """One value per patient position and day (``lab_daily_aggregate``) from ``engraftment_from_day``."""
     frame = pd.DataFrame(
         {
             "pid": pid,
@@ -266,35 +259,70 @@ def _engraftment(
             "value": labs["value"].to_numpy(dtype=float),
         }
     )
+    mask = (labs["analyte"].to_numpy() == analyte) & (pid >= 0)
+    mask &= frame["day"].to_numpy() >= options.engraftment_from_day
+    sub = frame[mask]
+    return sub.groupby(["pid", "day"], sort=True)["value"].agg(options.lab_daily_aggregate).reset_index()
 
-    def daily(mask: np.ndarray) -> pd.DataFrame:
-        sub = frame[mask & (pid >= 0)]
-        return sub.groupby(["pid", "day"], sort=True)["value"].agg(options.lab_daily_aggregate).reset_index()
 
-    def by_id(series: pd.Series) -> pd.Series:
-        return pd.Series(series.to_numpy(), index=ids[series.index.to_numpy(dtype=np.int64)])
-
-    # -- neutrophils: from the nadir (earliest minimum); none if never below the threshold
-    anc = daily(is_anc)
+def _neutrophil_days(anc: pd.DataFrame, n_patients: int, options: EndpointOptions) -> pd.Series:
+    """Neutrophil engraftment day per patient position: a run from the nadir (earliest minimum)."""
     nadir = anc.sort_values(["pid", "value", "day"], kind="stable").drop_duplicates("pid")
     nadir = nadir[nadir["value"] < options.neutrophil_threshold]
-    nadir_day = np.full(len(ids), np.nan)
+    nadir_day = np.full(n_patients, np.nan)
     nadir_day[nadir["pid"].to_numpy()] = nadir["day"].to_numpy()
     keep = anc["day"].to_numpy() >= nadir_day[anc["pid"].to_numpy()]  # NaN (never below) -> False
     a = anc[keep]
-    neut = _run_starts(
+    return _run_starts(
         a["pid"].to_numpy(),
         a["day"].to_numpy(),
         a["value"].to_numpy() >= options.neutrophil_threshold,
         options.neutrophil_consecutive,
         calendar=True,
     )
-    # -- platelets: from the first count below the threshold or first transfusion
-    plt = daily(labs["analyte"].to_numpy() == PLATELET_ANALYTE)
+
+
+def _last_transfusion(plt: pd.DataFrame, tx: pd.DataFrame) -> np.ndarray:
+    """Per platelet count, the day of the latest transfusion on or before it (NaN: none)."""
+    last_tx = np.full(len(plt), np.nan)
+    if len(tx) and len(plt):
+        left = pd.DataFrame(
+            {"pid": plt["pid"].to_numpy(), "day": plt["day"].to_numpy(), "_row": np.arange(len(plt))}
+        ).sort_values("day", kind="stable")
+        right = tx.assign(tx_day=tx["day"]).sort_values("day", kind="stable")
+        merged = pd.merge_asof(left, right, on="day", by="pid", direction="backward")
+        last_tx[merged["_row"].to_numpy()] = merged["tx_day"].to_numpy(dtype=float)
+    return last_tx
+
+
+def _platelet_days(
+    plt: pd.DataFrame, tx: pd.DataFrame, n_patients: int, options: EndpointOptions
+) -> pd.Series:
+    """Platelet engraftment day per patient position: unsupported runs from the first low count
+    or the first transfusion, whichever is earlier."""
     ppid, pday = plt["pid"].to_numpy(), plt["day"].to_numpy()
-    start_day = np.full(len(ids), np.nan)
+    start_day = np.full(n_patients, np.nan)
     low = plt[plt["value"].to_numpy() < options.platelet_threshold].groupby("pid")["day"].min()
     start_day[low.index.to_numpy()] = low.to_numpy()
+    first_tx = tx.groupby("pid")["day"].min()
+    start_day[first_tx.index.to_numpy()] = np.fmin(start_day[first_tx.index.to_numpy()], first_tx.to_numpy())
+    last_tx = _last_transfusion(plt, tx)
+    supported = ~np.isnan(last_tx) & (last_tx > pday - options.platelet_transfusion_free_days)
+    ok = (plt["value"].to_numpy() >= options.platelet_threshold) & ~supported
+    keep = pday >= start_day[ppid]
+    return _run_starts(ppid[keep], pday[keep], ok[keep], options.platelet_consecutive, calendar=True)
+
+
+def _engraftment(
+    labs: pd.DataFrame, transfusions: pd.DataFrame, ids: pd.Index, options: EndpointOptions
+) -> tuple[pd.Series, pd.Series]:
+    """Neutrophil and platelet engraftment day per patient (docs/instruments/engraftment.md).
+
+    Patients are handled as integer positions in ``ids`` (fast integer group-bys); the result
+    is indexed by patient id. Counts before ``engraftment_from_day`` are not read; platelet
+    transfusions are read on every day.
+    """
+    pid = ids.get_indexer(pd.Index(labs["patient_id"]))
     tx = pd.DataFrame(
         {
             "pid": ids.get_indexer(pd.Index(transfusions["patient_id"])),
@@ -302,25 +330,22 @@ def _engraftment(
         }
     )
     tx = tx[tx["pid"] >= 0].drop_duplicates().sort_values(["pid", "day"])
-    first_tx = tx.groupby("pid")["day"].min()
-    start_day[first_tx.index.to_numpy()] = np.fmin(start_day[first_tx.index.to_numpy()], first_tx.to_numpy())
-    last_tx = np.full(len(plt), np.nan)
-    if len(tx) and len(plt):
-        left = pd.DataFrame({"pid": ppid, "day": pday, "_row": np.arange(len(plt))}).sort_values(
-            "day", kind="stable"
-        )
-        right = tx.assign(tx_day=tx["day"]).sort_values("day", kind="stable")
-        merged = pd.merge_asof(left, right, on="day", by="pid", direction="backward")
-        last_tx[merged["_row"].to_numpy()] = merged["tx_day"].to_numpy(dtype=float)
-    supported = ~np.isnan(last_tx) & (last_tx > pday - options.platelet_transfusion_free_days)
-    ok = (plt["value"].to_numpy() >= options.platelet_threshold) & ~supported
-    keep = pday >= start_day[ppid]
-    plat = _run_starts(ppid[keep], pday[keep], ok[keep], options.platelet_consecutive, calendar=True)
+    neut = _neutrophil_days(_daily(labs, pid, NEUTROPHIL_ANALYTE, options), len(ids), options)
+    plat = _platelet_days(_daily(labs, pid, PLATELET_ANALYTE, options), tx, len(ids), options)
+
+    def by_id(series: pd.Series) -> pd.Series:
+        return pd.Series(series.to_numpy(), index=ids[series.index.to_numpy(dtype=np.int64)])
+
     return by_id(neut), by_id(plat)
 
 
 def _landmarks(out: pd.DataFrame, options: EndpointOptions) -> pd.DataFrame:
-    """Event-by-landmark indicators: True/False, NA if censored before the landmark."""
+    """Event-by-landmark indicators: True/False, NA if censored before the landmark.
+
+    Follow-up ending exactly on the landmark day counts as followed to it (False without the
+    event), as Kaplan-Meier and cumulative-incidence landmarks count it
+    (:mod:`lupuscell.analysis.survival`, :mod:`lupuscell.analysis.competing`).
+    """
     extra = {}
     code = out["relapse_nrm_status"].to_numpy()
     t = out["relapse_nrm_days"].to_numpy(dtype=float)
@@ -338,13 +363,125 @@ def _landmarks(out: pd.DataFrame, options: EndpointOptions) -> pd.DataFrame:
     return pd.DataFrame(extra, index=out.index)
 
 
+def _baseline(visits: pd.DataFrame, ids: pd.Series) -> dict[str, Any]:
+    base = visits[visits["is_baseline"]].set_index("patient_id")
+    return {
+        "baseline_day": ids.map(base["day"]),
+        "baseline_sledai_2k": ids.map(base["sledai_2k"]),
+        "baseline_clinical_sledai": ids.map(base["clinical_sledai"]),
+        "baseline_pga": ids.map(base["pga"]),
+        "baseline_prednisone_mg": ids.map(base["prednisone_mg"]),
+        "baseline_dsdna": ids.map(base["increased_dna_binding"]).astype("boolean"),
+    }
+
+
+def _response(
+    visits: pd.DataFrame, flares: pd.DataFrame, ids: pd.Series, options: EndpointOptions
+) -> dict[str, Any]:
+    """First DORIS remission, first LLDAS, sustained remission and the first flare."""
+    post = visits[visits["day"].to_numpy() >= options.remission_from_day]
+    doris = _true(post["doris_remission"])
+    out: dict[str, Any] = {
+        "first_remission_day": ids.map(_first_day(post, doris)).to_numpy(),
+        "first_lldas_day": ids.map(_first_day(post, _true(post["lldas"]))).to_numpy(),
+    }
+    sustained = _run_starts(
+        post["patient_id"].to_numpy(),
+        post["day"].to_numpy(),
+        doris,
+        options.sustained_min_visits,
+        calendar=False,
+    )
+    out["sustained_remission_day"] = ids.map(sustained).to_numpy()
+    if options.flare_origin == "first_remission":
+        origin = pd.Series(out["first_remission_day"].astype(float), index=ids)
+    else:
+        origin = pd.Series(0.0, index=ids)
+    out["flare_day"] = ids.map(_flare_days(visits, flares, origin.dropna(), options)).to_numpy()
+    return out
+
+
+def _survival(patients: pd.DataFrame, flare_day: np.ndarray) -> dict[str, Any]:
+    """OS, RFS and the relapse / non-relapse-mortality competing-risks coding.
+
+    A flare on the day of death counts as a relapse first (status 1, the death is not NRM).
+    """
+    death = patients["death_day"].to_numpy(dtype=float)
+    last = patients["last_contact_day"].to_numpy(dtype=float)
+    dead = ~np.isnan(death)
+    os_days = np.maximum(np.where(dead, death, last), 0.0)
+    flare = flare_day.astype(float)
+    flare_first = ~np.isnan(flare) & (~dead | (flare <= death))
+    rfs_days = np.where(flare_first, flare, os_days)
+    return {
+        "os_days": os_days,
+        "os_event": dead,
+        "rfs_days": rfs_days,
+        "rfs_event": flare_first | dead,
+        "relapse_nrm_days": rfs_days,
+        "relapse_nrm_status": np.where(flare_first, 1, np.where(dead, 2, 0)),
+    }
+
+
+def _max_grades(aes: pd.DataFrame, ids: pd.Series, options: EndpointOptions) -> dict[str, Any]:
+    """Maximum grade per reported category (0 = none recorded), on the category's grading system.
+
+    Raises :class:`~lupuscell.errors.ValidationError` naming the patient when an adverse event
+    of a reported category is graded on another system: two scales are never mixed in a maximum.
+    """
+    grades = aes[aes["category"].isin(options.ae_categories)]
+    expected = grades["category"].map(options.ae_grading)
+    wrong = grades[(grades["grading_system"] != expected).to_numpy()]
+    if len(wrong):
+        raise ValidationError(
+            Problem(
+                f"patient {r.patient_id}",
+                "adverse_events.grading_system",
+                f"{r.category} on day {r.day} is graded on {r.grading_system}; max_{r.category}_grade "
+                f"is read on {options.grading_system(str(r.category))} (EndpointOptions.ae_grading)",
+            )
+            for r in wrong.itertuples()
+        )
+    table = grades.groupby(["patient_id", "category"])["grade"].max().unstack("category")
+    out = {}
+    for category in options.ae_categories:
+        col = table[category] if category in table.columns else pd.Series(dtype=float)
+        out[f"max_{category}_grade"] = ids.map(col).fillna(0).astype(np.int64).to_numpy()
+    return out
+
+
+def _month_fields(visits: pd.DataFrame, ids: pd.Series, options: EndpointOptions) -> dict[str, Any]:
+    """Prednisone dose and steroid-free status at the steroid months; SRI-k at the SRI months.
+
+    SRI-k is not evaluable (NA) without BILAG grades at both visits, even when another
+    criterion already fails, so a programme that does not record BILAG shows no SRI rate
+    rather than only its failures.
+    """
+    month_rows = {
+        m: visits[visits["avisitn"].to_numpy() == m].set_index("patient_id")
+        for m in sorted(set(options.steroid_months) | set(options.sri_months))
+    }
+    out: dict[str, Any] = {}
+    for m in options.steroid_months:
+        pred = ids.map(month_rows[m]["prednisone_mg"]).to_numpy(dtype=float)
+        out[f"pred_m{m}"] = pred
+        free = pd.array(pred <= options.steroid_free_max_mg, dtype="boolean")
+        free[np.isnan(pred)] = pd.NA
+        out[f"steroid_free_m{m}"] = free
+    base = visits[visits["is_baseline"]].set_index("patient_id").reindex(ids)
+    for m in options.sri_months:
+        follow = month_rows[m].reindex(ids)
+        out[f"sri{options.sri_threshold}_m{m}"] = _sri(base, follow, options.sri_threshold).array
+    return out
+
+
 def derive_endpoints(cohort: CohortData, options: EndpointOptions = DEFAULT_OPTIONS) -> EndpointResult:
     """Derive every per-patient endpoint for the whole cohort (vectorised).
 
     Parameters
     ----------
     cohort
-        Normalised cohort (:mod:`lupuscell.outcomes.inputs`).
+        Normalised cohort (:mod:`lupuscell.outcomes.cohort`).
     options
         Endpoint definitions; defaults are the programme's primary definitions.
 
@@ -355,93 +492,32 @@ def derive_endpoints(cohort: CohortData, options: EndpointOptions = DEFAULT_OPTI
         month-m steroid/SRI fields (``pred_m6``, ``steroid_free_m6``, ``sri4_m6``, ...) and the
         landmark indicators (``nrm_by_day100`` ...). Days are study days (nullable Int64),
         ``NA`` = not reached / not evaluable. ``visits``: the scored visits with ``avisit``.
+
+    Raises
+    ------
+    lupuscell.errors.ValidationError
+        An adverse event of a reported category graded on another system than
+        ``options.ae_grading`` names.
     """
     pats = cohort.patients.reset_index(drop=True)
     ids = pats["patient_id"]
     visits = assign_visit_windows(score_visits(cohort.visits, options), options)
     out = pd.DataFrame({"patient_id": ids})
-
-    def per_patient(series: pd.Series) -> np.ndarray:
-        return ids.map(series).to_numpy()
-
-    # -- baseline
-    base = visits[visits["is_baseline"]].set_index("patient_id")
-    out["baseline_day"] = ids.map(base["day"])
-    out["baseline_sledai_2k"] = ids.map(base["sledai_2k"])
-    out["baseline_clinical_sledai"] = ids.map(base["clinical_sledai"])
-    out["baseline_pga"] = ids.map(base["pga"])
-    out["baseline_prednisone_mg"] = ids.map(base["prednisone_mg"])
-    out["baseline_dsdna"] = ids.map(base["increased_dna_binding"]).astype("boolean")
-
-    # -- remission, LLDAS, sustained remission
-    post = visits[visits["day"].to_numpy() >= options.remission_from_day]
-    doris = _true(post["doris_remission"])
-    out["first_remission_day"] = per_patient(_first_day(post, doris))
-    out["first_lldas_day"] = per_patient(_first_day(post, _true(post["lldas"])))
-    out["sustained_remission_day"] = per_patient(
-        _run_starts(
-            post["patient_id"].to_numpy(),
-            post["day"].to_numpy(),
-            doris,
-            options.sustained_min_visits,
-            calendar=False,
-        )
-    )
-
-    # -- flare
-    if options.flare_origin == "first_remission":
-        origin = pd.Series(out["first_remission_day"].to_numpy(dtype=float), index=ids)
-    else:
-        origin = pd.Series(0.0, index=ids)
-    origin = origin.dropna()
-    out["flare_day"] = per_patient(_flare_days(visits, cohort.flare_events, origin, options))
-
-    # -- survival
-    death = pats["death_day"].to_numpy(dtype=float)
-    last = pats["last_contact_day"].to_numpy(dtype=float)
-    dead = ~np.isnan(death)
-    os_days = np.maximum(np.where(dead, death, last), 0.0)
-    out["os_days"] = os_days
-    out["os_event"] = dead
-    flare = out["flare_day"].to_numpy(dtype=float)
-    has_flare = ~np.isnan(flare)
-    flare_first = has_flare & (~dead | (flare <= death))
-    rfs_event = flare_first | dead
-    out["rfs_days"] = np.where(flare_first, flare, os_days)
-    out["rfs_event"] = rfs_event
-    out["relapse_nrm_days"] = out["rfs_days"]
-    out["relapse_nrm_status"] = np.where(flare_first, 1, np.where(dead, 2, 0))
-
-    # -- engraftment (HSCT only)
+    for name, column in _baseline(visits, ids).items():
+        out[name] = column
+    response = _response(visits, cohort.flare_events, ids, options)
     neut, plat = _engraftment(cohort.labs, cohort.transfusions, pd.Index(ids), options)
     eligible = pats["therapy"].isin(options.engraftment_therapies).to_numpy()
-    out["neutrophil_engraftment_day"] = np.where(eligible, per_patient(neut), np.nan)
-    out["platelet_engraftment_day"] = np.where(eligible, per_patient(plat), np.nan)
-
-    # -- adverse events: maximum grade per category (0 = none recorded)
-    aes = cohort.adverse_events
-    grades = aes[aes["category"].isin(options.ae_categories)]
-    table = grades.groupby(["patient_id", "category"])["grade"].max().unstack("category")
-    for category in options.ae_categories:
-        col = table[category] if category in table.columns else pd.Series(dtype=float)
-        out[f"max_{category}_grade"] = ids.map(col).fillna(0).astype(np.int64).to_numpy()
-
-    # -- month visits: steroid dose and SRI
-    month_rows = {
-        m: visits[visits["avisitn"].to_numpy() == m].set_index("patient_id")
-        for m in sorted(set(options.steroid_months) | set(options.sri_months))
+    columns = {
+        **response,
+        **_survival(pats, response["flare_day"]),
+        "neutrophil_engraftment_day": np.where(eligible, ids.map(neut).to_numpy(), np.nan),
+        "platelet_engraftment_day": np.where(eligible, ids.map(plat).to_numpy(), np.nan),
+        **_max_grades(cohort.adverse_events, ids, options),
+        **_month_fields(visits, ids, options),
     }
-    for m in options.steroid_months:
-        pred = ids.map(month_rows[m]["prednisone_mg"]).to_numpy(dtype=float)
-        out[f"pred_m{m}"] = pred
-        free = pd.array(pred <= options.steroid_free_max_mg, dtype="boolean")
-        free[np.isnan(pred)] = pd.NA
-        out[f"steroid_free_m{m}"] = free
-    base_aligned = base.reindex(ids)
-    for m in options.sri_months:
-        follow = month_rows[m].reindex(ids)
-        out[f"sri{options.sri_threshold}_m{m}"] = _sri(base_aligned, follow, options.sri_threshold).array
-
+    for name, column in columns.items():
+        out[name] = column
     out = _typed(out)
     out = pd.concat([out, _landmarks(out, options)], axis=1)
     return EndpointResult(patients=out, visits=visits, options=options)

@@ -1,6 +1,6 @@
 """Per-patient pure-Python reference implementation of the endpoint derivation.
 
-It reads the same :class:`~lupuscell.outcomes.inputs.CohortData` and the same
+It reads the same :class:`~lupuscell.outcomes.cohort.CohortData` and the same
 :class:`~lupuscell.outcomes.definitions.EndpointOptions` as the vectorised engine
 (:mod:`lupuscell.outcomes.endpoints`) but shares none of its code: each patient is a list of
 plain dicts walked in a loop, and each visit is scored by the instruments' *per-visit*
@@ -20,13 +20,13 @@ from typing import Any
 
 import pandas as pd
 
+from lupuscell.outcomes.cohort import BILAG_DOMAINS, DESCRIPTORS, CohortData
 from lupuscell.outcomes.definitions import (
     DEFAULT_OPTIONS,
     NEUTROPHIL_ANALYTE,
     PLATELET_ANALYTE,
     EndpointOptions,
 )
-from lupuscell.outcomes.inputs import BILAG_DOMAINS, DESCRIPTORS, CohortData
 
 
 def _none(value: Any) -> Any:
@@ -157,7 +157,8 @@ def _engraftment(patient: dict[str, Any], options: EndpointOptions) -> tuple[int
     reduce = reducers[options.lab_daily_aggregate]
     series: dict[str, dict[int, list[float]]] = {NEUTROPHIL_ANALYTE: {}, PLATELET_ANALYTE: {}}
     for lab in patient["labs"]:
-        series[lab["analyte"]].setdefault(lab["day"], []).append(lab["value"])
+        if lab["day"] >= options.engraftment_from_day:
+            series[lab["analyte"]].setdefault(lab["day"], []).append(lab["value"])
     anc = sorted((d, reduce(vs)) for d, vs in series[NEUTROPHIL_ANALYTE].items())
     plt = sorted((d, reduce(vs)) for d, vs in series[PLATELET_ANALYTE].items())
     neut = (
@@ -210,6 +211,76 @@ def _sri(base: dict[str, Any] | None, follow: dict[str, Any] | None, threshold: 
     return responder
 
 
+def _flare_day(
+    patient: dict[str, Any], visits: list[dict[str, Any]], origin: int | None, options: EndpointOptions
+) -> int | None:
+    if origin is None:
+        return None
+    if options.flare_rule == "selena_flare_index":
+        days = [
+            e["day"]
+            for e in patient["flare_events"]
+            if e["day"] > origin and (options.sfi_severity == "any" or e["severe"])
+        ]
+        return min(days) if days else None
+    previous = None
+    for v in visits:
+        score = v["sledai_2k"]
+        if score is None:
+            continue
+        if previous is not None and v["day"] > origin and score - previous >= options.flare_sledai_rise:
+            return int(v["day"])
+        previous = score
+    return None
+
+
+def _survival(patient: dict[str, Any], flare_day: int | None) -> dict[str, Any]:
+    death = patient["death_day"]
+    os_days = int(max(death if death is not None else patient["last_contact_day"], 0))
+    out: dict[str, Any] = {"os_days": os_days, "os_event": death is not None}
+    if flare_day is not None and (death is None or flare_day <= death):
+        out["rfs_days"], out["rfs_event"], status = flare_day, True, 1
+    elif death is not None:
+        out["rfs_days"], out["rfs_event"], status = os_days, True, 2
+    else:
+        out["rfs_days"], out["rfs_event"], status = os_days, False, 0
+    out["relapse_nrm_days"] = out["rfs_days"]
+    out["relapse_nrm_status"] = status
+    return out
+
+
+def _landmarks(out: dict[str, Any], options: EndpointOptions) -> dict[str, bool | None]:
+    status, t = out["relapse_nrm_status"], out["relapse_nrm_days"]
+    marks: dict[str, bool | None] = {}
+    for lm in options.landmark_days:
+        for name, event, time, any_event in (
+            ("nrm", status == 2, t, status > 0),
+            ("relapse", status == 1, t, status > 0),
+            ("death", out["os_event"], out["os_days"], out["os_event"]),
+        ):
+            if event and time <= lm:
+                marks[f"{name}_by_day{lm}"] = True
+            elif (any_event and time <= lm) or time >= lm:
+                marks[f"{name}_by_day{lm}"] = False
+            else:
+                marks[f"{name}_by_day{lm}"] = None
+    return marks
+
+
+def _month_fields(
+    baseline: dict[str, Any] | None, months: dict[int, dict[str, Any]], options: EndpointOptions
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in options.steroid_months:
+        visit = months.get(m)
+        pred = None if visit is None else visit["prednisone_mg"]
+        out[f"pred_m{m}"] = pred
+        out[f"steroid_free_m{m}"] = None if pred is None else pred <= options.steroid_free_max_mg
+    for m in options.sri_months:
+        out[f"sri{options.sri_threshold}_m{m}"] = _sri(baseline, months.get(m), options.sri_threshold)
+    return out
+
+
 def reference_patient(patient: dict[str, Any], options: EndpointOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
     """Endpoints of one patient (a dict from :func:`iter_patients`), by plain loops."""
     visits = [_score_visit(v, options) for v in patient["visits"]]
@@ -227,70 +298,15 @@ def reference_patient(patient: dict[str, Any], options: EndpointOptions = DEFAUL
     out["first_remission_day"] = next((v["day"] for v in post if v["doris_remission"] is True), None)
     out["first_lldas_day"] = next((v["day"] for v in post if v["lldas"] is True), None)
     out["sustained_remission_day"] = _first_run_visits(post, "doris_remission", options.sustained_min_visits)
-
     origin = out["first_remission_day"] if options.flare_origin == "first_remission" else 0
-    flare_day = None
-    if origin is not None:
-        if options.flare_rule == "selena_flare_index":
-            days = [
-                e["day"]
-                for e in patient["flare_events"]
-                if e["day"] > origin and (options.sfi_severity == "any" or e["severe"])
-            ]
-            flare_day = min(days) if days else None
-        else:
-            previous = None
-            for v in visits:
-                score = v["sledai_2k"]
-                if score is None:
-                    continue
-                if (
-                    previous is not None
-                    and v["day"] > origin
-                    and score - previous >= options.flare_sledai_rise
-                ):
-                    flare_day = v["day"]
-                    break
-                previous = score
-    out["flare_day"] = flare_day
-
-    death = patient["death_day"]
-    os_days = max(death if death is not None else patient["last_contact_day"], 0)
-    out["os_days"] = int(os_days)
-    out["os_event"] = death is not None
-    if flare_day is not None and (death is None or flare_day <= death):
-        out["rfs_days"], out["rfs_event"], status = flare_day, True, 1
-    elif death is not None:
-        out["rfs_days"], out["rfs_event"], status = int(os_days), True, 2
-    else:
-        out["rfs_days"], out["rfs_event"], status = int(os_days), False, 0
-    out["relapse_nrm_days"] = out["rfs_days"]
-    out["relapse_nrm_status"] = status
-
+    out["flare_day"] = _flare_day(patient, visits, origin, options)
+    out.update(_survival(patient, out["flare_day"]))
     out["neutrophil_engraftment_day"], out["platelet_engraftment_day"] = _engraftment(patient, options)
     for category in options.ae_categories:
         grades = [e["grade"] for e in patient["adverse_events"] if e["category"] == category]
         out[f"max_{category}_grade"] = int(max(grades)) if grades else 0
-    for m in options.steroid_months:
-        visit = months.get(m)
-        pred = None if visit is None else visit["prednisone_mg"]
-        out[f"pred_m{m}"] = pred
-        out[f"steroid_free_m{m}"] = None if pred is None else pred <= options.steroid_free_max_mg
-    for m in options.sri_months:
-        out[f"sri{options.sri_threshold}_m{m}"] = _sri(baseline, months.get(m), options.sri_threshold)
-    for lm in options.landmark_days:
-        t = out["relapse_nrm_days"]
-        for name, event, time, any_event in (
-            ("nrm", status == 2, t, status > 0),
-            ("relapse", status == 1, t, status > 0),
-            ("death", out["os_event"], out["os_days"], out["os_event"]),
-        ):
-            if event and time <= lm:
-                out[f"{name}_by_day{lm}"] = True
-            elif (any_event and time <= lm) or time >= lm:
-                out[f"{name}_by_day{lm}"] = False
-            else:
-                out[f"{name}_by_day{lm}"] = None
+    out.update(_month_fields(baseline, months, options))
+    out.update(_landmarks(out, options))
     return out
 
 

@@ -7,9 +7,10 @@ the follow-up estimate the way a crude median of observed times does. It is comp
 :func:`lupuscell.analysis.survival.median_follow_up` (lifelines underneath), the same function
 the outcomes report uses.
 
-Follow-up runs from day 0 (first infusion of the patient's first therapy course) to death,
-else to the latest of last contact, last visit and last lab result. Patients without a
-therapy course are counted but have no follow-up.
+Follow-up runs from day 0 to the end of follow-up as :mod:`lupuscell.outcomes.timeline`
+defines them (death, else the last date any record shows the patient alive), the definition
+ADSL's ``os_days`` and the patient list use too. Patients without a therapy course are
+counted but have no follow-up.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from lupuscell.analysis.survival import DAYS_PER_MONTH, median_follow_up
 from lupuscell.registry import models
+from lupuscell.registry.tables import read_follow_up
 
 
 @dataclass(frozen=True)
@@ -67,52 +69,25 @@ def reverse_km_median(durations: np.ndarray, dead: np.ndarray) -> float | None:
     return median_follow_up(durations, dead).median
 
 
-def _frame(conn: sa.Connection, stmt: sa.Select[Any]) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+def _event_flags(conn: sa.Connection) -> pd.DataFrame:
+    e = models.ClinicalEvent.__table__
+    result = conn.execute(sa.select(e.c.patient_id, e.c.event_type).distinct())
+    return pd.DataFrame(result.fetchall(), columns=["patient_id", "event_type"])
 
 
 def patient_follow_up(engine: Engine) -> pd.DataFrame:
-    """One row per patient: therapy, day 0, end of follow-up, death, relapse and flare flags."""
-    p, c, e = models.Patient.__table__, models.TherapyCourse.__table__, models.ClinicalEvent.__table__
-    v, lab = models.Visit.__table__, models.LabResult.__table__
+    """One row per patient: therapy, day 0, end of follow-up, death, relapse and flare flags.
+
+    Day 0, death and the end of follow-up are :func:`lupuscell.registry.tables.read_follow_up`
+    (the definition of :mod:`lupuscell.outcomes.timeline`, shared with ADSL and the patient
+    list); ``months`` is the follow-up time in display months.
+    """
     with engine.connect() as conn:
-        patients = _frame(conn, sa.select(p.c.id.label("patient_id")))
-        courses = _frame(
-            conn,
-            sa.select(c.c.patient_id, c.c.therapy, c.c.infusion_date).order_by(
-                c.c.patient_id, c.c.infusion_date
-            ),
-        )
-        events = _frame(
-            conn, sa.select(e.c.patient_id, e.c.event_type, e.c.event_date, e.c.cause, e.c.treatment_related)
-        )
-        last_visit = _frame(
-            conn, sa.select(v.c.patient_id, sa.func.max(v.c.visit_date).label("d")).group_by(v.c.patient_id)
-        )
-        last_lab = _frame(
-            conn,
-            sa.select(lab.c.patient_id, sa.func.max(lab.c.result_date).label("d")).group_by(lab.c.patient_id),
-        )
-    first = courses.drop_duplicates("patient_id", keep="first").set_index("patient_id")
-    out = patients.set_index("patient_id")
-    out["therapy"] = first["therapy"]
-    out["day0"] = pd.to_datetime(first["infusion_date"])
-    deaths = events[events["event_type"] == "death"].drop_duplicates("patient_id").set_index("patient_id")
-    out["death_date"] = pd.to_datetime(deaths["event_date"])
-    out["death_cause"] = deaths["cause"]
-    out["treatment_related"] = deaths["treatment_related"].astype("boolean")
-    ends = [
-        pd.to_datetime(
-            events[events["event_type"] == "last_contact"].groupby("patient_id")["event_date"].max()
-        ),
-        pd.to_datetime(last_visit.set_index("patient_id")["d"]),
-        pd.to_datetime(last_lab.set_index("patient_id")["d"]),
-    ]
-    alive_end = pd.concat(ends, axis=1).max(axis=1)
-    out["end"] = out["death_date"].fillna(alive_end.reindex(out.index))
-    out["dead"] = out["death_date"].notna()
-    out["months"] = (out["end"] - out["day0"]).dt.days / DAYS_PER_MONTH
+        out = read_follow_up(conn)
+        events = _event_flags(conn)
+    out = out.rename(columns={"end_date": "end"})
+    out["treatment_related"] = out["treatment_related"].astype("boolean")
+    out["months"] = out["end_day"] / DAYS_PER_MONTH
     for kind in ("relapse", "flare"):
         ids = set(events.loc[events["event_type"] == kind, "patient_id"])
         out[kind] = out.index.isin(ids)

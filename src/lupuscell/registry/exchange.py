@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from lupuscell import __version__
 from lupuscell.errors import Problem, ValidationError
+from lupuscell.outcomes.timeline import day0_by_patient
 from lupuscell.registry import audit
 from lupuscell.registry.migrate import current_revision
 from lupuscell.registry.models import (
@@ -537,11 +538,9 @@ def _frames(engine: Engine) -> dict[str, pd.DataFrame]:
 
 
 def _day0(frames: Mapping[str, pd.DataFrame]) -> dict[str, dt.date]:
-    """Day 0 per patient code: first infusion, else the earliest recorded date."""
-    day0: dict[str, dt.date] = {}
+    """Day 0 per patient code (:mod:`lupuscell.outcomes.timeline`), else the earliest recorded date."""
     courses = frames["therapy_courses"]
-    for code, date in zip(courses["patient_code"], courses["infusion_date"], strict=True):
-        day0[code] = min(date, day0.get(code, date))
+    day0 = {str(code): ts.date() for code, ts in day0_by_patient(courses, key="patient_code").items()}
     fallback: dict[str, dt.date] = {}
     for name, frame in frames.items():
         if name in ("sites", "patients", "therapy_courses") or "patient_code" not in frame:

@@ -1,13 +1,14 @@
 """Read-only views of the registry for people: the patient list and one patient's timeline.
 
-Day 0 is the infusion date of the patient's *first* therapy course (ARCHITECTURE.md,
-"Time"); the study day of a date is ``date - day 0`` in days (day 0 itself is 0, days before
-infusion are negative, there is no "day -0" gap). A patient without a course has no day 0
-and study days are left empty. Lab values come with their canonical value and unit
+Day 0, study day and the end of follow-up are those of :mod:`lupuscell.outcomes.timeline`
+(day 0 = infusion date of the index course, the first by infusion date; study day = date -
+day 0, day 0 itself is 0, days before infusion are negative). A patient without a course has
+no day 0 and study days are left empty. Lab values come with their canonical value and unit
 (normalised on read, :mod:`lupuscell.units`).
 
-The list is computed with a handful of grouped queries (not one query per patient), so it
-stays quick on a 100,000-patient registry.
+The list is computed with a handful of grouped queries (not one query per patient); the
+follow-up reads every dated table once (benchmarks/follow_up_paths.py: about 1.5 s for the
+whole list of a 10,000-patient SQLite registry, a few hundredths of a second with ``--limit``).
 """
 
 from __future__ import annotations
@@ -16,20 +17,47 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from lupuscell.errors import NotFoundError
-from lupuscell.registry.models import ClinicalEvent, Patient, Site, TherapyCourse, Visit
+from lupuscell.outcomes.timeline import study_day
+from lupuscell.registry.models import Patient, Site, TherapyCourse, Visit
 from lupuscell.registry.repository import as_dict
+from lupuscell.registry.tables import CHUNK, read_follow_up
+
+__all__ = ["patient_summaries", "patient_timeline", "study_day"]
 
 
-def study_day(date: dt.date | None, day0: dt.date | None) -> int | None:
-    """Days from day 0 (infusion) to ``date``; None when either is unknown."""
-    if date is None or day0 is None:
-        return None
-    return (date - day0).days
+def _visit_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for chunk in _chunks(ids, CHUNK):
+        for pid, count in session.execute(
+            sa.select(Visit.patient_id, sa.func.count())
+            .where(Visit.patient_id.in_(chunk))
+            .group_by(Visit.patient_id)
+        ):
+            counts[pid] = int(count)
+    return counts
+
+
+def _therapies(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    therapies: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(ids, CHUNK):
+        for pid, ther in session.execute(
+            sa.select(TherapyCourse.patient_id, TherapyCourse.therapy)
+            .where(TherapyCourse.patient_id.in_(chunk))
+            .order_by(TherapyCourse.patient_id, TherapyCourse.infusion_date, TherapyCourse.id)
+        ):
+            therapies[pid].append(ther)
+    return therapies
+
+
+def _dates(values: pd.Series) -> list[dt.date | None]:
+    return [None if pd.isna(v) else v.date() for v in values]
 
 
 def patient_summaries(
@@ -41,8 +69,10 @@ def patient_summaries(
 ) -> list[dict[str, Any]]:
     """One row per patient: code, site, sex, birth year, therapies, day 0, visits, last date, status.
 
-    ``therapy`` keeps patients with at least one course of that therapy; ``site`` keeps one
-    site code. Ordered by patient code.
+    ``last_date`` is the end of follow-up and ``follow_up_days`` its study day
+    (:mod:`lupuscell.outcomes.timeline`: death, else the last date a record shows the patient
+    alive), the same numbers as the cohort summary and ADSL. ``therapy`` keeps patients with at
+    least one course of that therapy; ``site`` keeps one site code. Ordered by patient code.
     """
     query = (
         sa.select(Patient.id, Patient.code, Site.code.label("site"), Patient.sex, Patient.birth_year)
@@ -60,55 +90,29 @@ def patient_summaries(
     with Session(engine) as session:
         patients = session.execute(query).all()
         ids = [row.id for row in patients]
-        therapies: dict[int, list[str]] = defaultdict(list)
-        day0: dict[int, dt.date] = {}
-        visits: dict[int, tuple[int, dt.date | None]] = {}
-        last_event: dict[int, dt.date] = {}
-        deaths: set[int] = set()
-        for chunk in _chunks(ids, 5000):
-            for pid, ther, inf in session.execute(
-                sa.select(TherapyCourse.patient_id, TherapyCourse.therapy, TherapyCourse.infusion_date)
-                .where(TherapyCourse.patient_id.in_(chunk))
-                .order_by(TherapyCourse.patient_id, TherapyCourse.infusion_date, TherapyCourse.id)
-            ):
-                therapies[pid].append(ther)
-                day0.setdefault(pid, inf)
-            for pid, count, latest in session.execute(
-                sa.select(Visit.patient_id, sa.func.count(), sa.func.max(Visit.visit_date))
-                .where(Visit.patient_id.in_(chunk))
-                .group_by(Visit.patient_id)
-            ):
-                visits[pid] = (int(count), latest)
-            for pid, etype, event_date in session.execute(
-                sa.select(
-                    ClinicalEvent.patient_id, ClinicalEvent.event_type, sa.func.max(ClinicalEvent.event_date)
-                )
-                .where(ClinicalEvent.patient_id.in_(chunk))
-                .group_by(ClinicalEvent.patient_id, ClinicalEvent.event_type)
-            ):
-                last_event[pid] = max(event_date, last_event.get(pid, event_date))
-                if etype == "death":
-                    deaths.add(pid)
-    rows = []
-    for p in patients:
-        n_visits, last_visit = visits.get(p.id, (0, None))
-        last_dates = [d for d in (last_visit, last_event.get(p.id), day0.get(p.id)) if d is not None]
-        last: dt.date | None = max(last_dates) if last_dates else None
-        rows.append(
-            {
-                "code": p.code,
-                "site": p.site,
-                "sex": p.sex,
-                "birth_year": p.birth_year,
-                "therapies": list(dict.fromkeys(therapies.get(p.id, []))),
-                "day0": day0.get(p.id),
-                "visits": n_visits,
-                "last_date": last,
-                "follow_up_days": study_day(last, day0.get(p.id)),
-                "status": "dead" if p.id in deaths else "alive",
-            }
-        )
-    return rows
+        therapies = _therapies(session, ids)
+        visits = _visit_counts(session, ids)
+        whole = therapy is None and site is None and limit is None
+        follow = read_follow_up(session.connection(), None if whole else ids)  # no IN list for all
+    day0 = dict(zip(follow.index, _dates(follow["day0"]), strict=True))
+    end = dict(zip(follow.index, _dates(follow["end_date"]), strict=True))
+    days = dict(zip(follow.index, follow["end_day"].tolist(), strict=True))
+    dead = dict(zip(follow.index, follow["dead"].tolist(), strict=True))
+    return [
+        {
+            "code": p.code,
+            "site": p.site,
+            "sex": p.sex,
+            "birth_year": p.birth_year,
+            "therapies": list(dict.fromkeys(therapies.get(p.id, []))),
+            "day0": day0[p.id],
+            "visits": visits.get(p.id, 0),
+            "last_date": end[p.id],
+            "follow_up_days": None if np.isnan(days[p.id]) else int(days[p.id]),
+            "status": "dead" if dead[p.id] else "alive",
+        }
+        for p in patients
+    ]
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:
@@ -127,7 +131,7 @@ def patient_timeline(engine: Engine, code: str) -> dict[str, Any]:
         if patient is None:
             raise NotFoundError(f"patient {code!r} does not exist")
         courses = sorted(patient.courses, key=lambda c: (c.infusion_date, c.id))
-        day0 = courses[0].infusion_date if courses else None
+        day0 = courses[0].infusion_date if courses else None  # the index course (timeline)
 
         def dated(obj: Any, field: str) -> dict[str, Any]:
             item = as_dict(obj)

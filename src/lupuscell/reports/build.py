@@ -328,6 +328,7 @@ def _landmark_display(summary: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _cif_display(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """Landmark cumulative incidences; "–" past the longest follow-up (null), as for Kaplan-Meier."""
     rows = []
     for group, res in summary["cumulative_incidence"].items():
         for lm in res["landmarks"]:
@@ -337,7 +338,9 @@ def _cif_display(summary: Mapping[str, Any]) -> pd.DataFrame:
                     "Day": int(lm["time"]),
                     "Event": lm["cause"],
                     "Cumulative incidence, % (95% CI)": (
-                        f"{100 * lm['cif']:.1f} ({100 * lm['ci_low']:.1f}–{100 * lm['ci_high']:.1f})"
+                        "–"
+                        if _num(lm["cif"]) is None
+                        else f"{100 * lm['cif']:.1f} ({100 * lm['ci_low']:.1f}–{100 * lm['ci_high']:.1f})"
                     ),
                 }
             )

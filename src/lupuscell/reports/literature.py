@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from lupuscell.analysis.competing import CIFResult
 from lupuscell.errors import LupuscellError
 from lupuscell.evidence import benchmark, studies
@@ -58,6 +60,17 @@ def compare_with_literature(
         if row.empty:
             raise LupuscellError(f"no day-{landmark_day:g} non-relapse mortality landmark for {therapy}")
         r = row.iloc[0]
+        if pd.isna(r["cif"]):  # the centre's follow-up ends before the landmark: not estimable
+            out.append(
+                {
+                    "therapy": therapy,
+                    "outcome": LITERATURE_OUTCOME,
+                    "k": len(sel.rows),
+                    "sentence": f"Follow-up of {therapy} patients ends before day {landmark_day:g}; "
+                    "the 1-year non-relapse mortality is not estimable, no comparison.",
+                }
+            )
+            continue
         fit = rma(escalc("PLO", sel.records()), "REML", "z")
         centre = benchmark.CentreResult(
             label="This programme",

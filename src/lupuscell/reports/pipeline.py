@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from lupuscell.errors import ValidationError
+from lupuscell.outcomes.cohort import CohortData
 from lupuscell.outcomes.datasets import AnalysisDatasets, Format, build_datasets
 from lupuscell.outcomes.definitions import DEFAULT_OPTIONS, EndpointOptions
-from lupuscell.outcomes.inputs import CohortData
 from lupuscell.reports.build import ReportData, write_report
+from lupuscell.reports.dataset_files import write_datasets
 from lupuscell.vocab import THERAPIES
 
 
@@ -28,6 +29,8 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
     origin = "after the first DORIS remission" if options.flare_origin == "first_remission" else "after day 0"
     return {
         "Day 0": "Infusion date of the first therapy course; study day = date - day 0.",
+        "End of follow-up": "Death, else the last date any record (visit, laboratory value, adverse "
+        "event, drug administration, clinical event, last contact) shows the patient alive.",
         "Baseline": f"Last visit on or before day 0 within {options.baseline_window_days} days.",
         "Scheduled visits": (
             f"Month-m visit = visit nearest day round(30.44*m) within ±{options.window_days_to_month_12} days up "
@@ -43,8 +46,8 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
         "SRI-4": f"SRI-{options.sri_threshold} (Furie, Arthritis Rheum 2009) on SLEDAI-2K at months "
         f"{', '.join(map(str, options.sri_months))}; not evaluable without BILAG grades at both visits.",
         "Flare / relapse": f"{flare}, {origin} (Petri, Lupus 1999; Buyon, Ann Intern Med 2005).",
-        "Overall survival": "Day 0 to death from any cause, censored at last contact.",
-        "Relapse-free survival": "Day 0 to flare or death, censored at last contact.",
+        "Overall survival": "Day 0 to death from any cause, censored at the last date known alive.",
+        "Relapse-free survival": "Day 0 to flare or death, censored at the last date known alive.",
         "Relapse and non-relapse mortality": (
             "Competing risks (Aalen-Johansen; Fine & Gray, JASA 1999): relapse = first flare; non-relapse "
             "mortality = death without prior relapse (EBMT/CIBMTR convention); landmarks at days "
@@ -52,7 +55,8 @@ def definitions_text(options: EndpointOptions) -> dict[str, str]:
         ),
         "Engraftment": (
             f"Neutrophils: first of {options.neutrophil_consecutive} consecutive days with ANC >= "
-            f"{options.neutrophil_threshold} x10^9/L after the nadir; platelets: first of "
+            f"{options.neutrophil_threshold} x10^9/L after the post-infusion nadir (counts from day "
+            f"{options.engraftment_from_day}); platelets: first of "
             f"{options.platelet_consecutive} consecutive days >= {options.platelet_threshold:g} x10^9/L with no "
             f"transfusion in the preceding {options.platelet_transfusion_free_days} days (CIBMTR); HSCT only."
         ),
@@ -112,5 +116,5 @@ def report_from_cohort(
         snapshot=snapshot,
     )
     summary = write_report(data, out_dir)
-    datasets.write(out_dir / "datasets", datasets_format)
+    write_datasets(datasets, out_dir / "datasets", datasets_format)
     return summary, datasets
