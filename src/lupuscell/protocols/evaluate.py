@@ -180,7 +180,8 @@ def _sex(c: SexCriterion, r: PatientRecord, sets: ConceptSets) -> CriterionResul
 
 def _condition(c: ConditionCriterion, r: PatientRecord, sets: ConceptSets) -> CriterionResult:
     ids = sets.get(c.concept_set, frozenset())
-    inside, maybe = set(), 0
+    inside: set[dt.date | None] = set()
+    maybe, confirmed = 0, False
     evidence = []
     for f in r.conditions:
         if f.concept_id not in ids:
@@ -188,19 +189,28 @@ def _condition(c: ConditionCriterion, r: PatientRecord, sets: ConceptSets) -> Cr
         where = _placement(f.date, f.timing, c.window, r.index_date)
         if where == "in":
             inside.add(f.date)
+            confirmed = confirmed or f.confirmed
             evidence.append(Evidence(f.date, None, None, f.label))
         elif where == "maybe":
-            maybe += 1
-            evidence.append(Evidence(f.date, None, None, f"{f.label} (date unknown)"))
-    present = counted(len(inside), maybe, c.min_occurrences, "condition" in r.complete)
+            maybe += c.min_occurrences if f.confirmed else 1
+            evidence.append(Evidence(f.date, None, None, f"{f.label} (timing unknown)"))
+    found = c.min_occurrences if confirmed else len(inside)
+    present = counted(found, maybe, c.min_occurrences, "condition" in r.complete)
     verdict = present if c.presence == "present" else not_(present)
     reason = (
         f"{len(inside)} record date(s) of {c.concept_set} in {c.window.describe()}"
+        + (" (adjudicated diagnosis)" if confirmed else "")
         + (f", {maybe} more undated" if maybe else "")
         + f"; need {'>=' if c.presence == 'present' else '<'} {c.min_occurrences}"
-        + ("" if "condition" in r.complete else " (conditions not completely captured by this source)")
+        + _capture_note(verdict, "condition" in r.complete, "conditions")
     )
     return _result(c, verdict, reason, tuple(sorted(evidence, key=_by_date)))
+
+
+def _capture_note(verdict: Verdict, complete: bool, what: str) -> str:
+    if verdict is Verdict.UNKNOWN and not complete:
+        return f" ({what} not completely captured by this source: absence is unknown)"
+    return ""
 
 
 def _by_date(e: Evidence) -> tuple[bool, dt.date]:
@@ -228,8 +238,7 @@ def _drug_history(c: DrugHistoryCriterion, r: PatientRecord, sets: ConceptSets) 
     reason = f"{len(found)} distinct drug(s) in {c.window.describe()} ({names}); need >= {c.min_distinct}"
     if maybe:
         reason += f"; timing unknown for {', '.join(sorted(maybe))}"
-    if "drug" not in r.complete:
-        reason += " (drug history not completely captured by this source)"
+    reason += _capture_note(verdict, "drug" in r.complete, "drug history")
     evidence = (*found.values(), Evidence(None, float(len(found)), "distinct drugs", "count"))
     return _result(c, verdict, reason, evidence)
 
@@ -269,8 +278,7 @@ def _visit_count(c: VisitCountCriterion, r: PatientRecord, sets: ConceptSets) ->
     verdict = counted(len(hits), 0, c.min_count, "visit" in r.complete)
     last = max((v.date for v in hits), default=None)
     reason = f"{len(hits)} visit(s) in {c.window.describe()}; need >= {c.min_count}"
-    if "visit" not in r.complete:
-        reason += " (visits not completely captured by this source)"
+    reason += _capture_note(verdict, "visit" in r.complete, "visits")
     return _result(c, verdict, reason, (Evidence(last, float(len(hits)), "visits", "count"),))
 
 

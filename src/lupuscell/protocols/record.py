@@ -22,10 +22,14 @@ Domain = Literal["condition", "drug", "measurement", "visit"]
 
 @dataclass(frozen=True)
 class ConditionFact:
+    """A condition record; ``confirmed`` = an adjudicated diagnosis (registry), which satisfies a
+    "coded on N different days" rule by itself."""
+
     concept_id: int | None
     date: dt.date | None
     label: str
     timing: Timing = "dated"
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
