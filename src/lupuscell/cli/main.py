@@ -17,7 +17,9 @@ from lupuscell.cli import (
     registry_cmd,
     report_cmd,
     score_cmd,
+    screen_cmd,
     synth_cmd,
+    synth_omop_cmd,
 )
 
 app = typer.Typer(
@@ -52,6 +54,8 @@ for _module in (
     evidence_cmd,
     design_cmd,
     protocols_cmd,
+    screen_cmd,
+    synth_omop_cmd,
 ):
     _module.register(app)
 

@@ -235,7 +235,7 @@ def spark_session(master: str | None = None) -> Any:
         .config("spark.sql.session.timeZone", "UTC")
     )
     if master is None:
-        builder = builder.config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
+        builder = builder.config("spark.sql.shuffle.partitions", str(os.cpu_count() or 1))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

@@ -113,6 +113,9 @@ def _long_results(
         parts.append(compile_pass(source, group, sets, index).cache())
         for leaf in group:
             progress(f"computed {leaf.criterion.id}", 1)
+    for leaf in leaves:
+        if leaf.criterion.kind not in PASSES:  # age and sex: computed from the person table
+            progress(f"computed {leaf.criterion.id}", 1)
     return parts
 
 
