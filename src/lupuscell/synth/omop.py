@@ -18,7 +18,7 @@ The population
 * Persons with SLE get SLE codes (6 % coded once only), lupus nephritis (45 %, with a WHO class),
   antimalarial, glucocorticoid and 0-4 immunosuppressant histories, recent laboratory results in
   mixed units (including units the screen must refuse: mL/min for eGFR, "ratio" for uPCR),
-  same-day duplicate results, SLEDAI-2K totals (site-local concept), LVEF for a third, and, at
+  same-day duplicate results, SLEDAI-2K totals (site-local concept), LVEF for half, and, at
   rates enriched over the general population, the infections, malignancy and pregnancy the
   protocols exclude, so that every criterion of every shipped protocol excludes someone.
 
@@ -193,7 +193,7 @@ def _samplers(rng: np.random.Generator) -> dict[str, Callable[[int], np.ndarray]
         ),
         "upcr": lambda n: np.round(_mixture(rng, n, ((0.35, 0.1, 1.0),), lambda k: rng.uniform(1.05, 6, k)), 2),
         "protein24h": lambda n: np.round(rng.lognormal(0.1, 0.8, n), 2),
-        "lvef": lambda n: np.round(_mixture(rng, n, ((0.07, 35, 49.9), (0.06, 50, 54.9)), lambda k: np.clip(rng.normal(63, 4, k), 55, 75))),
+        "lvef": lambda n: np.round(_mixture(rng, n, ((0.10, 35, 49.9), (0.06, 50, 54.9)), lambda k: np.clip(rng.normal(63, 4, k), 55, 75))),
         "sledai": lambda n: np.where(rng.random(n) < 0.4, rng.integers(0, 8, n), rng.integers(8, 25, n)).astype(float),
         "creatinine": lambda n: np.round(np.clip(rng.lognormal(-0.1, 0.25, n), 0.3, 8), 2),
         "hemoglobin": lambda n: np.round(np.clip(rng.normal(13.5, 1.5, n), 6, 19), 1),
@@ -305,7 +305,7 @@ def _sle_labs(p: _Part, idx: np.ndarray, values: dict[str, Callable[[int], np.nd
     rng = p.rng
     for analyte, share, days, recent in (
         ("egfr", 1.0, 90, 0.85), ("platelets", 1.0, 30, 0.85), ("anc", 1.0, 30, 0.8),
-        ("bilirubin", 1.0, 90, 0.85), ("lvef", 0.4, 365, 1.0), ("sledai", 0.75, 90, 1.0),
+        ("bilirubin", 1.0, 90, 0.85), ("lvef", 0.5, 180, 0.75), ("sledai", 0.75, 90, 1.0),
     ):
         who = idx[rng.random(idx.size) < share]
         lo, hi = _timed(p, who, recent, days)
