@@ -255,6 +255,27 @@ def screen(
     )
 
 
+def person_verdicts(bundle: Bundle, source: OmopSource, index_date: dt.date) -> pd.DataFrame:
+    """Every person's verdict label on every criterion, leaves included (for audits and tests)."""
+    protocol = bundle.protocol
+    leaves = leaves_of(protocol)
+    source.check(tables_needed(leaf.criterion.kind for leaf in leaves))
+    sets = resolve_concept_sets(source, bundle.concept_sets)
+    parts = _long_results(source, leaves, sets, index_date, lambda _label, _n: None)
+    table = _verdict_table(source, protocol, leaves, parts, index_date)
+    frame = source.backend.execute(table.order_by("person_id"))
+    labels = {int(v): v.label for v in Verdict}
+    out = pd.DataFrame({"person_id": frame["person_id"].astype("int64")})
+    for n, criterion in enumerate(protocol.criteria):
+        out[criterion.id] = frame[f"c{n}"].astype(int).map(labels)
+    for leaf in leaves:
+        if leaf.criterion.id not in out:
+            out[leaf.criterion.id] = frame[f"v{leaf.key}"].astype(int).map(labels)
+    for cached in parts:
+        cached.release()
+    return out
+
+
 def screen_omop(
     protocol: str | Protocol,
     source: OmopSource,
