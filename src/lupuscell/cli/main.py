@@ -20,6 +20,7 @@ from lupuscell.cli import (
     screen_cmd,
     synth_cmd,
     synth_omop_cmd,
+    trials_cmd,
 )
 
 app = typer.Typer(
@@ -56,6 +57,7 @@ for _module in (
     protocols_cmd,
     screen_cmd,
     synth_omop_cmd,
+    trials_cmd,
 ):
     _module.register(app)
 
