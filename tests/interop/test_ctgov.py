@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from lupuscell.cli.main import app
 from lupuscell.interop import ctgov
-from lupuscell.interop.ctgov import ClinicalTrialsClient, TrialsUnavailableError, age_in_years, parse_studies, screen_patient
+from lupuscell.interop.ctgov import (
+    ClinicalTrialsClient,
+    TrialsUnavailableError,
+    age_in_years,
+    parse_studies,
+    screen_patient,
+)
 from lupuscell.protocols.record import DrugFact, MeasurementFact, PatientRecord
 
 DATA = Path(__file__).parent / "data"
@@ -68,8 +74,10 @@ def _patient(birth_year: int = 1990, sex: str = "F") -> PatientRecord:
             DrugFact(None, "cyclophosphamide", None, "prior cyclophosphamide", "before_index"),
             DrugFact(None, "mycophenolate", None, "prior mycophenolate", "before_index"),
         ),
-        measurements=(MeasurementFact(None, "sledai2k", INDEX - dt.timedelta(days=20), 12.0, "{score}", "visit"),
-                      MeasurementFact(None, "egfr", INDEX - dt.timedelta(days=20), 25.0, "mL/min/1.73m2", "lab")),
+        measurements=(
+            MeasurementFact(None, "sledai2k", INDEX - dt.timedelta(days=20), 12.0, "{score}", "visit"),
+            MeasurementFact(None, "egfr", INDEX - dt.timedelta(days=20), 25.0, "mL/min/1.73m2", "lab"),
+        ),
     )
 
 
@@ -85,7 +93,10 @@ def test_patient_screened_against_limits_and_readable_items() -> None:
     assert any("2 DMARDs" in item and v == "met" for item, v in labels.items())
     assert "exclusion: Malignancy" in match.not_checked and match.verdict.label == "not_met"
     # the MSC trial's exclusion "eGFR < 30" is read as the requirement eGFR >= 30
-    assert any(c.item.startswith("eGFR < 30") and c.verdict.label == "not_met" for c in screen_patient(_patient(), msc).checks)
+    assert any(
+        c.item.startswith("eGFR < 30") and c.verdict.label == "not_met"
+        for c in screen_patient(_patient(), msc).checks
+    )
     male = screen_patient(_patient(sex="M"), hsct)
     assert next(c for c in male.checks if c.item == "sex").verdict.label == "not_met"
     too_old = screen_patient(_patient(birth_year=1975), hsct)  # 50 > 45 years
@@ -104,16 +115,26 @@ def test_offline_fails_clearly() -> None:
         raise httpx.ConnectError("Name or service not known", request=request)
 
     client = ClinicalTrialsClient(transport=httpx.MockTransport(refuse))
-    with pytest.raises(TrialsUnavailableError, match="cannot reach ClinicalTrials.gov"):
+    with pytest.raises(TrialsUnavailableError, match=r"cannot reach ClinicalTrials\.gov"):
         list(client.pages())
-    server_error = ClinicalTrialsClient(transport=httpx.MockTransport(lambda r: httpx.Response(503, text="busy")))
+    server_error = ClinicalTrialsClient(
+        transport=httpx.MockTransport(lambda r: httpx.Response(503, text="busy"))
+    )
     with pytest.raises(TrialsUnavailableError, match="HTTP 503"):
         list(server_error.pages())
 
 
 def test_cli_from_saved_pages_and_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
-    args = ["trials", "find", "--json", "--from-file", str(DATA / "ctgov_page1.json"), "--from-file", str(DATA / "ctgov_page2.json")]
+    args = [
+        "trials",
+        "find",
+        "--json",
+        "--from-file",
+        str(DATA / "ctgov_page1.json"),
+        "--from-file",
+        str(DATA / "ctgov_page2.json"),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert [t["nct_id"] for t in json.loads(result.stdout)] == ["NCT09990001", "NCT09990002", "NCT09990003"]

@@ -23,10 +23,17 @@ DAY0 = dt.date(2024, 3, 1)
 
 def _timeline(**patient) -> dict:
     visit = {d: False for d in vocab.SLEDAI_2K_DESCRIPTORS}
-    visit.update(arthritis=True, rash=True, low_complement=True, increased_dna_binding=True)  # 4 + 2 + 2 + 2 = 10
+    visit.update(
+        arthritis=True, rash=True, low_complement=True, increased_dna_binding=True
+    )  # 4 + 2 + 2 + 2 = 10
     base = {
-        "code": "KI-0001", "birth_year": 1984, "sex": "F", "sle_diagnosis_date": dt.date(2015, 5, 1),
-        "classification_criteria": "eular_acr_2019", "organ_involvement": ["renal"], "nephritis_class": "IV",
+        "code": "KI-0001",
+        "birth_year": 1984,
+        "sex": "F",
+        "sle_diagnosis_date": dt.date(2015, 5, 1),
+        "classification_criteria": "eular_acr_2019",
+        "organ_involvement": ["renal"],
+        "nephritis_class": "IV",
         "prior_therapies": ["hydroxychloroquine", "Mycophenolate mofetil", "cyclophosphamide", "herbal tea"],
     }
     base.update(patient)
@@ -34,10 +41,21 @@ def _timeline(**patient) -> dict:
         "patient": base,
         "day0": DAY0,
         "courses": [
-            {"mobilisation_date": dt.date(2024, 1, 10), "harvest_date": dt.date(2024, 1, 20),
-             "conditioning_start_date": dt.date(2024, 2, 24), "infusion_date": DAY0}
+            {
+                "mobilisation_date": dt.date(2024, 1, 10),
+                "harvest_date": dt.date(2024, 1, 20),
+                "conditioning_start_date": dt.date(2024, 2, 24),
+                "infusion_date": DAY0,
+            }
         ],
-        "visits": [{**visit, "visit_date": dt.date(2024, 1, 2), "sledai_window_days": 10, "prednisone_mg_per_day": 15.0}],
+        "visits": [
+            {
+                **visit,
+                "visit_date": dt.date(2024, 1, 2),
+                "sledai_window_days": 10,
+                "prednisone_mg_per_day": 15.0,
+            }
+        ],
         "labs": [
             {"analyte": "egfr", "value": 74.0, "unit": "mL/min/1.73m2", "result_date": dt.date(2023, 12, 20)},
             {"analyte": "bilirubin", "value": 41.0, "unit": "umol/L", "result_date": dt.date(2023, 12, 20)},
@@ -73,7 +91,9 @@ def test_registry_patient_on_the_car_t_protocol() -> None:
     r = _results("cart19_refractory_sle", _timeline())
     assert r["sle"].verdict.label == "met" and "adjudicated" in r["sle"].reason
     assert r["age"].verdict.label == "met" and r["age"].evidence[0].value == 40
-    assert r["refractory"].verdict.label == "met" and "cyclophosphamide, mycophenolate" in r["refractory"].reason
+    assert (
+        r["refractory"].verdict.label == "met" and "cyclophosphamide, mycophenolate" in r["refractory"].reason
+    )
     assert r["glucocorticoid_ever"].verdict.label == "met"  # prednisone dose at a visit
     assert r["active_disease"].verdict.label == "met" and r["active_disease"].evidence[0].value == 10
     assert r["egfr"].verdict.label == "met"
@@ -93,7 +113,10 @@ def test_one_prior_drug_is_unknown_not_absent_in_the_registry() -> None:
 
 def test_nephritis_class_has_no_date_so_a_12_week_window_is_unknown() -> None:
     r = _results("ucmsc_lupus_nephritis", _timeline())
-    assert r["nephritis_class"].verdict.label == "unknown" and "timing unknown" in r["nephritis_class"].evidence[0].label
+    assert (
+        r["nephritis_class"].verdict.label == "unknown"
+        and "timing unknown" in r["nephritis_class"].evidence[0].label
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,18 +138,25 @@ def _first_code(url: str) -> str:
 
 def test_eligibility_cli_json(registry: str) -> None:
     code = _first_code(registry)
-    result = runner.invoke(app, ["eligibility", "--protocol", "hsct_refractory_sle", "--patient", code, "--db", registry, "--json"])
+    result = runner.invoke(
+        app,
+        ["eligibility", "--protocol", "hsct_refractory_sle", "--patient", code, "--db", registry, "--json"],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["person"] == code and payload["verdict"] in ("met", "not_met", "unknown")
     assert [c["id"] for c in payload["criteria"]][:3] == ["observed", "sle", "age"]
     assert all({"verdict", "reason", "evidence", "source"} <= set(c) for c in payload["criteria"])
-    table = runner.invoke(app, ["eligibility", "--protocol", "hsct_refractory_sle", "--patient", code, "--db", registry])
+    table = runner.invoke(
+        app, ["eligibility", "--protocol", "hsct_refractory_sle", "--patient", code, "--db", registry]
+    )
     assert table.exit_code == 0 and "Index date" in table.stdout
 
 
 def test_eligibility_cli_bad_input_exits_2(registry: str) -> None:
-    result = runner.invoke(app, ["eligibility", "--protocol", "hsct_refractory_sle", "--patient", "NOPE-1", "--db", registry])
+    result = runner.invoke(
+        app, ["eligibility", "--protocol", "hsct_refractory_sle", "--patient", "NOPE-1", "--db", registry]
+    )
     assert result.exit_code == 2 and "NOPE-1" in result.stderr
     result = runner.invoke(app, ["eligibility", "--protocol", "nope", "--patient", "X", "--db", registry])
     assert result.exit_code == 2 and "unknown protocol" in result.stderr

@@ -34,7 +34,9 @@ def test_every_item_is_in_the_vocabulary_subset_with_the_same_confirmation() -> 
     for name in shipped_concept_set_names():
         for item in load_concept_set(name).items:
             row = vocab[item.concept_id]
-            assert row["concept_name"].split(" (")[0] in item.name or item.name.startswith(row["concept_name"]), name
+            assert row["concept_name"].split(" (")[0] in item.name or item.name.startswith(
+                row["concept_name"]
+            ), name
             assert (row["verified"] == "yes") == item.verified, (name, item.concept_id)
 
 

@@ -21,9 +21,15 @@ GOOD: dict[str, Any] = {
     "criteria": [
         {"id": "age", "text": "adult", "kind": "age", "min": 18, "source": "r"},
         {
-            "id": "egfr", "text": "eGFR", "kind": "measurement", "concept_set": "egfr", "analyte": "egfr",
-            "operator": ">=", "threshold": {"value": 30, "unit": "mL/min/1.73m2"},
-            "window": {"start": -90, "end": 0}, "source": "r",
+            "id": "egfr",
+            "text": "eGFR",
+            "kind": "measurement",
+            "concept_set": "egfr",
+            "analyte": "egfr",
+            "operator": ">=",
+            "threshold": {"value": 30, "unit": "mL/min/1.73m2"},
+            "window": {"start": -90, "end": 0},
+            "source": "r",
         },
     ],
 }
@@ -65,13 +71,22 @@ def test_the_three_shipped_protocols_load_with_every_concept_set() -> None:
 def test_the_shipped_protocols_use_every_kind_the_issue_lists() -> None:
     kinds = {c.kind for n in shipped_protocol_names() for c in walk(load_protocol(n).criteria)}
     assert {"condition", "age", "drug_history", "measurement", "visit_count", "all", "any", "not"} <= kinds
-    analytes = {c.analyte for n in shipped_protocol_names() for c in walk(load_protocol(n).criteria) if c.kind == "measurement"}
+    analytes = {
+        c.analyte
+        for n in shipped_protocol_names()
+        for c in walk(load_protocol(n).criteria)
+        if c.kind == "measurement"
+    }
     assert {"egfr", "platelets", "anc", "lvef", "bilirubin", "upcr", "sledai2k"} <= analytes
 
 
 def test_unknown_kind_names_the_criterion() -> None:
     (problem,) = _problems(_bad(["criteria", 1, "kind"], "lab_value"))
-    assert "criterion 'egfr'" in problem and "kind" in problem and "unknown criterion kind 'lab_value'" in problem
+    assert (
+        "criterion 'egfr'" in problem
+        and "kind" in problem
+        and "unknown criterion kind 'lab_value'" in problem
+    )
     for kind in ("age", "measurement", "not"):
         assert kind in problem and kind in KINDS
 

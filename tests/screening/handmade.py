@@ -87,7 +87,9 @@ def write_persons(folder: Path, persons: list[Person]) -> Path:
         p_ = prefix[name]
         start = f"{p_}_start_date" if p_ != "drug" else "drug_exposure_start_date"
         columns = {
-            f"{name}_id" if name != "drug_exposure" else "drug_exposure_id": pa.array(range(1, len(items) + 1), pa.int64()),
+            f"{name}_id" if name != "drug_exposure" else "drug_exposure_id": pa.array(
+                range(1, len(items) + 1), pa.int64()
+            ),
             "person_id": pa.array([i[0] for i in items], pa.int64()),
             f"{p_}_concept_id": pa.array([i[1] for i in items], pa.int64()),
             start: _d([i[2] for i in items]),

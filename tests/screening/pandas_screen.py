@@ -23,7 +23,13 @@ COLUMNS = {
     "observation_period": ["person_id", "observation_period_start_date", "observation_period_end_date"],
     "condition_occurrence": ["person_id", "condition_concept_id", "condition_start_date"],
     "drug_exposure": ["person_id", "drug_concept_id", "drug_exposure_start_date"],
-    "measurement": ["person_id", "measurement_concept_id", "measurement_date", "value_as_number", "unit_concept_id"],
+    "measurement": [
+        "person_id",
+        "measurement_concept_id",
+        "measurement_date",
+        "value_as_number",
+        "unit_concept_id",
+    ],
     "visit_occurrence": ["person_id", "visit_occurrence_id", "visit_concept_id", "visit_start_date"],
     "concept": ["concept_id", "invalid_reason"],
     "concept_ancestor": ["ancestor_concept_id", "descendant_concept_id"],
@@ -69,11 +75,16 @@ def _window(frame: pd.DataFrame, col: str, window, index: dt.date) -> pd.DataFra
     return frame[keep]
 
 
-def _leaf(c, t: dict[str, pd.DataFrame], sets: dict[str, set[int]], index: dt.date, persons: pd.Index) -> pd.Series:
+def _leaf(
+    c, t: dict[str, pd.DataFrame], sets: dict[str, set[int]], index: dt.date, persons: pd.Index
+) -> pd.Series:
     idx = pd.Timestamp(index)
     if c.kind == "observation":
         op = t["observation_period"]
-        ok = op[(op.observation_period_start_date <= idx - pd.Timedelta(days=c.prior_days)) & (op.observation_period_end_date >= idx)]
+        ok = op[
+            (op.observation_period_start_date <= idx - pd.Timedelta(days=c.prior_days))
+            & (op.observation_period_end_date >= idx)
+        ]
         return pd.Series(np.where(persons.isin(ok.person_id), 2, 0), index=persons)
     if c.kind == "age":
         age = index.year - t["person"].set_index("person_id").year_of_birth.reindex(persons)
@@ -89,7 +100,9 @@ def _leaf(c, t: dict[str, pd.DataFrame], sets: dict[str, set[int]], index: dt.da
         return pd.Series(np.where(g.isin(allowed), 2, np.where(g.isin([8532, 8507]), 0, 1)), index=persons)
     if c.kind == "condition":
         co = t["condition_occurrence"]
-        co = _window(co[co.condition_concept_id.isin(sets[c.concept_set])], "condition_start_date", c.window, index)
+        co = _window(
+            co[co.condition_concept_id.isin(sets[c.concept_set])], "condition_start_date", c.window, index
+        )
         n = co.groupby("person_id").condition_start_date.nunique().reindex(persons, fill_value=0)
         hit = n >= c.min_occurrences
         return pd.Series(np.where(hit == (c.presence == "present"), 2, 0), index=persons)
@@ -114,12 +127,16 @@ def _leaf(c, t: dict[str, pd.DataFrame], sets: dict[str, set[int]], index: dt.da
     me = _window(me, "measurement_date", c.window, index).copy()
     unit_names = measures.omop_units()
     unit = me.unit_concept_id.fillna(0).astype(int)
-    factor = unit.map(lambda u: measures.factor(c.analyte, unit_names[u], c.threshold.unit) if u in unit_names else None)
+    factor = unit.map(
+        lambda u: measures.factor(c.analyte, unit_names[u], c.threshold.unit) if u in unit_names else None
+    )
     me["v"] = me.value_as_number * factor.astype(float)
     me = me[me.v.notna()]
     last = me.groupby("person_id").measurement_date.transform("max")
     day = me[me.measurement_date == last]
-    value = (day.groupby("person_id").v.min() if c.operator in (">=", ">") else day.groupby("person_id").v.max())
+    value = (
+        day.groupby("person_id").v.min() if c.operator in (">=", ">") else day.groupby("person_id").v.max()
+    )
     t_ = c.threshold.value
     ok = {">=": value >= t_, ">": value > t_, "<=": value <= t_, "<": value < t_}[c.operator]
     return pd.Series(np.where(ok, 2, 0), index=ok.index).reindex(persons, fill_value=1)
@@ -139,7 +156,9 @@ def pandas_screen(bundle: Bundle, tables: dict[str, pd.DataFrame], index: dt.dat
     """(verdicts per person and criterion, attrition remaining list, candidate person ids)."""
     sets = resolve(bundle, tables)
     persons = pd.Index(tables["person"].person_id.sort_values().to_numpy(), name="person_id")
-    verdicts = pd.DataFrame({c.id: _verdict(c, tables, sets, index, persons) for c in bundle.protocol.criteria})
+    verdicts = pd.DataFrame(
+        {c.id: _verdict(c, tables, sets, index, persons) for c in bundle.protocol.criteria}
+    )
     alive = pd.Series(True, index=persons)
     remaining = []
     for c in bundle.protocol.criteria:

@@ -51,7 +51,10 @@ def test_missing_column_is_named_before_any_query(folder: Path) -> None:
     _no_queries(source)
     with pytest.raises(ValidationError) as info:
         screen(load_bundle("hsct_refractory_sle"), source)
-    assert {p.field for p in info.value.problems} == {"person.year_of_birth", "drug_exposure.drug_exposure_start_date"}
+    assert {p.field for p in info.value.problems} == {
+        "person.year_of_birth",
+        "drug_exposure.drug_exposure_start_date",
+    }
 
 
 def test_unknown_engine_and_missing_folder() -> None:
@@ -64,10 +67,13 @@ def test_unknown_engine_and_missing_folder() -> None:
 
 
 def test_cli_missing_column_exits_2(folder: Path, tmp_path: Path) -> None:
-    pq.write_table(pq.read_table(folder / "visit_occurrence.parquet").drop_columns(["visit_concept_id"]),
-                   folder / "visit_occurrence.parquet")
+    pq.write_table(
+        pq.read_table(folder / "visit_occurrence.parquet").drop_columns(["visit_concept_id"]),
+        folder / "visit_occurrence.parquet",
+    )
     result = runner.invoke(
-        app, ["screen", "--protocol", "hsct_refractory_sle", "--omop", str(folder), "--out", str(tmp_path / "o")]
+        app,
+        ["screen", "--protocol", "hsct_refractory_sle", "--omop", str(folder), "--out", str(tmp_path / "o")],
     )
     assert result.exit_code == 2
     assert "visit_occurrence.visit_concept_id: required column is missing" in result.stderr
@@ -78,13 +84,29 @@ def test_cli_bad_protocol_exits_2_before_reading_data(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     shutil.copy(Path(__file__).parents[2] / "src/lupuscell/data/protocols/cart19_refractory_sle.yaml", bad)
     bad.write_text(bad.read_text().replace("kind: measurement", "kind: lab_value", 1))
-    result = runner.invoke(app, ["screen", "--protocol", str(bad), "--omop", "/nonexistent", "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app, ["screen", "--protocol", str(bad), "--omop", "/nonexistent", "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2
-    assert "criterion 'active_disease'" in result.stderr and "unknown criterion kind 'lab_value'" in result.stderr
+    assert (
+        "criterion 'active_disease'" in result.stderr
+        and "unknown criterion kind 'lab_value'" in result.stderr
+    )
 
 
 def test_cli_unknown_engine_exits_2(folder: Path, tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["screen", "--protocol", "hsct_refractory_sle", "--omop", str(folder), "--engine", "oracle", "--out", str(tmp_path)]
+        app,
+        [
+            "screen",
+            "--protocol",
+            "hsct_refractory_sle",
+            "--omop",
+            str(folder),
+            "--engine",
+            "oracle",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 2 and "--engine" in result.stderr

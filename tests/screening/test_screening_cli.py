@@ -16,7 +16,10 @@ runner = CliRunner()
 
 def test_synth_omop_then_screen_writes_the_named_files(tmp_path: Path) -> None:
     data = tmp_path / "omop"
-    made = runner.invoke(app, ["synth", "omop", "--persons", "3000", "--seed", "5", "--out", str(data), "--sle-prevalence", "0.05"])
+    made = runner.invoke(
+        app,
+        ["synth", "omop", "--persons", "3000", "--seed", "5", "--out", str(data), "--sle-prevalence", "0.05"],
+    )
     assert made.exit_code == 0, made.output
     counts = json.loads(made.stdout)["row_counts"]
     assert counts["person"] == 3000 and counts["measurement"] > 3000 * 30
@@ -24,7 +27,17 @@ def test_synth_omop_then_screen_writes_the_named_files(tmp_path: Path) -> None:
 
     out = tmp_path / "screen"
     result = runner.invoke(
-        app, ["screen", "--protocol", "cart19_refractory_sle", "--omop", str(data), "--out", str(out), "--parquet"]
+        app,
+        [
+            "screen",
+            "--protocol",
+            "cart19_refractory_sle",
+            "--omop",
+            str(data),
+            "--out",
+            str(out),
+            "--parquet",
+        ],
     )
     assert result.exit_code == 0, result.output
     protocol = load_protocol("cart19_refractory_sle")
@@ -35,7 +48,9 @@ def test_synth_omop_then_screen_writes_the_named_files(tmp_path: Path) -> None:
     attrition = pd.read_csv(out / "attrition.csv")
     assert list(attrition.columns) == ["criterion_id", "description", "remaining"]
     assert list(attrition["criterion_id"]) == ids
-    assert attrition["remaining"].is_monotonic_decreasing and attrition["remaining"].iloc[-1] == len(candidates)
+    assert attrition["remaining"].is_monotonic_decreasing and attrition["remaining"].iloc[-1] == len(
+        candidates
+    )
     evidence = pd.read_csv(out / "evidence.csv")
     assert list(evidence.columns) == ["person_id", "criterion_id", "verdict", "date", "value", "unit"]
     assert set(evidence["person_id"]) == set(candidates["person_id"])

@@ -78,5 +78,8 @@ def test_every_shipped_criterion_excludes_someone(duckdb_results) -> None:
     for name, result in duckdb_results.items():
         before = [result.persons, *result.attrition["remaining"][:-1]]
         excluded = [b - r for b, r in zip(before, result.attrition["remaining"], strict=True)]
-        assert all(n > 0 for n in excluded), (name, dict(zip(result.attrition["criterion_id"], excluded, strict=True)))
+        assert all(n > 0 for n in excluded), (
+            name,
+            dict(zip(result.attrition["criterion_id"], excluded, strict=True)),
+        )
         assert len(result.candidates) > 0

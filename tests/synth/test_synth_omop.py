@@ -11,7 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from lupuscell.screening.omop import REQUIRED
-from lupuscell.synth.omop import DEFAULT_SLE_PREVALENCE, PART_SIZE, OmopSynthConfig, iter_parts, vocabulary_rows, write_omop
+from lupuscell.synth.omop import (
+    DEFAULT_SLE_PREVALENCE,
+    PART_SIZE,
+    OmopSynthConfig,
+    iter_parts,
+    vocabulary_rows,
+    write_omop,
+)
 
 
 def test_every_required_column_is_written(tmp_path: Path) -> None:
@@ -20,7 +27,10 @@ def test_every_required_column_is_written(tmp_path: Path) -> None:
         names = ds.dataset(str(tmp_path / table), format="parquet").schema.names
         assert set(columns) <= set(names), table
     notes = pq.read_table(tmp_path / "concept" / "part-00000.parquet").num_rows
-    assert notes == len(vocabulary_rows()) and (tmp_path / "vocabulary_notes.csv").read_text().count("\n") == notes + 1
+    assert (
+        notes == len(vocabulary_rows())
+        and (tmp_path / "vocabulary_notes.csv").read_text().count("\n") == notes + 1
+    )
 
 
 def test_same_seed_same_data_and_ids_unique_across_parts() -> None:
@@ -38,9 +48,14 @@ def test_default_prevalence_is_realistic_and_volume_is_about_100_rows_per_person
     n, codes, events = 100_000, 0, 0
     for _, tables in iter_parts(OmopSynthConfig(n, seed=3)):
         cond = tables["condition_occurrence"]
-        sle = np.isin(cond["condition_concept_id"].to_numpy(), [257628, 37016279, 46273369, 4300204, 4319305, 4145240])
+        sle = np.isin(
+            cond["condition_concept_id"].to_numpy(), [257628, 37016279, 46273369, 4300204, 4319305, 4145240]
+        )
         codes += np.unique(cond["person_id"].to_numpy()[sle]).size
-        events += sum(tables[t].num_rows for t in ("condition_occurrence", "drug_exposure", "measurement", "visit_occurrence"))
+        events += sum(
+            tables[t].num_rows
+            for t in ("condition_occurrence", "drug_exposure", "measurement", "visit_occurrence")
+        )
     expected = n * DEFAULT_SLE_PREVALENCE  # 72.8 per 100,000 (Izmirly 2021)
     assert abs(codes - expected) < 4 * np.sqrt(expected)
     assert 85 <= events / n <= 115

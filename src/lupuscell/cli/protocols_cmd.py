@@ -27,7 +27,9 @@ from rich.table import Table
 from lupuscell.cli.common import fail, fail_validation
 from lupuscell.errors import LupuscellError, NotFoundError, ValidationError
 
-protocols_app = typer.Typer(help="Eligibility protocols shipped as data (criteria with sources).", no_args_is_help=True)
+protocols_app = typer.Typer(
+    help="Eligibility protocols shipped as data (criteria with sources).", no_args_is_help=True
+)
 out = Console()
 
 CONCEPT_SETS_OPTION = typer.Option(
@@ -71,7 +73,14 @@ def _describe(criterion: Any, depth: int = 0) -> list[tuple[str, str, str, str]]
         if k not in ("id", "text", "source", "role", "kind", "criteria", "criterion")
     }
     detail = ", ".join(f"{k}={v}" for k, v in params.items())
-    rows = [(f"{indent}{criterion.id}", criterion.kind, f"{criterion.text}\n[dim]{escape(detail)}[/]", criterion.source or "")]
+    rows = [
+        (
+            f"{indent}{criterion.id}",
+            criterion.kind,
+            f"{criterion.text}\n[dim]{escape(detail)}[/]",
+            criterion.source or "",
+        )
+    ]
     for child in criterion.children():
         rows.extend(_describe(child, depth + 1))
     return rows
@@ -89,7 +98,9 @@ def show_protocol(
     if as_json:
         typer.echo(json.dumps(protocol.model_dump(mode="json", exclude_none=True), indent=2))
         return
-    out.print(f"[bold]{escape(protocol.title)}[/] ({protocol.name}, therapy {protocol.therapy}, version {protocol.version})")
+    out.print(
+        f"[bold]{escape(protocol.title)}[/] ({protocol.name}, therapy {protocol.therapy}, version {protocol.version})"
+    )
     out.print(escape(protocol.summary), highlight=False)
     out.print(f"Index date: {escape(protocol.index_date)}", highlight=False)
     table = Table(title="Criteria in screening order", show_lines=True)
@@ -101,7 +112,10 @@ def show_protocol(
     out.print(table)
     out.print("[bold]References[/]")
     for ref in protocol.references:
-        out.print(f"  [{escape(ref.id)}] {escape(ref.citation)}" + (f" {ref.url}" if ref.url else ""), highlight=False)
+        out.print(
+            f"  [{escape(ref.id)}] {escape(ref.citation)}" + (f" {ref.url}" if ref.url else ""),
+            highlight=False,
+        )
     for note in protocol.notes:
         out.print(f"Note: {escape(note)}", highlight=False)
 
@@ -120,7 +134,9 @@ def _render(result: Any) -> None:
 
     def add(res: Any, depth: int) -> None:
         evidence = "; ".join(
-            " ".join(str(x) for x in (e.date, None if e.value is None else f"{e.value:g}", e.unit) if x is not None)
+            " ".join(
+                str(x) for x in (e.date, None if e.value is None else f"{e.value:g}", e.unit) if x is not None
+            )
             or e.label
             for e in res.evidence
         )
@@ -146,7 +162,9 @@ def eligibility(
         None, "--index-date", formats=["%Y-%m-%d"], help="Screening date (default: first treatment step)."
     ),
     db: str | None = typer.Option(
-        None, "--db", help="Registry database URL. Default: $LUPUSCELL_DATABASE_URL, else the embedded SQLite registry."
+        None,
+        "--db",
+        help="Registry database URL. Default: $LUPUSCELL_DATABASE_URL, else the embedded SQLite registry.",
     ),
     concept_sets: Path | None = CONCEPT_SETS_OPTION,
 ) -> None:

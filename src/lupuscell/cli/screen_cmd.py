@@ -28,9 +28,13 @@ out = Console()
 def screen(
     protocol: str = typer.Option(..., "--protocol", help="Protocol name or .yaml path."),
     omop: str = typer.Option(
-        ..., "--omop", help="Parquet folder, .duckdb file, postgresql:// URL, or (Spark) a URI or catalog:DATABASE."
+        ...,
+        "--omop",
+        help="Parquet folder, .duckdb file, postgresql:// URL, or (Spark) a URI or catalog:DATABASE.",
     ),
-    out_dir: Path = typer.Option(..., "--out", help="Directory for candidates.csv, attrition.csv and the rest."),
+    out_dir: Path = typer.Option(
+        ..., "--out", help="Directory for candidates.csv, attrition.csv and the rest."
+    ),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb, postgres or spark."),
     schema: str = typer.Option("public", "--schema", help="PostgreSQL schema holding the OMOP tables."),
     spark_master: str | None = typer.Option(
@@ -40,7 +44,9 @@ def screen(
         None, "--index-date", formats=["%Y-%m-%d"], help="Screening date (default: the data cut-off)."
     ),
     unknown: str = typer.Option(
-        "keep", "--unknown", help="keep: missing data keep a person in the screen; exclude: every criterion must be met."
+        "keep",
+        "--unknown",
+        help="keep: missing data keep a person in the screen; exclude: every criterion must be met.",
     ),
     parquet: bool = typer.Option(False, "--parquet", help="Also write the tables as Parquet."),
     concept_sets: Path | None = CONCEPT_SETS_OPTION,
@@ -66,18 +72,31 @@ def screen(
                     bar.update(task, advance=n, description=escape(label))
 
                 result = run_screen(
-                    bundle, source, index_date=index_date.date() if index_date else None, unknown=unknown, progress=tick
+                    bundle,
+                    source,
+                    index_date=index_date.date() if index_date else None,
+                    unknown=unknown,
+                    progress=tick,
                 )
         finally:
             source.close()
         written = write_results(result, out_dir, parquet=parquet)
-    table = Table(title=f"{result.protocol.title}: {result.persons:,} persons, index date {result.index_date}")
+    table = Table(
+        title=f"{result.protocol.title}: {result.persons:,} persons, index date {result.index_date}"
+    )
     for column in ("criterion", "remaining", "met", "unknown", "not met"):
         table.add_column(column, justify="left" if column == "criterion" else "right")
     for row in result.attrition.itertuples():
-        table.add_row(row.criterion_id, f"{row.remaining:,}", f"{row.met:,}", f"{row.unknown:,}", f"{row.not_met:,}")
+        table.add_row(
+            str(row.criterion_id),
+            f"{row.remaining:,}",
+            f"{row.met:,}",
+            f"{row.unknown:,}",
+            f"{row.not_met:,}",
+        )
     out.print(table)
-    out.print(f"{len(result.candidates):,} candidates in {result.seconds:.1f} s; wrote {', '.join(p.name for p in written)} to {out_dir}")
+    names = ", ".join(p.name for p in written)
+    out.print(f"{len(result.candidates):,} candidates in {result.seconds:.1f} s; wrote {names} to {out_dir}")
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,9 @@ def omop(
     seed: int = typer.Option(..., "--seed", help="Random seed (same seed -> same data)."),
     out: Path = typer.Option(..., "--out", help="Output directory (one folder of Parquet parts per table)."),
     sle_prevalence: float = typer.Option(
-        72.8e-5, "--sle-prevalence", help="Share of persons with SLE (default 72.8 per 100,000, Izmirly 2021)."
+        72.8e-5,
+        "--sle-prevalence",
+        help="Share of persons with SLE (default 72.8 per 100,000, Izmirly 2021).",
     ),
 ) -> None:
     """Generate a synthetic OMOP CDM population with SLE at a realistic prevalence."""
@@ -39,7 +41,9 @@ def omop(
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("writing synthetic OMOP persons", total=persons)
         counts = write_omop(config, out, lambda n: bar.advance(task, n))
-    typer.echo(json.dumps({"out": str(out), "persons": persons, "seed": seed, "row_counts": counts}, indent=2))
+    typer.echo(
+        json.dumps({"out": str(out), "persons": persons, "seed": seed, "row_counts": counts}, indent=2)
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,9 @@ from rich.markup import escape
 from lupuscell.cli.common import err
 from lupuscell.cli.protocols_cmd import VERDICT_STYLE, errors
 
-trials_app = typer.Typer(help="Find recruiting cell-therapy trials in SLE (ClinicalTrials.gov).", no_args_is_help=True)
+trials_app = typer.Typer(
+    help="Find recruiting cell-therapy trials in SLE (ClinicalTrials.gov).", no_args_is_help=True
+)
 out = Console()
 
 
@@ -60,13 +62,23 @@ def _record(patient: str, db: str | None, as_of: dt.date) -> Any:
 
 
 def find(
-    patient: str | None = typer.Option(None, "--patient", help="Registry patient code to screen against each trial."),
+    patient: str | None = typer.Option(
+        None, "--patient", help="Registry patient code to screen against each trial."
+    ),
     db: str | None = typer.Option(None, "--db", help="Registry database URL (with --patient)."),
     as_json: bool = typer.Option(False, "--json", help="Print the trials (and checks) as JSON."),
-    as_of: dt.datetime | None = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="Screening date (default: today)."),
-    save_raw: Path | None = typer.Option(None, "--save-raw", help="Also save the raw API pages into this directory."),
-    from_file: list[Path] | None = typer.Option(None, "--from-file", help="Read saved API pages instead of the network."),
-    max_pages: int = typer.Option(10, "--max-pages", min=1, help="At most this many API pages (50 studies each)."),
+    as_of: dt.datetime | None = typer.Option(
+        None, "--as-of", formats=["%Y-%m-%d"], help="Screening date (default: today)."
+    ),
+    save_raw: Path | None = typer.Option(
+        None, "--save-raw", help="Also save the raw API pages into this directory."
+    ),
+    from_file: list[Path] | None = typer.Option(
+        None, "--from-file", help="Read saved API pages instead of the network."
+    ),
+    max_pages: int = typer.Option(
+        10, "--max-pages", min=1, help="At most this many API pages (50 studies each)."
+    ),
 ) -> None:
     """List recruiting CAR-T, MSC and HSCT trials in SLE; with --patient, screen the patient."""
     from lupuscell.interop.ctgov import TrialsUnavailableError, index_today, parse_studies, screen_trials
@@ -93,9 +105,14 @@ def find(
         out.print(head, highlight=False)
         for check in m.checks:
             style = VERDICT_STYLE[check.verdict.label]
-            out.print(f"  [{style}]{check.verdict.label}[/] {escape(check.item)}: {escape(check.reason)}", highlight=False)
+            out.print(
+                f"  [{style}]{check.verdict.label}[/] {escape(check.item)}: {escape(check.reason)}",
+                highlight=False,
+            )
         if record is not None and m.not_checked:
-            out.print(f"  not checked ({len(m.not_checked)} item(s) of the eligibility text):", highlight=False)
+            out.print(
+                f"  not checked ({len(m.not_checked)} item(s) of the eligibility text):", highlight=False
+            )
             for item in m.not_checked:
                 out.print(f"    - {escape(item)}", highlight=False)
 

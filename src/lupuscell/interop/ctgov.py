@@ -54,8 +54,16 @@ THERAPY_WORDS = {
     "msc": ("mesenchymal", "msc"),
     "hsct": ("stem cell transplant", "hematopoietic stem cell", "haematopoietic stem cell", "hsct"),
 }
-_UNITS_IN_YEARS = {"year": 1.0, "years": 1.0, "month": 1 / 12, "months": 1 / 12, "week": 7 / 365.25,
-                   "weeks": 7 / 365.25, "day": 1 / 365.25, "days": 1 / 365.25}
+_UNITS_IN_YEARS = {
+    "year": 1.0,
+    "years": 1.0,
+    "month": 1 / 12,
+    "months": 1 / 12,
+    "week": 7 / 365.25,
+    "weeks": 7 / 365.25,
+    "day": 1 / 365.25,
+    "days": 1 / 365.25,
+}
 
 
 class TrialsUnavailableError(LupuscellError):
@@ -182,7 +190,8 @@ def parse_study(study: Mapping[str, Any]) -> Trial:
     ident = p.get("identificationModule", {})
     elig = p.get("eligibilityModule", {})
     interventions = tuple(
-        f"{i.get('type', '').lower()}: {i.get('name', '')}" for i in p.get("armsInterventionsModule", {}).get("interventions", [])
+        f"{i.get('type', '').lower()}: {i.get('name', '')}"
+        for i in p.get("armsInterventionsModule", {}).get("interventions", [])
     )
     locations = tuple(
         ", ".join(x for x in (loc.get("facility"), loc.get("city"), loc.get("country")) if x)
@@ -271,14 +280,22 @@ def _structured(record: PatientRecord, trial: Trial) -> list[TrialCheck]:
         checks.append(TrialCheck("age", Verdict.UNKNOWN, f"year of birth not recorded; trial {limits}"))
     else:
         ok = (low is None or age >= low) and (high is None or age <= high)
-        checks.append(TrialCheck("age", Verdict.MET if ok else Verdict.NOT_MET, f"age {age} (index year - birth year); trial {limits}"))
+        checks.append(
+            TrialCheck(
+                "age",
+                Verdict.MET if ok else Verdict.NOT_MET,
+                f"age {age} (index year - birth year); trial {limits}",
+            )
+        )
     if trial.sex in ("ALL", "", None):
         checks.append(TrialCheck("sex", Verdict.MET, "trial open to all sexes"))
     elif record.sex is None:
         checks.append(TrialCheck("sex", Verdict.UNKNOWN, f"sex not recorded; trial {trial.sex}"))
     else:
         ok = {"FEMALE": "F", "MALE": "M"}.get(trial.sex) == record.sex
-        checks.append(TrialCheck("sex", Verdict.MET if ok else Verdict.NOT_MET, f"sex {record.sex}; trial {trial.sex}"))
+        checks.append(
+            TrialCheck("sex", Verdict.MET if ok else Verdict.NOT_MET, f"sex {record.sex}; trial {trial.sex}")
+        )
     return checks
 
 

@@ -138,7 +138,11 @@ def load_bundle(protocol: str | Protocol, extra_dirs: Sequence[Path] = ()) -> Bu
                 sets[name] = load_concept_set(name, extra_dirs)
             except NotFoundError:
                 problems.append(
-                    Problem(f"{record}: criterion {criterion.id!r}", "concept_set", f"unknown concept set {name!r}")
+                    Problem(
+                        f"{record}: criterion {criterion.id!r}",
+                        "concept_set",
+                        f"unknown concept set {name!r}",
+                    )
                 )
     if problems:
         raise ValidationError(problems)

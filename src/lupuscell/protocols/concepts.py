@@ -128,7 +128,9 @@ def from_yaml(path: Path) -> ConceptSet:
         raise ValidationError.single(record, "(file)", "a concept set must be a mapping of fields")
     found = _validated(raw, record)
     if found.name != path.stem:
-        raise ValidationError.single(record, "name", f"{found.name!r} differs from the file name {path.stem!r}")
+        raise ValidationError.single(
+            record, "name", f"{found.name!r} differs from the file name {path.stem!r}"
+        )
     return found
 
 

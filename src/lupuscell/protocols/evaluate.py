@@ -258,7 +258,11 @@ def _measurement(c: MeasurementCriterion, r: PatientRecord, sets: ConceptSets) -
             unusable += 1
             continue
         usable.append((f.date, f.value * k, f"{f.value:g} {f.unit}"))
-    skipped = f"; {unusable} result(s) with a unit not convertible to {c.threshold.unit} ignored" if unusable else ""
+    skipped = (
+        f"; {unusable} result(s) with a unit not convertible to {c.threshold.unit} ignored"
+        if unusable
+        else ""
+    )
     if not usable:
         return _result(c, Verdict.UNKNOWN, f"no {c.analyte} result in {c.window.describe()}{skipped}")
     last = max(d for d, _, _ in usable)
@@ -274,7 +278,9 @@ def _measurement(c: MeasurementCriterion, r: PatientRecord, sets: ConceptSets) -
 def _visit_count(c: VisitCountCriterion, r: PatientRecord, sets: ConceptSets) -> CriterionResult:
     ids = sets.get(c.concept_set, frozenset())
     start, end = window_bounds(c.window, r.index_date)
-    hits = [v for v in r.visits if v.concept_id in ids and (start is None or v.date >= start) and v.date <= end]
+    hits = [
+        v for v in r.visits if v.concept_id in ids and (start is None or v.date >= start) and v.date <= end
+    ]
     verdict = counted(len(hits), 0, c.min_count, "visit" in r.complete)
     last = max((v.date for v in hits), default=None)
     reason = f"{len(hits)} visit(s) in {c.window.describe()}; need >= {c.min_count}"

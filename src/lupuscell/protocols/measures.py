@@ -12,11 +12,11 @@ accepted for the analyte, makes the value unusable. Nothing is guessed: unit con
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Mapping
 
 import yaml
 

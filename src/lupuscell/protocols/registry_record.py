@@ -67,7 +67,9 @@ def _conditions(patient: Mapping[str, Any]) -> list[ConditionFact]:
                 ConditionFact(concept, None, f"lupus nephritis class {klass}", "before_index", confirmed=True)
             )
     elif "renal" in (patient.get("organ_involvement") or []):
-        facts.append(ConditionFact(LUPUS_NEPHRITIS_CONCEPT, None, "renal involvement", "before_index", confirmed=True))
+        facts.append(
+            ConditionFact(LUPUS_NEPHRITIS_CONCEPT, None, "renal involvement", "before_index", confirmed=True)
+        )
     return facts
 
 
@@ -119,7 +121,9 @@ def _measurements(timeline: Mapping[str, Any]) -> list[MeasurementFact]:
     for visit in timeline.get("visits") or []:
         score = _sledai(visit)
         if score is not None:
-            facts.append(MeasurementFact(None, "sledai2k", visit["visit_date"], score, "{score}", "visit SLEDAI-2K"))
+            facts.append(
+                MeasurementFact(None, "sledai2k", visit["visit_date"], score, "{score}", "visit SLEDAI-2K")
+            )
     return facts
 
 
@@ -146,7 +150,10 @@ def record_from_timeline(
         conditions=tuple(_conditions(patient)),
         drugs=tuple(drugs),
         measurements=tuple(_measurements(timeline)),
-        visits=tuple(VisitFact(OUTPATIENT_VISIT, v["visit_date"], "registry visit") for v in timeline.get("visits") or []),
+        visits=tuple(
+            VisitFact(OUTPATIENT_VISIT, v["visit_date"], "registry visit")
+            for v in timeline.get("visits") or []
+        ),
         complete=frozenset(),
         source="registry",
         index_date_rule=index_rule,

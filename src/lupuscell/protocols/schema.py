@@ -338,9 +338,7 @@ def parse_protocol(raw: Any, record: str) -> Protocol:
             field = ".".join(str(p) for p in rest) or "(criterion)"
             if error["type"] == "union_tag_invalid":
                 field = "kind"
-                message = (
-                    f"unknown criterion kind {error['ctx']['tag']!r}; known kinds: {', '.join(KINDS)}"
-                )
+                message = f"unknown criterion kind {error['ctx']['tag']!r}; known kinds: {', '.join(KINDS)}"
             else:
                 message = problem.message
             where = f"{record}: {label}" if label else record

@@ -12,6 +12,7 @@ through eligibility assessment).
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -26,7 +27,7 @@ def attrition_figure(attrition: pd.DataFrame, persons: int, title: str) -> Figur
 
     labels = ["screened population", *attrition["criterion_id"].astype(str)]
     remaining = [persons, *attrition["remaining"].astype(int)]
-    excluded = [0, *(a - b for a, b in zip(remaining[:-1], remaining[1:], strict=True))]
+    excluded = [0, *(a - b for a, b in itertools.pairwise(remaining))]
     fig = Figure(figsize=(8.0, 0.45 * len(labels) + 1.6), layout="constrained")
     ax = fig.add_subplot()
     y = list(range(len(labels)))[::-1]

@@ -44,7 +44,6 @@ from lupuscell.protocols.schema import (
     DrugHistoryCriterion,
     LeafCriterion,
     MeasurementCriterion,
-    ObservationCriterion,
     Protocol,
     SexCriterion,
     VisitCountCriterion,
@@ -95,7 +94,13 @@ def _bounds(window: Window, index: dt.date) -> tuple[dt.date | None, dt.date]:
     return start, index + dt.timedelta(days=window.end)
 
 
-_DTYPES = {"key": "int64", "member": "int64", "concept_id": "int64", "unit_id": "int64", "factor": "float64"}
+_DTYPES: dict[str, Any] = {
+    "key": "int64",
+    "member": "int64",
+    "concept_id": "int64",
+    "unit_id": "int64",
+    "factor": "float64",
+}
 
 
 def _param_frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
@@ -110,34 +115,49 @@ def _param_frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataF
 
 
 def _in_window(table: Any, date: Any) -> Any:
-    return (table.start_date.isnull() | (date >= table.start_date.cast("date"))) & (date <= table.end_date.cast("date"))
+    return (table.start_date.isnull() | (date >= table.start_date.cast("date"))) & (
+        date <= table.end_date.cast("date")
+    )
 
 
 # --------------------------------------------------------------------------- per-table passes
 
 
-def condition_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date) -> Any:
+def condition_pass(
+    source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date
+) -> Any:
     """Long rows (person, key, verdict, evidence) for the condition criteria."""
     rows, meta = [], []
     for leaf in leaves:
         c = leaf.criterion
         assert isinstance(c, ConditionCriterion)
         start, end = _bounds(c.window, index)
-        rows += [{"key": leaf.key, "concept_id": cid, "start_date": start, "end_date": end} for cid in sorted(sets[c.concept_set])]
+        rows += [
+            {"key": leaf.key, "concept_id": cid, "start_date": start, "end_date": end}
+            for cid in sorted(sets[c.concept_set])
+        ]
         meta.append({"key": leaf.key, "needed": c.min_occurrences, "present": c.presence == "present"})
-    params = source.small_table("lc_condition_params", _param_frame(rows, ("key", "concept_id", "start_date", "end_date")))
+    params = source.small_table(
+        "lc_condition_params", _param_frame(rows, ("key", "concept_id", "start_date", "end_date"))
+    )
     info = source.small_table("lc_condition_meta", pd.DataFrame(meta, columns=["key", "needed", "present"]))
     t = source.table("condition_occurrence")
     j = t.join(params, t.condition_concept_id == params.concept_id)
     j = j.filter(_in_window(j, j.condition_start_date))
-    agg = j.group_by([j.person_id, j.key]).aggregate(n=j.condition_start_date.nunique(), last_date=j.condition_start_date.max())
+    agg = j.group_by([j.person_id, j.key]).aggregate(
+        n=j.condition_start_date.nunique(), last_date=j.condition_start_date.max()
+    )
     agg = agg.join(info, "key")
     hit = agg.n >= agg.needed
     import ibis
 
     verdict = ibis.ifelse(hit == agg.present, int(Verdict.MET), int(Verdict.NOT_MET))
     return agg.select(
-        person_id=agg.person_id, key=agg.key, verdict=verdict, ev_date=agg.last_date, ev_value=agg.n.cast("float64")
+        person_id=agg.person_id,
+        key=agg.key,
+        verdict=verdict,
+        ev_date=agg.last_date,
+        ev_value=agg.n.cast("float64"),
     )
 
 
@@ -152,7 +172,10 @@ def drug_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[
         start, end = _bounds(c.window, index)
         for m, member in enumerate(c.members):
             ids = sorted(frozenset().union(*(sets[cs] for cs in member.concept_sets)))
-            rows += [{"key": leaf.key, "member": m, "concept_id": cid, "start_date": start, "end_date": end} for cid in ids]
+            rows += [
+                {"key": leaf.key, "member": m, "concept_id": cid, "start_date": start, "end_date": end}
+                for cid in ids
+            ]
         meta.append({"key": leaf.key, "needed": c.min_distinct})
     params = source.small_table(
         "lc_drug_params", _param_frame(rows, ("key", "member", "concept_id", "start_date", "end_date"))
@@ -161,11 +184,17 @@ def drug_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[
     t = source.table("drug_exposure")
     j = t.join(params, t.drug_concept_id == params.concept_id)
     j = j.filter(_in_window(j, j.drug_exposure_start_date))
-    agg = j.group_by([j.person_id, j.key]).aggregate(n=j.member.nunique(), last_date=j.drug_exposure_start_date.max())
+    agg = j.group_by([j.person_id, j.key]).aggregate(
+        n=j.member.nunique(), last_date=j.drug_exposure_start_date.max()
+    )
     agg = agg.join(info, "key")
     verdict = ibis.ifelse(agg.n >= agg.needed, int(Verdict.MET), int(Verdict.NOT_MET))
     return agg.select(
-        person_id=agg.person_id, key=agg.key, verdict=verdict, ev_date=agg.last_date, ev_value=agg.n.cast("float64")
+        person_id=agg.person_id,
+        key=agg.key,
+        verdict=verdict,
+        ev_date=agg.last_date,
+        ev_value=agg.n.cast("float64"),
     )
 
 
@@ -177,7 +206,14 @@ def _measurement_params(leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int
         start, end = _bounds(c.window, index)
         factors = measures.omop_unit_factors(c.analyte, c.threshold.unit)
         rows += [
-            {"key": leaf.key, "concept_id": cid, "unit_id": unit, "factor": f, "start_date": start, "end_date": end}
+            {
+                "key": leaf.key,
+                "concept_id": cid,
+                "unit_id": unit,
+                "factor": f,
+                "start_date": start,
+                "end_date": end,
+            }
             for cid in sorted(sets[c.concept_set])
             for unit, f in sorted(factors.items())
         ]
@@ -186,7 +222,9 @@ def _measurement_params(leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int
     return _param_frame(rows, columns), pd.DataFrame(meta, columns=["key", "opcode", "threshold"])
 
 
-def measurement_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date) -> Any:
+def measurement_pass(
+    source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date
+) -> Any:
     """Long rows for the measurement criteria: latest usable value in the window vs threshold."""
     import ibis
 
@@ -202,7 +240,9 @@ def measurement_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, fro
     )
     j = j.mutate(last_date=j.d.max().over(group_by=[j.person_id, j.key]))
     day = j.filter(j.d == j.last_date)
-    agg = day.group_by([day.person_id, day.key]).aggregate(lo=day.v.min(), hi=day.v.max(), last_date=day.d.max())
+    agg = day.group_by([day.person_id, day.key]).aggregate(
+        lo=day.v.min(), hi=day.v.max(), last_date=day.d.max()
+    )
     agg = agg.join(info, "key")
     lower = agg.opcode <= 1
     value = ibis.ifelse(lower, agg.lo, agg.hi)
@@ -213,10 +253,14 @@ def measurement_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, fro
         else_=value < agg.threshold,
     )
     verdict = ibis.ifelse(holds, int(Verdict.MET), int(Verdict.NOT_MET))
-    return agg.select(person_id=agg.person_id, key=agg.key, verdict=verdict, ev_date=agg.last_date, ev_value=value)
+    return agg.select(
+        person_id=agg.person_id, key=agg.key, verdict=verdict, ev_date=agg.last_date, ev_value=value
+    )
 
 
-def visit_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date) -> Any:
+def visit_pass(
+    source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date
+) -> Any:
     """Long rows for the visit-count criteria."""
     import ibis
 
@@ -225,22 +269,35 @@ def visit_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset
         c = leaf.criterion
         assert isinstance(c, VisitCountCriterion)
         start, end = _bounds(c.window, index)
-        rows += [{"key": leaf.key, "concept_id": cid, "start_date": start, "end_date": end} for cid in sorted(sets[c.concept_set])]
+        rows += [
+            {"key": leaf.key, "concept_id": cid, "start_date": start, "end_date": end}
+            for cid in sorted(sets[c.concept_set])
+        ]
         meta.append({"key": leaf.key, "needed": c.min_count})
-    params = source.small_table("lc_visit_params", _param_frame(rows, ("key", "concept_id", "start_date", "end_date")))
+    params = source.small_table(
+        "lc_visit_params", _param_frame(rows, ("key", "concept_id", "start_date", "end_date"))
+    )
     info = source.small_table("lc_visit_meta", pd.DataFrame(meta, columns=["key", "needed"]))
     t = source.table("visit_occurrence")
     j = t.join(params, t.visit_concept_id == params.concept_id)
     j = j.filter(_in_window(j, j.visit_start_date))
-    agg = j.group_by([j.person_id, j.key]).aggregate(n=j.visit_occurrence_id.nunique(), last_date=j.visit_start_date.max())
+    agg = j.group_by([j.person_id, j.key]).aggregate(
+        n=j.visit_occurrence_id.nunique(), last_date=j.visit_start_date.max()
+    )
     agg = agg.join(info, "key")
     verdict = ibis.ifelse(agg.n >= agg.needed, int(Verdict.MET), int(Verdict.NOT_MET))
     return agg.select(
-        person_id=agg.person_id, key=agg.key, verdict=verdict, ev_date=agg.last_date, ev_value=agg.n.cast("float64")
+        person_id=agg.person_id,
+        key=agg.key,
+        verdict=verdict,
+        ev_date=agg.last_date,
+        ev_value=agg.n.cast("float64"),
     )
 
 
-def observation_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date) -> Any:
+def observation_pass(
+    source: Any, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date
+) -> Any:
     """Long rows for observation criteria: a period covering the index and the prior days."""
     import ibis
 
@@ -254,7 +311,8 @@ def observation_pass(source: Any, leaves: Sequence[Leaf], sets: Mapping[str, fro
     t = source.table("observation_period")
     j = t.cross_join(params)
     j = j.filter(
-        (j.observation_period_start_date <= j.need.cast("date")) & (j.observation_period_end_date >= ibis.date(index))
+        (j.observation_period_start_date <= j.need.cast("date"))
+        & (j.observation_period_end_date >= ibis.date(index))
     )
     agg = j.group_by([j.person_id, j.key]).aggregate(first_date=j.observation_period_start_date.min())
     return agg.select(
@@ -291,7 +349,9 @@ def person_leaf(person: Any, leaf: Leaf, index: dt.date) -> tuple[Any, Any, Any]
         if c.max is not None:
             ok = ok & (age <= c.max)
         verdict = ibis.cases(
-            (person.year_of_birth.isnull(), int(Verdict.UNKNOWN)), (ok, int(Verdict.MET)), else_=int(Verdict.NOT_MET)
+            (person.year_of_birth.isnull(), int(Verdict.UNKNOWN)),
+            (ok, int(Verdict.MET)),
+            else_=int(Verdict.NOT_MET),
         )
         return verdict, ibis.date(index), age.cast("float64")
     assert isinstance(c, SexCriterion)

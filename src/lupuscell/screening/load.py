@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -63,13 +64,16 @@ def load_parquet_folder(
             metadata = sa.MetaData()
             table = _table(metadata, name, dataset.schema, schema)
             limit = person_limit is not None and "person_id" in dataset.schema.names
-            scanner = dataset.scanner(filter=ds.field("person_id") <= person_limit) if limit else dataset.scanner()
+            scanner = (
+                dataset.scanner(filter=ds.field("person_id") <= person_limit) if limit else dataset.scanner()
+            )
             with engine.begin() as conn:
                 table.drop(conn, checkfirst=True)
                 table.create(conn)
-                raw = conn.connection.driver_connection
+                raw: Any = conn.connection.driver_connection
                 statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-                    sql.Identifier(schema, name), sql.SQL(", ").join(sql.Identifier(f.name) for f in dataset.schema)
+                    sql.Identifier(schema, name),
+                    sql.SQL(", ").join(sql.Identifier(f.name) for f in dataset.schema),
                 )
                 rows = 0
                 with raw.cursor() as cursor, cursor.copy(statement) as copy:
@@ -84,8 +88,8 @@ def load_parquet_folder(
             if progress is not None:
                 progress(name, rows)
         with engine.begin() as conn:
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cursor:
+            raw_conn: Any = conn.connection.driver_connection
+            with raw_conn.cursor() as cursor:
                 for name in counts:
                     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
     finally:

@@ -130,7 +130,11 @@ class OmopSource:
             present = set(self._columns[name])
             for column in REQUIRED[name]:
                 if column not in present:
-                    problems.append(Problem(f"OMOP data {self.describe}", f"{name}.{column}", "required column is missing"))
+                    problems.append(
+                        Problem(
+                            f"OMOP data {self.describe}", f"{name}.{column}", "required column is missing"
+                        )
+                    )
         if problems:
             raise ValidationError(problems)
 
@@ -150,7 +154,12 @@ def _spark_rows(frame: pd.DataFrame) -> tuple[list[tuple[Any, ...]], Any]:
     """Rows and an explicit Spark schema (inference fails on all-NULL columns)."""
     from pyspark.sql import types as T
 
-    kinds = {"int64": T.LongType(), "int32": T.IntegerType(), "float64": T.DoubleType(), "bool": T.BooleanType()}
+    kinds = {
+        "int64": T.LongType(),
+        "int32": T.IntegerType(),
+        "float64": T.DoubleType(),
+        "bool": T.BooleanType(),
+    }
     fields, columns = [], []
     for name, dtype in frame.dtypes.items():
         if str(dtype).startswith("datetime64"):
@@ -158,7 +167,9 @@ def _spark_rows(frame: pd.DataFrame) -> tuple[list[tuple[Any, ...]], Any]:
             columns.append([None if pd.isna(v) else v.date() for v in frame[name]])
         else:
             fields.append(T.StructField(str(name), kinds[str(dtype)]))
-            columns.append([None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in frame[name]])
+            columns.append(
+                [None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in frame[name]]
+            )
     return list(zip(*columns, strict=True)), T.StructType(fields)
 
 
@@ -189,9 +200,13 @@ def _duckdb(location: str) -> OmopSource:
             raise ConfigurationError(f"--omop: DuckDB file {location} does not exist")
         con = ibis.duckdb.connect(str(path), read_only=True)
         present = set(con.list_tables())
-        return _bind(OmopSource("duckdb", con, str(path)), {t: con.table(t) for t in REQUIRED if t in present})
+        return _bind(
+            OmopSource("duckdb", con, str(path)), {t: con.table(t) for t in REQUIRED if t in present}
+        )
     if not path.is_dir():
-        raise ConfigurationError(f"--omop: {location} is neither a folder of Parquet files nor a .duckdb file")
+        raise ConfigurationError(
+            f"--omop: {location} is neither a folder of Parquet files nor a .duckdb file"
+        )
     con = ibis.duckdb.connect(threads=os.cpu_count() or 1)
     tables = {}
     for name in REQUIRED:
@@ -216,7 +231,9 @@ def _postgres(url: str, schema: str) -> OmopSource:
             database=parsed.database,
         )
     except Exception as exc:  # psycopg raises several types; the message is what the user needs
-        raise ConfigurationError(f"--omop: cannot connect to PostgreSQL: {str(exc).splitlines()[0]}") from None
+        raise ConfigurationError(
+            f"--omop: cannot connect to PostgreSQL: {str(exc).splitlines()[0]}"
+        ) from None
     present = set(con.list_tables(database=schema))
     shown = parsed.render_as_string(hide_password=True) + f" (schema {schema})"
     tables = {t: con.table(t, database=schema) for t in REQUIRED if t in present}
@@ -257,10 +274,14 @@ def _spark(location: str, master: str | None, session: Any = None) -> OmopSource
     else:
         local = "://" not in location
         for name in REQUIRED:
-            target = _parquet_target(Path(location), name) if local else (f"{location.rstrip('/')}/{name}", True)
+            target = (
+                _parquet_target(Path(location), name) if local else (f"{location.rstrip('/')}/{name}", True)
+            )
             if target is None:
                 continue
-            session.read.option("recursiveFileLookup", "true").parquet(target[0]).createOrReplaceTempView(name)
+            session.read.option("recursiveFileLookup", "true").parquet(target[0]).createOrReplaceTempView(
+                name
+            )
             tables[name] = con.table(name)
     source = _bind(OmopSource("spark", con, location), tables)
     source.spark = session

@@ -65,7 +65,7 @@ class ScreenResult:
             "source": self.source,
             "index_date": self.index_date.isoformat(),
             "persons": self.persons,
-            "candidates": int(len(self.candidates)),
+            "candidates": len(self.candidates),
             "unknown_policy": self.unknown,
             "seconds": round(self.seconds, 3),
             "concept_set_sizes": dict(self.concept_counts),
@@ -80,7 +80,9 @@ def resolve_concept_sets(source: OmopSource, sets: Mapping[str, ConceptSet]) -> 
     pairs: dict[int, set[int]] = {r: set() for r in roots}
     if roots:
         ca, concept = source.table("concept_ancestor"), source.table("concept")
-        j = ca.filter(ca.ancestor_concept_id.isin(roots)).join(concept, ca.descendant_concept_id == concept.concept_id)
+        j = ca.filter(ca.ancestor_concept_id.isin(roots)).join(
+            concept, ca.descendant_concept_id == concept.concept_id
+        )
         j = j.filter(j.invalid_reason.isnull())
         frame = source.backend.execute(j.select("ancestor_concept_id", "descendant_concept_id").distinct())
         for a, d in zip(frame["ancestor_concept_id"], frame["descendant_concept_id"], strict=True):
@@ -102,7 +104,11 @@ def default_index_date(source: OmopSource) -> dt.date:
 
 
 def _long_results(
-    source: OmopSource, leaves: Sequence[Leaf], sets: Mapping[str, frozenset[int]], index: dt.date, progress: Progress
+    source: OmopSource,
+    leaves: Sequence[Leaf],
+    sets: Mapping[str, frozenset[int]],
+    index: dt.date,
+    progress: Progress,
 ) -> list[Any]:
     """Run each table pass, materialised; advance progress by its criteria."""
     parts = []
@@ -119,7 +125,9 @@ def _long_results(
     return parts
 
 
-def _verdict_table(source: OmopSource, protocol: Protocol, leaves: Sequence[Leaf], parts: list[Any], index: dt.date):
+def _verdict_table(
+    source: OmopSource, protocol: Protocol, leaves: Sequence[Leaf], parts: list[Any], index: dt.date
+):
     """One row per person: every leaf's verdict and evidence, every top-level verdict."""
     import ibis
 
@@ -222,7 +230,9 @@ def screen(
 ) -> ScreenResult:
     """Screen every person of ``source`` against ``bundle.protocol``."""
     if unknown not in UNKNOWN_POLICIES:
-        raise ValidationError.single("screen", "unknown", f"{unknown!r} is not one of {', '.join(UNKNOWN_POLICIES)}")
+        raise ValidationError.single(
+            "screen", "unknown", f"{unknown!r} is not one of {', '.join(UNKNOWN_POLICIES)}"
+        )
     tick = progress or (lambda _label, _n: None)
     protocol = bundle.protocol
     leaves = leaves_of(protocol)

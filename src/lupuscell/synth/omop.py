@@ -49,11 +49,29 @@ CUTOFF = dt.date(2025, 12, 31)
 DEFAULT_SLE_PREVALENCE = 72.8e-5
 EPOCH = dt.date(1970, 1, 1)
 TYPE_EHR = 32817
-TABLES = ("person", "observation_period", "condition_occurrence", "drug_exposure", "measurement", "visit_occurrence")
+TABLES = (
+    "person",
+    "observation_period",
+    "condition_occurrence",
+    "drug_exposure",
+    "measurement",
+    "visit_occurrence",
+)
 
 SLE_CODES = (257628, 37016279, 46273369, 4300204, 4319305, 4145240)
 LN_CLASSES = (4297164, 4267801, 4178133, 4186940)  # III, IV, V, II
-IMMUNOSUPPRESSANTS = (1310317, 19003999, 19068900, 19014878, 1314273, 40236987, 950637, 19010482, 1101898, 1305058)
+IMMUNOSUPPRESSANTS = (
+    1310317,
+    19003999,
+    19068900,
+    19014878,
+    1314273,
+    40236987,
+    950637,
+    19010482,
+    1101898,
+    1305058,
+)
 GLUCOCORTICOIDS = (1551099, 1550557, 1506270)
 HCQ = 1777087
 VISITS = ((9202, 0.85), (9201, 0.08), (9203, 0.07))
@@ -82,7 +100,10 @@ LABS: dict[str, tuple[tuple[int, ...], tuple[tuple[int, float, float], ...]]] = 
     "platelets": ((3024929, 3007461), ((8848, 1.0, 0.6), (9444, 1.0, 0.3), (8647, 1000.0, 0.1))),
     "anc": ((3013650, 3017732), ((9444, 1.0, 0.6), (8848, 1.0, 0.3), (8784, 1000.0, 0.1))),
     "bilirubin": ((3024128,), ((8840, 1.0, 0.7), (8749, 17.1, 0.3))),
-    "upcr": ((3001582, 3045462), ((9510, 1.0, 0.5), (8723, 1000.0, 0.3), (44777612, 113.12, 0.15), (8523, 1.0, 0.05))),
+    "upcr": (
+        (3001582, 3045462),
+        ((9510, 1.0, 0.5), (8723, 1000.0, 0.3), (44777612, 113.12, 0.15), (8523, 1.0, 0.05)),
+    ),
     "protein24h": ((3020876,), ((8807, 1.0, 0.6), (8909, 1000.0, 0.4))),
     "lvef": ((3027172,), ((8554, 1.0, 1.0),)),
     "sledai": ((2000000001,), ((0, 1.0, 0.7), (-1, 1.0, 0.3))),  # -1 = NULL unit
@@ -161,14 +182,20 @@ class _Part:
         unit = np.array([units[c][0] for c in choice], dtype=np.int64)
         mult = np.array([units[c][1] for c in choice])
         self.measurements.add(
-            person_id=pids, concept=_pick(self.rng, concepts, n), date=days, value=np.round(values * mult, 3), unit=unit
+            person_id=pids,
+            concept=_pick(self.rng, concepts, n),
+            date=days,
+            value=np.round(values * mult, 3),
+            unit=unit,
         )
 
 
 # --------------------------------------------------------------------------- value samplers
 
 
-def _mixture(rng: np.random.Generator, n: int, parts: tuple[tuple[float, float, float], ...], bulk) -> np.ndarray:
+def _mixture(
+    rng: np.random.Generator, n: int, parts: tuple[tuple[float, float, float], ...], bulk
+) -> np.ndarray:
     """``parts`` = (probability, low, high) uniform components; the rest drawn by ``bulk(n)``."""
     out = bulk(n)
     u = rng.random(n)
@@ -183,18 +210,42 @@ def _mixture(rng: np.random.Generator, n: int, parts: tuple[tuple[float, float, 
 def _samplers(rng: np.random.Generator) -> dict[str, Callable[[int], np.ndarray]]:
     """Base-unit values per analyte; the tails are the screen-design failure rates."""
     return {
-        "egfr": lambda n: np.round(_mixture(rng, n, ((0.08, 8, 29.9),), lambda k: np.clip(rng.normal(88, 20, k), 30, 130)), 1),
-        "platelets": lambda n: np.round(_mixture(rng, n, ((0.06, 10, 49.9),), lambda k: np.clip(rng.normal(240, 60, k), 50, 600))),
+        "egfr": lambda n: np.round(
+            _mixture(rng, n, ((0.08, 8, 29.9),), lambda k: np.clip(rng.normal(88, 20, k), 30, 130)), 1
+        ),
+        "platelets": lambda n: np.round(
+            _mixture(rng, n, ((0.06, 10, 49.9),), lambda k: np.clip(rng.normal(240, 60, k), 50, 600))
+        ),
         "anc": lambda n: np.round(
-            _mixture(rng, n, ((0.07, 0.2, 0.99), (0.06, 1.0, 1.49)), lambda k: np.clip(rng.normal(4.2, 1.3, k), 1.5, 12)), 2
+            _mixture(
+                rng,
+                n,
+                ((0.07, 0.2, 0.99), (0.06, 1.0, 1.49)),
+                lambda k: np.clip(rng.normal(4.2, 1.3, k), 1.5, 12),
+            ),
+            2,
         ),
         "bilirubin": lambda n: np.round(
-            _mixture(rng, n, ((0.05, 2.05, 5), (0.06, 1.45, 2.0)), lambda k: np.clip(rng.lognormal(-0.6, 0.4, k), 0.2, 1.4)), 2
+            _mixture(
+                rng,
+                n,
+                ((0.05, 2.05, 5), (0.06, 1.45, 2.0)),
+                lambda k: np.clip(rng.lognormal(-0.6, 0.4, k), 0.2, 1.4),
+            ),
+            2,
         ),
-        "upcr": lambda n: np.round(_mixture(rng, n, ((0.35, 0.1, 1.0),), lambda k: rng.uniform(1.05, 6, k)), 2),
+        "upcr": lambda n: np.round(
+            _mixture(rng, n, ((0.35, 0.1, 1.0),), lambda k: rng.uniform(1.05, 6, k)), 2
+        ),
         "protein24h": lambda n: np.round(rng.lognormal(0.1, 0.8, n), 2),
-        "lvef": lambda n: np.round(_mixture(rng, n, ((0.10, 35, 49.9), (0.06, 50, 54.9)), lambda k: np.clip(rng.normal(63, 4, k), 55, 75))),
-        "sledai": lambda n: np.where(rng.random(n) < 0.4, rng.integers(0, 8, n), rng.integers(8, 25, n)).astype(float),
+        "lvef": lambda n: np.round(
+            _mixture(
+                rng, n, ((0.10, 35, 49.9), (0.06, 50, 54.9)), lambda k: np.clip(rng.normal(63, 4, k), 55, 75)
+            )
+        ),
+        "sledai": lambda n: np.where(
+            rng.random(n) < 0.4, rng.integers(0, 8, n), rng.integers(8, 25, n)
+        ).astype(float),
         "creatinine": lambda n: np.round(np.clip(rng.lognormal(-0.1, 0.25, n), 0.3, 8), 2),
         "hemoglobin": lambda n: np.round(np.clip(rng.normal(13.5, 1.5, n), 6, 19), 1),
         "wbc": lambda n: np.round(np.clip(rng.normal(7, 2, n), 1, 30), 1),
@@ -210,7 +261,9 @@ def _new_part(cfg: OmopSynthConfig, part: int, first_id: int, n: int) -> _Part:
     cut = _days(cfg.cutoff)
     sle = rng.random(n) < cfg.sle_prevalence
     female = np.where(sle, rng.random(n) < 0.9, rng.random(n) < 0.51)
-    age = np.where(sle, np.clip(np.round(rng.normal(40, 13, n)), 12, 84), rng.integers(0, 95, n)).astype(np.int64)
+    age = np.where(sle, np.clip(np.round(rng.normal(40, 13, n)), 12, 84), rng.integers(0, 95, n)).astype(
+        np.int64
+    )
     span = np.where(sle, rng.uniform(365, 15 * 365, n), rng.uniform(200, 15 * 365, n)).astype(np.int64)
     short = sle & (rng.random(n) < 0.05)
     span[short] = rng.integers(60, 360, short.sum())
@@ -219,9 +272,19 @@ def _new_part(cfg: OmopSynthConfig, part: int, first_id: int, n: int) -> _Part:
     end[early] = cut - rng.integers(30, 900, early.sum())
     start = end - span
     return _Part(
-        rng, np.arange(first_id, first_id + n, dtype=np.int64), female, cfg.cutoff.year - age, start, end, sle, cut,
+        rng,
+        np.arange(first_id, first_id + n, dtype=np.int64),
+        female,
+        cfg.cutoff.year - age,
+        start,
+        end,
+        sle,
+        cut,
         cfg.cutoff.year,
-        _Rows(), _Rows(), _Rows(), _Rows(),
+        _Rows(),
+        _Rows(),
+        _Rows(),
+        _Rows(),
     )
 
 
@@ -230,18 +293,31 @@ def _background(p: _Part, values: dict[str, Callable[[int], np.ndarray]]) -> Non
     rng, n = p.rng, p.pid.size
     everyone = np.arange(n)
     pids, days, _ = _spread(rng, p.pid, rng.poisson(12, n), p.obs_start, p.obs_end)
-    concepts = _pick(rng, tuple(v for v, _ in VISITS), pids.size, [w for _, w in VISITS])
-    p.visits.add(person_id=pids, concept=concepts, date=days)
+    visit_types = _pick(rng, tuple(v for v, _ in VISITS), pids.size, [w for _, w in VISITS])
+    p.visits.add(person_id=pids, concept=visit_types, date=days)
     p.condition(everyone, (0,), rng.poisson(22, n), p.obs_start, p.obs_end)
     p.drug(everyone, (0,), rng.poisson(17, n), p.obs_start, p.obs_end)
-    for analyte, rate in (("creatinine", 9), ("hemoglobin", 9), ("wbc", 8), ("alt", 6), ("platelets", 6), ("egfr", 6)):
-        counts = rng.poisson(rate, n)
-        p.lab(everyone, analyte, values[analyte](int(counts.sum())), p.obs_start, p.obs_end, counts)
-    for concepts, rate in (
-        ((439727,), 0.003), ((4281232,), 0.004), ((197494,), 0.008), ((434557,), 0.001),
-        ((443392, 432851), 0.04), ((4112752, 4111921), 0.02),
-        ((4066824, 4343923), 0.0006), ((4063581,), 0.0002),
+    for analyte, lab_rate in (
+        ("creatinine", 9),
+        ("hemoglobin", 9),
+        ("wbc", 8),
+        ("alt", 6),
+        ("platelets", 6),
+        ("egfr", 6),
     ):
+        counts = rng.poisson(lab_rate, n)
+        p.lab(everyone, analyte, values[analyte](int(counts.sum())), p.obs_start, p.obs_end, counts)
+    history: tuple[tuple[tuple[int, ...], float], ...] = (
+        ((439727,), 0.003),
+        ((4281232,), 0.004),
+        ((197494,), 0.008),
+        ((434557,), 0.001),
+        ((443392, 432851), 0.04),
+        ((4112752, 4111921), 0.02),
+        ((4066824, 4343923), 0.0006),
+        ((4063581,), 0.0002),
+    )
+    for concepts, rate in history:
         idx = np.flatnonzero(~p.sle & (rng.random(n) < rate))
         p.condition(idx, concepts, rng.integers(1, 4, idx.size), p.obs_start[idx], p.obs_end[idx])
     fertile = np.flatnonzero(p.female & ((p.year - p.birth_year) < 45) & (rng.random(n) < 0.03))
@@ -273,9 +349,14 @@ def _sle_conditions(p: _Part, idx: np.ndarray) -> None:
     some = ln[rng.random(ln.size) < 0.6]
     p.lab(some, "protein24h", _samplers(rng)["protein24h"](some.size), *p.recent(some, 84))
     for concepts, rate, days in (
-        ((439727,), 0.04, None), ((4281232, 439674), 0.04, None), ((197494, 198964), 0.04, None),
-        ((434557, 253954), 0.03, 365), ((434557,), 0.02, -365),
-        ((443392, 432851, 439392), 0.05, 1826), ((443392,), 0.02, -1826), ((4112752, 4111921), 0.03, 1826),
+        ((439727,), 0.04, None),
+        ((4281232, 439674), 0.04, None),
+        ((197494, 198964), 0.04, None),
+        ((434557, 253954), 0.03, 365),
+        ((434557,), 0.02, -365),
+        ((443392, 432851, 439392), 0.05, 1826),
+        ((443392,), 0.02, -1826),
+        ((4112752, 4111921), 0.03, 1826),
     ):
         hit = idx[rng.random(idx.size) < rate]
         if days is None:
@@ -304,8 +385,12 @@ def _sle_drugs(p: _Part, idx: np.ndarray) -> None:
 def _sle_labs(p: _Part, idx: np.ndarray, values: dict[str, Callable[[int], np.ndarray]]) -> None:
     rng = p.rng
     for analyte, share, days, recent in (
-        ("egfr", 1.0, 90, 0.85), ("platelets", 1.0, 30, 0.85), ("anc", 1.0, 30, 0.8),
-        ("bilirubin", 1.0, 90, 0.85), ("lvef", 0.5, 180, 0.75), ("sledai", 0.75, 90, 1.0),
+        ("egfr", 1.0, 90, 0.85),
+        ("platelets", 1.0, 30, 0.85),
+        ("anc", 1.0, 30, 0.8),
+        ("bilirubin", 1.0, 90, 0.85),
+        ("lvef", 0.5, 180, 0.75),
+        ("sledai", 0.75, 90, 1.0),
     ):
         who = idx[rng.random(idx.size) < share]
         lo, hi = _timed(p, who, recent, days)
@@ -314,8 +399,8 @@ def _sle_labs(p: _Part, idx: np.ndarray, values: dict[str, Callable[[int], np.nd
         if twin.any():
             day = lo[twin] + (hi[twin] - lo[twin]) // 2
             p.lab(who[twin], analyte, values[analyte](int(twin.sum())), day, day)
-    recent = idx[rng.random(idx.size) < 0.85]
-    p.visits.add(**_visit_rows(p, recent, rng.poisson(6, recent.size) + 1))
+    in_care = idx[rng.random(idx.size) < 0.85]
+    p.visits.add(**_visit_rows(p, in_care, rng.poisson(6, in_care.size) + 1))
 
 
 def _visit_rows(p: _Part, idx: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
@@ -454,7 +539,9 @@ def vocabulary_tables() -> dict[str, pa.Table]:
             "invalid_reason": [r["invalid_reason"] or None for r in rows],
         }
     )
-    anc = [(i, i, 0) for i in ids.tolist()] + [(4285717, c, 1) for c in (4250483, 4186940, 4297164, 4267801, 4178133, 4002526)]
+    anc = [(i, i, 0) for i in ids.tolist()] + [
+        (4285717, c, 1) for c in (4250483, 4186940, 4297164, 4267801, 4178133, 4002526)
+    ]
     ancestor = pa.table(
         {
             "ancestor_concept_id": np.array([a for a, _, _ in anc], dtype=np.int64),
@@ -495,5 +582,7 @@ def write_omop(
     with (out_dir / "vocabulary_notes.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["concept_id", "concept_name", "verified", "source"])
         writer.writeheader()
-        writer.writerows({k: r[k] for k in ("concept_id", "concept_name", "verified", "source")} for r in notes)
+        writer.writerows(
+            {k: r[k] for k in ("concept_id", "concept_name", "verified", "source")} for r in notes
+        )
     return counts
