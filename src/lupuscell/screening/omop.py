@@ -279,9 +279,13 @@ def _spark(location: str, master: str | None, session: Any = None) -> OmopSource
             )
             if target is None:
                 continue
-            session.read.option("recursiveFileLookup", "true").parquet(target[0]).createOrReplaceTempView(
-                name
-            )
+            try:
+                frame = session.read.option("recursiveFileLookup", "true").parquet(target[0])
+            except Exception as exc:  # a missing table folder is reported by check(), by name
+                if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+                    continue
+                raise
+            frame.createOrReplaceTempView(name)
             tables[name] = con.table(name)
     source = _bind(OmopSource("spark", con, location), tables)
     source.spark = session
