@@ -68,7 +68,7 @@ def require_service(name: str, reason: str) -> NoReturn:
     pytest.skip(message)
 
 
-@pytest.fixture(name="require_service")
+@pytest.fixture(name="require_service", scope="session")
 def _require_service_fixture() -> Callable[[str, str], NoReturn]:
     """:func:`require_service` for tests and fixtures in other folders (no import needed)."""
     return require_service

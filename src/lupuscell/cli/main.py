@@ -13,10 +13,14 @@ from lupuscell.cli import (
     design_cmd,
     evidence_cmd,
     outcomes_cmd,
+    protocols_cmd,
     registry_cmd,
     report_cmd,
     score_cmd,
+    screen_cmd,
     synth_cmd,
+    synth_omop_cmd,
+    trials_cmd,
 )
 
 app = typer.Typer(
@@ -50,6 +54,10 @@ for _module in (
     report_cmd,
     evidence_cmd,
     design_cmd,
+    protocols_cmd,
+    screen_cmd,
+    synth_omop_cmd,
+    trials_cmd,
 ):
     _module.register(app)
 

@@ -103,9 +103,13 @@ def load_synthetic(
         )
 
 
+synth_app = typer.Typer(help="Generate synthetic data: the registry cohort (options below) or `synth omop`.")
+
+
 def synth(
-    patients: int = typer.Option(..., "--patients", min=1, help="Number of virtual patients."),
-    seed: int = typer.Option(..., "--seed", help="Random seed (same seed -> same cohort)."),
+    ctx: typer.Context,
+    patients: int | None = typer.Option(None, "--patients", min=1, help="Number of virtual patients (required)."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (same seed -> same cohort) (required)."),
     db: str | None = typer.Option(
         None, "--db", help=DB_HELP + " Used when --out is not given.", show_default=False
     ),
@@ -118,6 +122,14 @@ def synth(
     """Generate a synthetic SLE cell-therapy cohort into a registry or into files."""
     from lupuscell.synth.cohort import iter_cohort_tables
     from lupuscell.synth.files import FORMATS, write_cohort_files
+
+    if ctx.invoked_subcommand is not None:  # e.g. `lupuscell synth omop ...`
+        return
+    for value, option in ((patients, "--patients"), (seed, "--seed")):
+        if value is None:
+            _err.print(f"[bold red]error:[/] missing option {option}")
+            raise typer.Exit(EXIT_INVALID)
+    assert patients is not None and seed is not None
 
     if db is not None and out is not None:
         _err.print("[bold red]error:[/] give either --db or --out, not both")
@@ -237,6 +249,7 @@ def run(
 
 def register(app: typer.Typer) -> None:
     """Attach this group's commands to the root app."""
-    app.command("synth")(synth)
+    synth_app.callback(invoke_without_command=True)(synth)
+    app.add_typer(synth_app, name="synth")
     app.command("summary")(summary)
     app.command("run")(run)
