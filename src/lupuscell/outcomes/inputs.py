@@ -662,20 +662,25 @@ def read_registry_tables(engine: Any) -> dict[str, pd.DataFrame]:
     import sqlalchemy as sa
 
     from lupuscell.registry import models as m
+    from lupuscell.registry.plausibility import analysable, windowed
 
     pt = m.Patient.__table__
     code = pt.c.code.label("patient_code")
 
     def by_patient(table: Any) -> Any:
-        return sa.select(*table.c, code).join_from(table, pt, table.c.patient_id == pt.c.id)
+        # rows with a stored date outside 1900..today are left out (they would overflow pandas)
+        joined = sa.select(*table.c, code).join_from(table, pt, table.c.patient_id == pt.c.id)
+        return joined.where(analysable(table))
 
     courses = m.TherapyCourse.__table__
     drugs = m.DrugAdministration.__table__
     labs = m.LabResult.__table__
     statements = {
-        "patients": sa.select(*pt.c, code, m.Site.__table__.c.code.label("site_code")).join_from(
-            pt, m.Site.__table__, pt.c.site_id == m.Site.__table__.c.id
-        ),
+        "patients": sa.select(
+            *(windowed(c) if c.name == "sle_diagnosis_date" else c for c in pt.c),
+            code,
+            m.Site.__table__.c.code.label("site_code"),
+        ).join_from(pt, m.Site.__table__, pt.c.site_id == m.Site.__table__.c.id),
         "therapy_courses": by_patient(courses),
         "visits": by_patient(m.Visit.__table__),
         "lab_results": by_patient(labs).where(
@@ -685,7 +690,8 @@ def read_registry_tables(engine: Any) -> dict[str, pd.DataFrame]:
         "clinical_events": by_patient(m.ClinicalEvent.__table__),
         "drug_administrations": sa.select(*drugs.c, code)
         .join_from(drugs, courses, drugs.c.course_id == courses.c.id)
-        .join(pt, courses.c.patient_id == pt.c.id),
+        .join(pt, courses.c.patient_id == pt.c.id)
+        .where(analysable(drugs)),
     }
     frames: dict[str, pd.DataFrame] = {}
     with engine.connect() as conn:

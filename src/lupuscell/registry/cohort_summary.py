@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from lupuscell.analysis.survival import DAYS_PER_MONTH, median_follow_up
-from lupuscell.registry import models
+from lupuscell.registry import models, plausibility
 
 
 @dataclass(frozen=True)
@@ -76,23 +76,30 @@ def patient_follow_up(engine: Engine) -> pd.DataFrame:
     """One row per patient: therapy, day 0, end of follow-up, death, relapse and flare flags."""
     p, c, e = models.Patient.__table__, models.TherapyCourse.__table__, models.ClinicalEvent.__table__
     v, lab = models.Visit.__table__, models.LabResult.__table__
+    ok = plausibility.analysable  # stored dates outside 1900..today are left out, never crash
     with engine.connect() as conn:
         patients = _frame(conn, sa.select(p.c.id.label("patient_id")))
         courses = _frame(
             conn,
-            sa.select(c.c.patient_id, c.c.therapy, c.c.infusion_date).order_by(
-                c.c.patient_id, c.c.infusion_date
-            ),
+            sa.select(c.c.patient_id, c.c.therapy, c.c.infusion_date)
+            .where(ok(c))
+            .order_by(c.c.patient_id, c.c.infusion_date),
         )
         events = _frame(
-            conn, sa.select(e.c.patient_id, e.c.event_type, e.c.event_date, e.c.cause, e.c.treatment_related)
+            conn,
+            sa.select(e.c.patient_id, e.c.event_type, e.c.event_date, e.c.cause, e.c.treatment_related).where(
+                ok(e)
+            ),
         )
         last_visit = _frame(
-            conn, sa.select(v.c.patient_id, sa.func.max(v.c.visit_date).label("d")).group_by(v.c.patient_id)
+            conn,
+            sa.select(v.c.patient_id, sa.func.max(v.c.visit_date).label("d")).where(ok(v)).group_by(v.c.patient_id),
         )
         last_lab = _frame(
             conn,
-            sa.select(lab.c.patient_id, sa.func.max(lab.c.result_date).label("d")).group_by(lab.c.patient_id),
+            sa.select(lab.c.patient_id, sa.func.max(lab.c.result_date).label("d"))
+            .where(ok(lab))
+            .group_by(lab.c.patient_id),
         )
     first = courses.drop_duplicates("patient_id", keep="first").set_index("patient_id")
     out = patients.set_index("patient_id")
