@@ -33,7 +33,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lupuscell.errors import Problem, ProblemList
+from lupuscell.errors import Problem, ProblemList, shorten
 from lupuscell.registry import models, plausibility
 from lupuscell.registry.bulk_write import CHILD_TABLES, TABLE_SCHEMAS
 from lupuscell.schemas.base import BoolArray
@@ -70,7 +70,9 @@ def _course_flag(mask: BoolArray, *, from_file: bool) -> RowFlag:
     """An unknown course, worded as the file gives it (``course_no``) or as the bulk layout."""
     if not from_file:
         return RowFlag(
-            "course_key", mask, lambda r: f"{r.get('course_key')!r} is not a therapy course of this load"
+            "course_key",
+            mask,
+            lambda r: f"{shorten(r.get('course_key'))} is not a therapy course of this load",
         )
 
     def message(row: dict[str, Any]) -> str:
@@ -245,9 +247,10 @@ class LoadChecks:
             "visits": self._visits,
             "clinical_events": self._deaths,
         }
-        flags = checks[table](frame) if table in checks else []
+        flags = []
         if "patient_code" in frame.columns and table != "patients":
-            flags += self._patient_refs(table, frame)
+            flags += self._patient_refs(table, frame)  # first: it looks the patients up
+        flags += checks[table](frame) if table in checks else []
         if "course_key" in frame.columns and table in ("drug_administrations", "adverse_events"):
             key = frame["course_key"]
             unknown = (
@@ -257,7 +260,7 @@ class LoadChecks:
         if table == "therapy_courses":
             dup = np.asarray(frame["course_key"].duplicated() | frame["course_key"].isin(self.courses))
             flags.append(
-                RowFlag("course_key", dup, lambda r: f"course {r.get('course_key')!r} appears twice")
+                RowFlag("course_key", dup, lambda r: f"course {shorten(r.get('course_key'))} appears twice")
             )
         return [f for f in flags if f.mask.any()]
 
@@ -267,7 +270,9 @@ class LoadChecks:
         near = np.asarray([registry.get(c.lower(), c) != c for c in frame["code"].astype(str)], dtype=bool)
         return [
             RowFlag(
-                "code", np.asarray(lower.duplicated()), lambda r: f"site code {r.get('code')!r} appears twice"
+                "code",
+                np.asarray(lower.duplicated()),
+                lambda r: f"site code {shorten(r.get('code'))} appears twice",
             ),
             RowFlag(
                 "code",
@@ -307,7 +312,7 @@ class LoadChecks:
                 "code",
                 in_load,
                 lambda r: (
-                    f"duplicate patient code {r.get('code')!r} (codes differing only in case are one code)"
+                    f"duplicate patient code {shorten(r.get('code'))} (codes differing only in case are one code)"
                 ),
             ),
             RowFlag("code", in_registry, existing),
@@ -315,7 +320,7 @@ class LoadChecks:
                 "site_code",
                 unknown_site,
                 lambda r: (
-                    f"unknown site {r.get('site_code')!r}"
+                    f"unknown site {shorten(r.get('site_code'))}"
                     + _near(
                         r.get("site_code"),
                         {**self.load_sites_ci, **(self.registry.sites_ci if self.registry else {})},
@@ -338,7 +343,8 @@ class LoadChecks:
                 "patient_code",
                 ~known,
                 lambda r: (
-                    f"{r.get('patient_code')!r} is not a patient {where}" + _near(r.get("patient_code"), near)
+                    f"{shorten(r.get('patient_code'))} is not a patient {where}"
+                    + _near(r.get("patient_code"), near)
                 ),
             )
         ]

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from lupuscell.errors import Problem, ValidationError
+from lupuscell.errors import Problem, ValidationError, shorten
 from lupuscell.registry import audit, bulk, files
 from lupuscell.registry.deidentify import AGE_TOP_CODE, DEIDENTIFICATION, death_cause_category, deidentify
 from lupuscell.registry.export import FORMULA_PREFIXES, export_directory
@@ -149,7 +149,7 @@ def _keys(layout: TableLayout, data: dict[str, Any], label: str) -> tuple[dict[s
         number = _whole_number(data.get("course_no"))
         if number is False:
             return keys, [
-                Problem(label, "course_no", f"not a whole number >= 1 (got {data.get('course_no')!r})")
+                Problem(label, "course_no", f"not a whole number >= 1 (got {shorten(data.get('course_no'))})")
             ]
         if number is None and layout.entity != "adverse_event":
             return keys, [Problem(label, "course_no", "is required")]

@@ -273,7 +273,7 @@ def records_after_death(
 # --------------------------------------------------------------------------- reading
 
 
-def analysable(table: sa.Table, today: dt.date | None = None) -> sa.ColumnElement[bool]:
+def analysable(table: Any, today: dt.date | None = None) -> sa.ColumnElement[bool]:
     """SQL condition keeping the rows of ``table`` whose dates are all inside the window."""
     conditions = [
         sa.or_(table.c[c].is_(None), table.c[c].between(EARLIEST_DATE, latest_date(today)))
@@ -282,7 +282,7 @@ def analysable(table: sa.Table, today: dt.date | None = None) -> sa.ColumnElemen
     return sa.and_(sa.true(), *conditions)
 
 
-def windowed(column: sa.Column[Any], today: dt.date | None = None) -> sa.ColumnElement[Any]:
+def windowed(column: Any, today: dt.date | None = None) -> sa.ColumnElement[Any]:
     """``column`` (a date) as read for analysis: NULL when outside the window, same name."""
     inside = column.between(EARLIEST_DATE, latest_date(today))
     return sa.case((inside, column), else_=sa.null()).label(column.name)

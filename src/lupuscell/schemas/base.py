@@ -27,6 +27,7 @@ import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from lupuscell.errors import shorten
 from lupuscell.schemas.rules import Rule, per_value, row_problems
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -116,7 +117,7 @@ class CodeList(ColumnCheck):
         return (
             "code_list",
             "unknown {what} {value}; allowed values: {allowed}",
-            {"what": self.what, "value": repr(value), "allowed": ", ".join(self.allowed)},
+            {"what": self.what, "value": shorten(value), "allowed": ", ".join(self.allowed)},
         )
 
     def bad(self, series: pd.Series) -> BoolArray:

@@ -30,6 +30,7 @@ import pandas as pd
 from pydantic import AfterValidator
 from pydantic.fields import FieldInfo
 
+from lupuscell.errors import shorten
 from lupuscell.schemas.base import NUL, BoolArray, ColumnCheck, RecordIn
 from lupuscell.schemas.rules import day_numbers, frame_flags, per_value
 
@@ -161,7 +162,9 @@ def _column_flags(spec: FieldSpec, column: pd.Series) -> list[RowFlag]:
     if spec.required:
         flags.append(RowFlag(name, ~present, lambda row: "is required"))
     wrong_type = _type_mask(spec, column, present)
-    flags.append(RowFlag(name, wrong_type, lambda row, k=spec.kind: f"{row.get(name)!r} is not a valid {k}"))
+    flags.append(
+        RowFlag(name, wrong_type, lambda row, k=spec.kind: f"{shorten(row.get(name))} is not a valid {k}")
+    )
     usable = present & ~wrong_type
     if spec.bounds:
         numbers = pd.to_numeric(column.where(usable), errors="coerce").to_numpy(dtype=float)
@@ -213,7 +216,9 @@ def _text_flags(spec: FieldSpec, column: pd.Series, usable: BoolArray) -> list[R
         mismatch = per_value(text, lambda v: isinstance(v, str) and regex.match(v) is None)
         flags.append(
             RowFlag(
-                name, usable & mismatch, lambda row, p=spec.pattern: f"{row.get(name)!r} does not match {p}"
+                name,
+                usable & mismatch,
+                lambda row, p=spec.pattern: f"{shorten(row.get(name))} does not match {p}",
             )
         )
     return flags

@@ -28,6 +28,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from lupuscell.errors import shorten
+
 BoolArray = npt.NDArray[np.bool_]
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
@@ -192,7 +194,7 @@ class AllowedWith(Rule):
         key = _get(record, self.depends_on)
         allowed = self._allowed(key) or ()
         return (
-            f"{self.field} {_get(record, self.field)!r} is not {self.wording} {self.depends_on} {key!r}; "
+            f"{self.field} {shorten(_get(record, self.field))} is not {self.wording} {self.depends_on} {key!r}; "
             f"allowed values: {', '.join(allowed)}"
         )
 
