@@ -38,7 +38,7 @@ from lupuscell.registry import models, plausibility
 from lupuscell.registry.bulk_write import CHILD_TABLES, TABLE_SCHEMAS
 from lupuscell.schemas.base import BoolArray
 from lupuscell.schemas.frames import RowFlag, frame_problems, missing_columns
-from lupuscell.schemas.rules import day_numbers
+from lupuscell.schemas.rules import day_number, day_numbers
 
 PARENT_TABLES = ("sites", "patients", "therapy_courses")
 LOAD_ORDER = PARENT_TABLES + CHILD_TABLES
@@ -115,13 +115,22 @@ class RegistryLookup:
             self.sites_ci[row.code.lower()] = row.code
         return self.sites_ci
 
-    def existing_visits(self, patient_ids: Iterable[int]) -> set[tuple[int, float]]:
+    def existing_visits(self, keys: pd.DataFrame) -> set[tuple[int, float]]:
+        """Stored (patient id, day number) among ``keys`` (columns ``pid``, ``day``)."""
         visits = models.Visit.__table__
-        return {
-            (pid, float(day))
-            for pid, date in self._by_patient(visits, visits.c.visit_date, patient_ids)
-            for day in [day_numbers(pd.Series([date]))[0]]
-        }
+        keys = keys.dropna()
+        if keys.empty:
+            return set()
+        first, last = (_EPOCH + dt.timedelta(days=int(d)) for d in (keys["day"].min(), keys["day"].max()))
+        found: set[tuple[int, float]] = set()
+        ids = sorted(set(keys["pid"].astype(int)))
+        for start in range(0, len(ids), IN_CLAUSE):
+            query = sa.select(visits.c.patient_id, visits.c.visit_date).where(
+                visits.c.patient_id.in_(ids[start : start + IN_CLAUSE]),
+                visits.c.visit_date.between(first, last),
+            )
+            found |= {(int(pid), day_number(date)) for pid, date in self.conn.execute(query)}
+        return found
 
     def existing_deaths(self, patient_ids: Iterable[int]) -> set[int]:
         events = models.ClinicalEvent.__table__
@@ -378,11 +387,10 @@ class LoadChecks:
         twice = np.asarray(keys.duplicated(), dtype=bool)
         stored = np.zeros(len(frame), dtype=bool)
         if self.registry is not None:
-            pids = self._patient_ids(frame["patient_code"])
-            existing = self.registry.existing_visits(pids.dropna().astype(int))
+            pids = self._patient_ids(frame["patient_code"]).to_numpy(dtype=float)
+            existing = self.registry.existing_visits(pd.DataFrame({"pid": pids, "day": days}))
             stored = np.array(
-                [(int(p), d) in existing if p == p else False for p, d in zip(pids, days, strict=True)],
-                dtype=bool,
+                [p == p and (int(p), d) in existing for p, d in zip(pids, days, strict=True)], dtype=bool
             )
         return [
             RowFlag(

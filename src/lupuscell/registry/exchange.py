@@ -65,10 +65,10 @@ def _cell(value: Any) -> Any:
     a formula-neutralising quote (see :mod:`lupuscell.registry.export`) removed."""
     if value is None:
         return None
-    if isinstance(value, str):
-        if value.strip() == "":
+    if type(value) is str:
+        if not value or value.isspace():
             return None
-        if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        if value[0] == "'" and value[1:].startswith(FORMULA_PREFIXES):
             return value[1:]
         return value
     if isinstance(value, pd.Timestamp):

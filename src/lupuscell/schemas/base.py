@@ -44,9 +44,12 @@ def _nul_fields(data: Any) -> list[tuple[str, str]]:
         return []
     problems = []
     for name, value in data.items():
-        items = value if isinstance(value, list) else [value]
-        if any(isinstance(item, str) and NUL in item for item in items):
-            problems.append((str(name), "contains a NUL character (\\x00), which text fields cannot hold"))
+        if type(value) is str:
+            if NUL not in value:
+                continue
+        elif not (isinstance(value, list) and any(isinstance(item, str) and NUL in item for item in value)):
+            continue
+        problems.append((str(name), "contains a NUL character (\\x00), which text fields cannot hold"))
     return problems
 
 

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
@@ -94,6 +95,17 @@ class BilagGrades(ColumnCheck):
         )
 
 
+@lru_cache(maxsize=4096)
+def _unit_problems(analyte: str, unit: str) -> dict[str, str]:
+    """Field -> message when ``unit`` is not accepted for ``analyte`` (or the analyte is
+    unknown); empty when the pair is accepted. Cached: a file repeats a few pairs."""
+    try:
+        units.unit_rule(analyte, unit)
+    except LupuscellValidationError as exc:
+        return {p.field: p.message for p in exc.problems}
+    return {}
+
+
 @dataclass(frozen=True)
 class KnownLabUnit(Rule):
     """The analyte is in ``data/units.yaml`` (``field="analyte"``) or, for a known analyte,
@@ -102,12 +114,7 @@ class KnownLabUnit(Rule):
     def _problem(self, analyte: Any, unit: Any) -> str | None:
         if not isinstance(analyte, str) or not isinstance(unit, str):
             return None
-        try:
-            units.unit_rule(analyte, unit)
-        except LupuscellValidationError as exc:
-            problem = exc.problems[0]
-            return problem.message if problem.field == self.field else None
-        return None
+        return _unit_problems(analyte, unit).get(self.field)
 
     def _pair(self, record: Any) -> tuple[Any, Any]:
         get = record.get if isinstance(record, dict) else lambda name: getattr(record, name, None)
