@@ -189,7 +189,7 @@ def _write_sites(
 
 def _resolve_patients(conn: Connection, codes: Iterable[str], state: WriteState) -> None:
     """Database ids of registry patients the rows refer to (not created by this load)."""
-    wanted = sorted({c for c in codes if c not in state.patient_ids})
+    wanted = sorted(c for c in pd.unique(pd.Series(codes, dtype=object)) if c not in state.patient_ids)
     patients = _T["patients"]
     for start in range(0, len(wanted), 500):
         part = wanted[start : start + 500]

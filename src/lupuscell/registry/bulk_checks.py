@@ -129,7 +129,7 @@ class RegistryLookup:
                 visits.c.patient_id.in_(ids[start : start + IN_CLAUSE]),
                 visits.c.visit_date.between(first, last),
             )
-            found |= {(int(pid), day_number(date)) for pid, date in self.conn.execute(query)}
+            found |= {(int(row[0]), day_number(row[1])) for row in self.conn.execute(query)}
         return found
 
     def existing_deaths(self, patient_ids: Iterable[int]) -> set[int]:

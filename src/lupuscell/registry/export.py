@@ -57,8 +57,10 @@ OLD_MARK = ".lupuscell-replaced-"
 
 def read_frames(engine: Engine) -> dict[str, pd.DataFrame]:
     """Every table in the identified exchange layout (codes, course_no; no database ids),
-    read in one transaction (a consistent snapshot)."""
-    with engine.connect() as conn:
+    read in one transaction that sees one snapshot (PostgreSQL: REPEATABLE READ; SQLite: one
+    read transaction), so rows written meanwhile cannot refer to parents it did not read."""
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn:
         raw = {
             t.name: pd.DataFrame(
                 conn.execute(sa.select(t.model.__table__)).mappings().all(),

@@ -8,8 +8,7 @@ migrated database with the ORM models (Alembic ``compare_metadata``) and is what
 that keeps models and migrations in agreement uses.
 
 Alembic is used rather than ``metadata.create_all`` so that every database, from the first
-table on, has a recorded revision and can be upgraded in place (issue 2, "Alembic migrations
-from the first table").
+table on, has a recorded revision and can be upgraded in place.
 """
 
 from __future__ import annotations
