@@ -64,7 +64,7 @@ def patients_list(
     if as_json:
         emit({"patients": rows})
         return
-    table = Table(title=f"Patients ({len(rows)} shown, limit {limit})")
+    table = Table(title=text(f"Patients ({len(rows)} shown, limit {limit})"))
     for column in LIST_COLUMNS:
         table.add_column(column, no_wrap=column in ("code", "day 0"))
     for r in rows:

@@ -78,7 +78,7 @@ def print_table(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     if not rows:
         out.print(Text(f"{title}: none", style="dim"))
         return
-    table = Table(title=title, title_justify="left")
+    table = Table(title=text(title), title_justify="left")
     for column in columns:
         table.add_column(column)
     for row in rows:

@@ -222,11 +222,14 @@ def run(
                     f"registry {_shown(db)} is empty: loading the demo cohort "
                     f"({patients} patients, seed {seed})",
                     soft_wrap=True,
+                    markup=False,
                 )
                 load_synthetic(engine, patients, seed, chunk_size=2000)
             else:
                 _err.print(
-                    f"registry {_shown(db)} has {count} patients: not loading the demo cohort", soft_wrap=True
+                    f"registry {_shown(db)} has {count} patients: not loading the demo cohort",
+                    soft_wrap=True,
+                    markup=False,
                 )
             result = summarise(engine)
             _warn_out_of_window(engine)
