@@ -56,7 +56,7 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
     Values are decoded as in an import file (:mod:`lupuscell.registry.exchange`): empty =
     None, list fields ``;``-separated, JSON for the BILAG mapping.
     """
-    from lupuscell.registry.exchange import _decode_row
+    from lupuscell.registry.exchange import decode_row
 
     raw: dict[str, Any] = {}
     for item in assignments:
@@ -66,7 +66,7 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
                 Problem("--set", item, "expected field=value (empty value clears the field)")
             )
         raw[name.strip()] = value
-    return _decode_row(raw)
+    return decode_row(raw)
 
 
 def _registry(db: str | None) -> Any:

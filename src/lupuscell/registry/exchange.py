@@ -82,7 +82,10 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _decode_row(raw: Mapping[str, Any]) -> dict[str, Any]:
+def decode_row(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of an exchange file as schema input: empty cells None, ``course_key`` read as
+    ``course_no``, list fields split on ``;`` (or read as a JSON array), the BILAG mapping
+    parsed from JSON text. Also used for ``lupuscell record update --set`` values."""
     row = {str(k): _cell(v) for k, v in raw.items()}
     if "course_key" in row and "course_no" not in row:
         key = row.pop("course_key")
@@ -163,7 +166,7 @@ def _validate(layout: TableLayout, chunk: files.RawChunk, file_name: str) -> _Ro
     out = _Rows()
     for number, raw in zip(chunk.numbers, chunk.rows, strict=True):
         label = f"{file_name} row {number}"
-        data = _decode_row(raw)
+        data = decode_row(raw)
         course_no = data.pop("course_no", None)
         patient_code = data.pop("patient_code", None) if layout.entity == "drug_administration" else None
         if layout.entity in _COURSE_PLACEHOLDER:

@@ -32,7 +32,7 @@ from pydantic.fields import FieldInfo
 
 from lupuscell.errors import shorten
 from lupuscell.schemas.base import NUL, BoolArray, ColumnCheck, RecordIn
-from lupuscell.schemas.rules import day_numbers, frame_flags, per_value
+from lupuscell.schemas.rules import Distinct, day_numbers, frame_flags, per_value
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,9 @@ _OPS = {
 }
 
 
-def _type_mask(spec: FieldSpec, column: pd.Series, present: BoolArray) -> BoolArray:
+def _type_mask(
+    spec: FieldSpec, column: pd.Series, present: BoolArray, distinct: Distinct | None
+) -> BoolArray:
     """Present values that are not of the field's type."""
     if spec.kind == "date":
         return present & np.isnan(day_numbers(column))
@@ -151,7 +153,9 @@ def _type_mask(spec: FieldSpec, column: pd.Series, present: BoolArray) -> BoolAr
             return np.zeros(len(column), dtype=bool)
         return present & ~np.asarray(column.isin([True, False]), dtype=bool)
     if spec.kind == "str":
-        return present & per_value(column, lambda v: not isinstance(v, str))
+        return present & per_value(
+            distinct if distinct is not None else column, lambda v: not isinstance(v, str)
+        )
     return np.zeros(len(column), dtype=bool)
 
 
@@ -161,7 +165,8 @@ def _column_flags(spec: FieldSpec, column: pd.Series) -> list[RowFlag]:
     flags = []
     if spec.required:
         flags.append(RowFlag(name, ~present, lambda row: "is required"))
-    wrong_type = _type_mask(spec, column, present)
+    distinct = Distinct(column) if spec.kind in ("str", "list") else None
+    wrong_type = _type_mask(spec, column, present, distinct)
     flags.append(
         RowFlag(name, wrong_type, lambda row, k=spec.kind: f"{shorten(row.get(name))} is not a valid {k}")
     )
@@ -175,8 +180,8 @@ def _column_flags(spec: FieldSpec, column: pd.Series) -> list[RowFlag]:
             flags.append(
                 RowFlag(name, mask, lambda row, w=word, lim=limit: f"{row.get(name)} must be {w} {lim:g}")
             )
-    if spec.kind in ("str", "list"):
-        flags += _text_flags(spec, column, usable)
+    if distinct is not None:
+        flags += _text_flags(spec, distinct, usable)
     for check in spec.checks:
         mask = usable & check.bad(column)
         flags.append(RowFlag(name, mask, lambda row, c=check: c.message(row.get(name))))
@@ -188,9 +193,8 @@ def _has_nul(value: Any) -> bool:
     return any(isinstance(item, str) and NUL in item for item in items)
 
 
-def _text_flags(spec: FieldSpec, column: pd.Series, usable: BoolArray) -> list[RowFlag]:
+def _text_flags(spec: FieldSpec, text: Distinct, usable: BoolArray) -> list[RowFlag]:
     name = spec.name
-    text = column.where(usable)
     flags = [
         RowFlag(
             name,

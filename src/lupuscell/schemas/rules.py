@@ -72,26 +72,46 @@ def day_numbers(series: pd.Series) -> npt.NDArray[np.float64]:
     return per_value(series, day_number, dtype=float, missing=np.nan)
 
 
+class Distinct:
+    """A column factorised once: per-value functions are then computed once per distinct value
+    (columns of codes, units or dates repeat a few values over millions of rows)."""
+
+    def __init__(self, series: pd.Series) -> None:
+        self.size = len(series)
+        self.present = np.asarray(series.notna().to_numpy(), dtype=bool)
+        self.codes: npt.NDArray[np.intp] | None = None
+        self.values: npt.NDArray[Any] | None = None
+        try:
+            self.codes, uniques = pd.factorize(series)
+            self.uniques: list[Any] = list(uniques)
+        except TypeError:  # lists are unhashable: no distinct values to share
+            self.values = series.to_numpy(dtype=object)
+            self.uniques = []
+
+    def apply(
+        self, function: Callable[[Any], Any], *, dtype: Any = bool, missing: Any = False
+    ) -> npt.NDArray[Any]:
+        """``function(value)`` for every non-missing value; ``missing`` elsewhere."""
+        out = np.full(self.size, missing, dtype=dtype)
+        if not self.present.any():
+            return out
+        if self.codes is None:
+            assert self.values is not None
+            out[self.present] = [function(v) for v in self.values[self.present]]
+            return out
+        results = np.array([function(u) for u in self.uniques], dtype=dtype)
+        known = self.codes >= 0
+        out[known] = results[self.codes[known]]
+        return out
+
+
 def per_value(
-    series: pd.Series, function: Callable[[Any], Any], *, dtype: Any = bool, missing: Any = False
+    series: pd.Series | Distinct, function: Callable[[Any], Any], *, dtype: Any = bool, missing: Any = False
 ) -> npt.NDArray[Any]:
     """``function(value)`` for every non-missing value of a column, computed once per distinct
-    value (columns of codes, units or dates repeat a few values over millions of rows);
-    ``missing`` where the value is missing. Unhashable values (lists) are taken one by one."""
-    out = np.full(len(series), missing, dtype=dtype)
-    present = np.asarray(series.notna().to_numpy(), dtype=bool)
-    if not present.any():
-        return out
-    try:
-        codes, uniques = pd.factorize(series)
-    except TypeError:  # lists: no distinct values to share
-        values = series.to_numpy(dtype=object)
-        out[present] = [function(v) for v in values[present]]
-        return out
-    results = np.array([function(u) for u in uniques], dtype=dtype)
-    known = codes >= 0
-    out[known] = results[codes[known]]
-    return out
+    value (:class:`Distinct`); ``missing`` where the value is missing."""
+    distinct = series if isinstance(series, Distinct) else Distinct(series)
+    return distinct.apply(function, dtype=dtype, missing=missing)
 
 
 def pair_codes(first: pd.Series, second: pd.Series) -> tuple[npt.NDArray[np.intp], list[tuple[Any, Any]]]:
