@@ -68,6 +68,13 @@ def shorten(value: object, limit: int = SHOWN_CHARACTERS) -> str:
     return f"{text[: limit - 1]}…' ({length} characters)" if isinstance(value, str) else f"{text[:limit]}…"
 
 
+def _row_number(record: str) -> int:
+    """``12`` of ``"visits.csv row 12"`` (0 when the record names no row)."""
+    _, sep, rest = record.rpartition(" row ")
+    digits = rest.split(" ", 1)[0] if sep else ""
+    return int(digits) if digits.isdigit() else 0
+
+
 class ProblemList:
     """Problems collected across a whole input, readable however many rows are wrong.
 
@@ -81,6 +88,7 @@ class ProblemList:
     def __init__(self, limit: int = 200, per_kind: int = 5) -> None:
         self.limit, self.per_kind = limit, per_kind
         self.kept: list[Problem] = []
+        self._kept_sources: list[str] = []
         self.total = 0
         self._seen: dict[tuple[str, str], list[int]] = {}  # (source, field) -> [seen, kept]
         self._dependants: dict[tuple[str, str], tuple[int, list[str]]] = {}
@@ -100,6 +108,7 @@ class ProblemList:
         if counts[1] < self.per_kind and len(self.kept) < self.limit:
             counts[1] += 1
             self.kept.append(problem)
+            self._kept_sources.append(source or problem.record)
 
     def count_more(self, source: str, field: str, n: int) -> None:
         """Count ``n`` further problems of (source, field) without listing them."""
@@ -118,11 +127,20 @@ class ProblemList:
         self._dependants[(source, parent)] = (n + count, list(dict.fromkeys([*shown, *keys]))[:6])
 
     def problems(self) -> list[Problem]:
-        """The readable list: root causes (capped per field), how many more, dependent rows."""
-        out = list(self.kept)
+        """The readable list: root causes (by source, then row), how many more, dependent rows."""
+        order = {source: rank for rank, source in enumerate(dict.fromkeys(self._kept_sources))}
+        ranked = sorted(
+            zip(self._kept_sources, self.kept, strict=True),
+            key=lambda item: (order[item[0]], _row_number(item[1].record)),
+        )
+        out = [problem for _, problem in ranked]
         for (source, field), (seen, kept) in self._seen.items():
             if seen > kept:
-                out.append(Problem(source, field, f"... and {seen - kept:,} more row(s) with a problem here"))
+                out.append(
+                    Problem(
+                        source, field, f"... and {seen - kept:,} more row(s) with a problem in this field"
+                    )
+                )
         for (source, parent), (n, shown) in self._dependants.items():
             keys = ", ".join(shown[:5]) + (", ..." if len(shown) > 5 else "")
             out.append(
