@@ -70,9 +70,7 @@ def _record(row: dict[str, Any], schema: type[pydantic.BaseModel]) -> dict[str, 
         value = row.get(name)
         if isinstance(value, pd.Timestamp):
             value = value.date()
-        elif isinstance(value, float) and np.isnan(value):
-            value = None
-        elif value is pd.NaT:
+        elif (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
             value = None
         elif isinstance(value, np.generic):
             value = value.item()
