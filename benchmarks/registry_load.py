@@ -15,19 +15,31 @@ dropped afterwards), in the same run:
   bulk load with the faster of the two kept (the conservative choice on a noisy machine).
   Rates are compared as rows/s.
 
-Goal (issue 2): bulk >= 20x the naive rows/s, and the 10,000-patient load < 60 s on 2 cores.
+Goal: bulk >= 20x the naive rows/s, and the 10,000-patient load < 60 s on 2 cores.
+
+**Import memory**, same run: a ``lab_results.csv`` of about
+``--import-mb`` MB (default 50) is imported with ``lupuscell.registry.exchange.import_directory``
+into a registry that holds its patients, each run in a fresh child process whose peak resident
+memory (``VmHWM``) is reported beside the file size: loading it, and
+rejecting it (one bad row at the very end: everything is read and checked, nothing kept).
+Baseline: the same import reading the whole file as one chunk, as the import did before it
+streamed. Goal: peak under 10x the file when streaming.
 
 Usage::
 
     .venv/bin/python benchmarks/registry_load.py [--patients 10000] [--naive-patients 300]
-        [--backends sqlite,postgresql]
+        [--backends sqlite,postgresql] [--import-mb 50] [--skip-load] [--skip-import]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -162,6 +174,129 @@ def bulk_load(url: str, chunks: list[dict[str, pd.DataFrame]], fk: str = "revali
     return result.total_rows, result.seconds
 
 
+# ---------------------------------------------------------------------------- import memory
+
+LAB_BYTES_PER_PATIENT = 3_635
+"""About the lab_results.csv bytes the generator writes per patient (36 MB for 10,000)."""
+
+
+def _peak_kib() -> int:
+    """Peak resident memory of this process (KiB): ``VmHWM`` of /proc/self/status, which,
+    unlike ``getrusage``'s ``ru_maxrss``, starts afresh at exec (not at the parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # pragma: no cover - not Linux
+
+
+def _child_import(args: argparse.Namespace) -> None:
+    """In a fresh process: import ``--child-dir`` and print peak memory (KiB) and the outcome."""
+    from lupuscell.errors import ValidationError
+    from lupuscell.registry.exchange import import_directory
+
+    before = _peak_kib()
+    engine = make_engine(args.child_url)
+    started = time.perf_counter()
+    try:
+        counts = import_directory(
+            engine,
+            Path(args.child_dir),
+            actor="benchmark",
+            reason="benchmark",
+            rows_per_chunk=args.child_chunk,
+        )
+        outcome = f"loaded {counts['lab_results']:,} rows"
+    except ValidationError as exc:
+        outcome = f"rejected ({len(exc.problems)} problem(s))"
+    peak = _peak_kib()
+    print(
+        json.dumps(
+            {
+                "before_kib": before,
+                "peak_kib": peak,
+                "seconds": time.perf_counter() - started,
+                "outcome": outcome,
+            }
+        )
+    )
+
+
+def _import_in_child(url: str, folder: Path, chunk: int) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        __file__,
+        "--child-url",
+        url,
+        "--child-dir",
+        str(folder),
+        "--child-chunk",
+        str(chunk),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _lab_file(megabytes: float, root: Path) -> tuple[dict[str, pd.DataFrame], Path, Path]:
+    """Patients (to load first) and two folders with lab_results.csv: valid, bad last row."""
+    n = max(50, int(megabytes * 1e6 / LAB_BYTES_PER_PATIENT))
+    tables = generate_cohort_tables(n, SEED)
+    good, bad = root / "good", root / "bad"
+    for folder in (good, bad):
+        folder.mkdir()
+    labs = tables["lab_results"]
+    labs.to_csv(good / "lab_results.csv", index=False, date_format="%Y-%m-%d")
+    broken = labs.copy()
+    broken.loc[broken.index[-1], "unit"] = "furlongs"
+    broken.to_csv(bad / "lab_results.csv", index=False, date_format="%Y-%m-%d")
+    return tables, good, bad
+
+
+def import_memory(megabytes: float, backends: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="lupuscell-bench-import-") as tmp:
+        tables, good, bad = _lab_file(megabytes, Path(tmp))
+        size = (good / "lab_results.csv").stat().st_size
+        print(
+            f"\nimport memory: lab_results.csv of {size / 1e6:.1f} MB ({len(tables['lab_results']):,} rows)"
+        )
+        rows = []
+        for backend in backends:
+            makers = {"sqlite": sqlite_url, "postgresql": postgres_url}
+            for label, folder, chunk in (
+                ("load, whole file (baseline)", good, 10**9),
+                ("load, streamed", good, 20_000),
+                ("reject, whole file (baseline)", bad, 10**9),
+                ("reject, streamed", bad, 20_000),
+            ):
+                if backend != "sqlite" and "baseline" in label:
+                    continue  # the client-side memory does not depend on the engine
+                with makers[backend]() as url:
+                    engine = make_engine(url)
+                    migrate.upgrade(engine)
+                    load_tables(
+                        engine,
+                        [{k: tables[k] for k in ("sites", "patients")}],
+                        actor="benchmark",
+                        source="benchmark",
+                        reason="patients for the import benchmark",
+                    )
+                    engine.dispose()
+                    result = _import_in_child(url, folder, chunk)
+                rows.append((backend, label, result, size))
+        print(
+            f"| {'backend':<10} | {'run':<29} | {'outcome':<24} | {'s':>5} | {'peak MB':>7} | {'x file':>6} |"
+        )
+        print(f"|{'-' * 12}|{'-' * 31}|{'-' * 26}|{'-' * 7}|{'-' * 9}|{'-' * 8}|")
+        for backend, label, result, size in rows:
+            peak = result["peak_kib"] * 1024
+            print(
+                f"| {backend:<10} | {label:<29} | {result['outcome']:<24} | {result['seconds']:>5.0f} "
+                f"| {peak / 1e6:>7.0f} | {peak / size:>5.1f}x |"
+            )
+        base = rows[0][2]["before_kib"] * 1024
+        print(f"(a process that has only imported lupuscell, pandas and SQLAlchemy: {base / 1e6:.0f} MB)")
+        print("goal: streamed peak under 10x the file")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
@@ -172,8 +307,23 @@ def main() -> None:
         action="store_true",
         help="PostgreSQL: skip the variant checking foreign keys per row",
     )
+    parser.add_argument("--import-mb", type=float, default=50.0, help="size of the import-memory CSV")
+    parser.add_argument("--skip-load", action="store_true", help="only the import-memory benchmark")
+    parser.add_argument("--skip-import", action="store_true", help="only the bulk-load benchmark")
+    parser.add_argument("--child-url", help=argparse.SUPPRESS)
+    parser.add_argument("--child-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--child-chunk", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_url:
+        _child_import(args)
+        return
+    if not args.skip_load:
+        bulk_benchmark(args)
+    if not args.skip_import:
+        import_memory(args.import_mb, args.backends.split(","))
 
+
+def bulk_benchmark(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     chunks = list(iter_cohort_tables(args.patients, SEED, chunk_size=2000))
     generation = time.perf_counter() - started

@@ -50,6 +50,15 @@ class UnitRule:
 
 
 @dataclass(frozen=True)
+class PlausibleRange:
+    """Values a human can have, in the canonical unit (bounds inclusive), with their source."""
+
+    low: float
+    high: float
+    source: str
+
+
+@dataclass(frozen=True)
 class Analyte:
     """An analyte with its canonical unit and accepted entry units (keyed by cleaned spelling)."""
 
@@ -58,6 +67,7 @@ class Analyte:
     canonical_unit: str
     units: Mapping[str, UnitRule]
     aliases: tuple[str, ...] = ()
+    plausible: PlausibleRange | None = None
 
 
 _EXPONENT = re.compile(r"10(?:e|\*\*|\*)(\d+)")
@@ -107,12 +117,27 @@ def load_table() -> Mapping[str, Analyte]:
             canonical_unit=canonical,
             units=MappingProxyType(units),
             aliases=tuple(str(a) for a in spec.get("aliases") or ()),
+            plausible=_plausible(code, spec.get("plausible")),
         )
         for key in (code, *analyte.aliases):
             if _clean_code(str(key)) in table:
                 raise ValueError(f"units.yaml: analyte code or alias {key!r} listed twice")
             table[_clean_code(str(key))] = analyte
     return MappingProxyType(table)
+
+
+def _plausible(code: str, raw: Mapping[str, Any] | None) -> PlausibleRange | None:
+    if raw is None:
+        return None
+    low, high, source = float(raw["low"]), float(raw["high"]), str(raw.get("source") or "")
+    if not low < high or not source:
+        raise ValueError(f"units.yaml: {code}: plausible range needs low < high and a source")
+    return PlausibleRange(low, high, source)
+
+
+def plausible_range(analyte: str) -> PlausibleRange | None:
+    """The physiologically possible range of ``analyte`` (canonical unit), if tabulated."""
+    return get_analyte(analyte).plausible
 
 
 def analyte_codes() -> tuple[str, ...]:

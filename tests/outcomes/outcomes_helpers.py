@@ -282,12 +282,12 @@ def fill_registry(engine: Any) -> None:
         s.add(m.LabResult(patient=pat, result_date=day(5), analyte="creatinine", value=80, unit="umol/L"))
         s.add(
             m.AdverseEvent(
-                patient=pat, term="sepsis", category="infection", ctcae_grade=3, onset_date=day(12)
+                patient=pat, term="sepsis", category="infection", grade=3, onset_date=day(12)
             )
         )
         s.add(
             m.AdverseEvent(
-                patient=pat, term="pneumonia", category="infection", ctcae_grade=2, onset_date=day(40)
+                patient=pat, term="pneumonia", category="infection", grade=2, onset_date=day(40)
             )
         )
         s.add(m.ClinicalEvent(patient=pat, event_type="last_contact", event_date=day(700)))

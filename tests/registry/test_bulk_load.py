@@ -51,11 +51,13 @@ def test_load_writes_every_row_with_provenance_and_audit(
             assert batch_ids == {result.batch_id}, table
         audit = conn.execute(sa.select(models.AuditLog.__table__)).mappings().all()
         batch = conn.execute(sa.select(models.ImportBatch.__table__)).mappings().one()
-    assert {a["entity"] for a in audit} == set(LOADED)
+    assert {a["entity"] for a in audit} == {"sites", *LOADED}  # sites too (issue 10, point 6)
+    assert result.row_counts["sites"] == len(small["sites"]) == batch["row_counts"]["sites"]
     for a in audit:
         assert a["action"] == "import" and a["field"] is None and a["reason"] == KW["reason"]
         assert a["actor"] == "tester"
         assert json.loads(a["new_value"]) == {"import_batch_id": result.batch_id, "rows": counts[a["entity"]]}
+
     assert batch["row_counts"] == result.row_counts
     assert batch["reason"] == KW["reason"] and batch["source"] == "pytest"
 
@@ -122,12 +124,15 @@ def test_duplicate_patient_code_is_rejected_and_nothing_written(
 
 
 def test_database_error_mid_load_rolls_back(engine: Engine, small: dict[str, pd.DataFrame]) -> None:
-    """Without validation, a CHECK violation from the database still undoes everything."""
+    """Without validation, a CHECK violation from the database still undoes everything, and is
+    reported as a problem naming the field and the constraint (no IntegrityError traceback)."""
     before = _counts(engine)
     visits = small["visits"].copy()
     visits.loc[visits.index[-1], "pga"] = 7.0
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(ValidationError) as info:
         load_tables(engine, [{**small, "visits": visits}], validate=False, **KW)
+    assert info.value.problems[0].field == "pga"
+    assert "ck_visits_pga_range" in info.value.problems[0].message
     assert _counts(engine) == before
 
 
@@ -155,16 +160,17 @@ def _break(
 @pytest.mark.parametrize(
     ("table", "column", "value", "field", "words"),
     [
-        ("therapy_courses", "therapy", "gene_therapy", "therapy", "not one of"),
+        ("therapy_courses", "therapy", "gene_therapy", "therapy", "allowed values"),
         ("therapy_courses", "cell_dose_per_kg", -1.0, "cell_dose_per_kg", "must be > 0"),
         ("therapy_courses", "total_cell_dose", 0.0, "total_cell_dose", "must be > 0"),
         ("therapy_courses", "viability_percent", 100.5, "viability_percent", "<= 100"),
-        ("patients", "sex", "X", "sex", "not one of"),
+        ("patients", "sex", "X", "sex", "allowed values"),
         ("lab_results", "unit", "mmHg", "unit", "not accepted"),
         ("lab_results", "value", float("nan"), "value", "is required"),
         ("visits", "pga", 3.1, "pga", "<= 3"),
-        ("adverse_events", "ctcae_grade", 6, "ctcae_grade", "<= 5"),
-        ("clinical_events", "event_type", "birthday", "event_type", "not one of"),
+        ("adverse_events", "grade", 6, "grade", "<= 5"),
+        ("adverse_events", "grading_system", "WHO", "grading_system", "allowed values"),
+        ("clinical_events", "event_type", "birthday", "event_type", "allowed values"),
         ("lab_results", "patient_code", "ZZZ-999999", "patient_code", "not a patient of this load"),
     ],
 )
@@ -183,7 +189,10 @@ def test_validation_of_dates(small: dict[str, pd.DataFrame]) -> None:
     courses = small["therapy_courses"].copy()
     courses.loc[hsct, "harvest_date"] = courses.loc[hsct, "infusion_date"] + pd.Timedelta(days=1)
     problems = validate_chunk({**small, "therapy_courses": courses})
-    assert [(p.field, "before harvest_date" in p.message) for p in problems] == [("infusion_date", True)]
+    root = [(p.field, "before harvest_date" in p.message) for p in problems if p.field != "(dependent rows)"]
+    assert root == [("infusion_date", True)]
+    # the course's drugs are reported once as dependent rows, not one by one
+    assert [p.record for p in problems if p.field == "(dependent rows)"] == ["drug_administrations"]
 
     visits = small["visits"].copy()
     visits.loc[0, "visit_date"] = pd.Timestamp("1901-01-01")

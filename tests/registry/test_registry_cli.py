@@ -12,7 +12,7 @@ from registry_sample import ACTOR, build_cohort  # type: ignore[import-not-found
 from typer.testing import CliRunner
 
 from lupuscell.cli.main import app
-from lupuscell.cli.registry_cmd import sledai_total
+from lupuscell.cli.patients_cmd import sledai_text
 from lupuscell.registry.repository import Registry
 
 runner = CliRunner()
@@ -30,7 +30,7 @@ def test_init_creates_the_schema_on_an_empty_database(fresh_db_url: str) -> None
     result = _run("init", "--db", fresh_db_url)
     assert result.exit_code == 0, result.output
     current = _json(_run("db", "current", "--db", fresh_db_url).stdout)
-    assert (current["revision"], current["head"]) == ("0001", "0001")
+    assert current["revision"] == current["head"] == "0002"
 
 
 def test_export_and_browse(engine: Any, migrated_db_url: str, tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_identified_export_without_reason_exits_2(migrated_db_url: str, engine: 
     ],
 )
 def test_sledai_total_marks_incomplete_visits(visit: dict[str, bool], expected: str) -> None:
-    assert sledai_total(visit) == expected
+    assert sledai_text(visit) == expected
 
 
 def test_sledai_total_of_a_complete_visit() -> None:
@@ -127,7 +127,7 @@ def test_sledai_total_of_a_complete_visit() -> None:
         "rash": True,
         "leukopenia": True,
     }
-    assert sledai_total(visit) == "7"
+    assert sledai_text(visit) == "7"
 
 
 @pytest.mark.parametrize(

@@ -225,3 +225,33 @@ def test_parquet_with_real_list_columns_imports(registry: Registry, tmp_path: Pa
     import_directory(registry.engine, tmp_path, actor=ACTOR, reason="copy")
     after = {p["code"]: sorted(p["organ_involvement"]) for p in registry.list_records("patient")}
     assert after == before
+
+
+def test_a_file_written_before_0002_imports_with_its_grades(registry: Registry, tmp_path: Path) -> None:
+    """Old exports say ``ctcae_grade`` and have no ``grading_system``: read as ``grade`` with the
+    category's system (ASTCT 2019 for CRS and ICANS), as migration 0002 did to stored rows."""
+    build_cohort(registry)
+    src = tmp_path / "in"
+    _write_csv(
+        src,
+        "adverse_events",
+        [
+            {
+                "patient_code": "KI-0001",
+                "term": "CRS",
+                "category": "crs",
+                "ctcae_grade": 2,
+                "onset_date": "2020-03-02",
+            },
+            {
+                "patient_code": "KI-0001",
+                "term": "Sepsis",
+                "category": "infection",
+                "ctcae_grade": 3,
+                "onset_date": "2020-03-04",
+            },
+        ],
+    )
+    import_directory(registry.engine, src, actor=ACTOR, reason="legacy file")
+    rows = {r["term"]: (r["grade"], r["grading_system"]) for r in registry.list_records("adverse_event")}
+    assert rows["CRS"] == (2, "ASTCT_2019") and rows["Sepsis"] == (3, "CTCAE_v5.0")

@@ -21,7 +21,7 @@ AE = {
     "patient_code": "KI-0001",
     "term": "Sepsis",
     "category": "infection",
-    "ctcae_grade": 3,
+    "grade": 3,
     "onset_date": "2020-03-05",
 }
 
@@ -188,11 +188,57 @@ def test_negative_prednisone_and_bad_bilag() -> None:
 
 @pytest.mark.parametrize(("grade", "ok"), [(1, True), (5, True), (0, False), (6, False), (2.5, False)])
 def test_ctcae_grade_is_1_to_5(grade: object, ok: bool) -> None:
-    data = {**AE, "ctcae_grade": grade}
+    data = {**AE, "grade": grade}
     if ok:
-        validate(AdverseEventIn, data, "r")
+        assert validate(AdverseEventIn, data, "r").grading_system == "CTCAE_v5.0"
     else:
-        assert _fields(AdverseEventIn, data) == {"ctcae_grade"}
+        assert _fields(AdverseEventIn, data) == {"grade"}
+
+
+@pytest.mark.parametrize(
+    ("category", "system", "grade", "blamed"),
+    [
+        ("crs", None, 2, set()),  # default ASTCT_2019 for CRS
+        ("crs", "ASTCT_2019", 5, set()),  # grade 5 = death due to CRS
+        ("crs", "CTCAE_v5.0", 2, {"grading_system"}),  # CRS is graded by ASTCT only
+        ("icans", "ASTCT_2019", 4, set()),
+        ("gvhd", "MAGIC_2016", 4, set()),
+        ("gvhd", "MAGIC_2016", 5, {"grade"}),  # MAGIC grades I-IV
+        ("gvhd", "CTCAE_v5.0", 5, set()),
+        ("infection", "MAGIC_2016", 2, {"grading_system"}),
+        ("infection", "WHO", 2, {"grading_system"}),
+    ],
+)
+def test_grade_follows_its_grading_system(
+    category: str, system: str | None, grade: int, blamed: set[str]
+) -> None:
+    data = {**AE, "category": category, "grade": grade, "grading_system": system}
+    if blamed:
+        assert _fields(AdverseEventIn, data) == blamed
+    else:
+        record = validate(AdverseEventIn, data, "r")
+        assert record.grading_system == (system or vocab.default_grading_system(category))
+
+
+def test_legacy_ctcae_grade_field_is_read_as_grade() -> None:
+    legacy = {k: v for k, v in AE.items() if k != "grade"} | {"ctcae_grade": 2, "category": "crs"}
+    record = validate(AdverseEventIn, legacy, "r")
+    assert (record.grade, record.grading_system) == (2, "ASTCT_2019")
+    assert _fields(AdverseEventIn, {**AE, "ctcae_grade": 4}) == {"grade"}  # two names disagree
+
+
+@pytest.mark.parametrize(
+    ("schema", "data", "field"),
+    [
+        (SiteIn, {"code": "KI", "name": "Karolinska\x00"}, "name"),
+        (PatientIn, {**PATIENT, "prior_therapies": ["rituximab\x00"]}, "prior_therapies"),
+        (AdverseEventIn, {**AE, "term": "sep\x00sis"}, "term"),
+    ],
+)
+def test_nul_characters_are_refused(schema: type, data: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        validate(schema, data, "rec")
+    assert [(p.field, "NUL" in p.message) for p in info.value.problems] == [(field, True)]
 
 
 def test_resolution_not_before_onset() -> None:

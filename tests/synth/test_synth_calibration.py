@@ -143,7 +143,8 @@ def test_car_t_crs_and_icans(cohort: dict[str, pd.DataFrame], per_patient: pd.Da
     ae = cohort["adverse_events"]
     crs = ae[ae["category"] == "crs"]
     assert crs["patient_code"].nunique() / n_cart == pytest.approx(0.56, abs=0.07)
-    assert crs["ctcae_grade"].isin([1, 2]).mean() >= 0.92
+    assert crs["grade"].isin([1, 2]).mean() >= 0.92
+    assert set(crs["grading_system"]) == {"ASTCT_2019"}
     icans = ae[ae["category"] == "icans"]
     assert icans["patient_code"].nunique() / n_cart <= 0.07
     car_t_codes = set(_group(per_patient, "car_t").index)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -70,18 +72,36 @@ def emit_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, indent=2))
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows; give a finite number or null")
+
+
 def read_json(source: str, option: str = "--input") -> Any:
-    """Parse the JSON in file ``source`` (``-`` = stdin); errors name the option and the position."""
+    """Parse the JSON in file ``source`` (``-`` = stdin); errors name the option and the position.
+
+    Refused with a readable message: a file that cannot be read or is not UTF-8 text (e.g. a
+    UTF-16 export), invalid JSON, ``NaN``/``Infinity`` (not JSON, and not finite numbers), and
+    nesting too deep to parse.
+    """
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise fail(f"{option}: cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise fail(
+            f"{option}: {source} is not UTF-8 text (byte 0x{exc.object[exc.start : exc.start + 1].hex()} "
+            f"at position {exc.start}); save it as UTF-8"
+        ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise fail(
             f"{option}: {source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except ValueError as exc:
+        raise fail(f"{option}: {source}: {exc}") from None
+    except RecursionError:
+        raise fail(f"{option}: {source} is nested too deeply to read") from None
 
 
 def lazy_module(name: str) -> ModuleType:
@@ -102,3 +122,66 @@ def lazy_module(name: str) -> ModuleType:
     sys.modules[name] = module
     loader.exec_module(module)
     return module
+
+
+# --------------------------------------------------------------------------- registry commands
+
+
+def database_hint(message: str) -> str:
+    """What to do about a database error, from its message (empty when nothing specific)."""
+    text = message.lower()
+    if "database is locked" in text or "could not obtain lock" in text:
+        return (
+            "another lupuscell process is writing to this SQLite database (one writer at a time); "
+            "retry when it has finished, or use PostgreSQL for several simultaneous writers"
+        )
+    if "readonly database" in text or "read-only" in text or "permission denied" in text:
+        return (
+            "the database refuses to be changed with these credentials: check the file's permissions "
+            "(SQLite) or the role's privileges (PostgreSQL, e.g. GRANT INSERT, UPDATE, DELETE)"
+        )
+    if "unable to open database file" in text:
+        return "the SQLite file or its folder cannot be opened: check the --db path and its permissions"
+    if "file is not a database" in text:
+        return "--db points at a file that is not a SQLite database"
+    if "no such table" in text or ("does not exist" in text and "relation" in text):
+        return "the database has no registry schema yet: run `lupuscell init --db URL`"
+    if "connection" in text and ("refused" in text or "failed" in text):
+        return "the database server cannot be reached: check the --db URL and that the server is running"
+    return ""
+
+
+@contextmanager
+def registry_errors() -> Iterator[None]:
+    """Turn lupuscell and database errors of a registry command into readable messages.
+
+    Invalid input (:class:`~lupuscell.errors.ValidationError`, an unknown record, a bad setting)
+    exits 2 with one line per problem; a database that is locked, read-only, unreachable or not
+    initialised exits 1 with its own hint. Never a traceback.
+    """
+    import sqlalchemy as sa
+
+    from lupuscell.errors import ConfigurationError, LupuscellError, NotFoundError
+
+    try:
+        yield
+    except ValidationError as exc:
+        err.print(f"[bold red]rejected[/] ({len(exc.problems)} problem(s)); nothing was written:")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except (NotFoundError, ConfigurationError) as exc:
+        raise fail(str(exc)) from None
+    except LupuscellError as exc:
+        raise fail(str(exc)) from None
+    except sa.exc.DBAPIError as exc:
+        first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        hint = (
+            database_hint(first) or "is the database reachable and initialised? (`lupuscell init --db URL`)"
+        )
+        err.print(
+            f"[bold red]database error:[/] {escape(first)}\n{escape(hint)}", highlight=False, soft_wrap=True
+        )
+        schema = "no such table" in first or ("relation" in first and "does not exist" in first)
+        code = EXIT_INVALID if "not a database" in first or schema else 1
+        raise typer.Exit(code) from None

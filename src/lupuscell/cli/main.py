@@ -6,6 +6,8 @@ assembles them, so a newcomer finds a command by its module name (``cli/<group>_
 
 from __future__ import annotations
 
+import warnings
+
 import typer
 
 from lupuscell import __version__
@@ -44,6 +46,10 @@ def main(
     ),
 ) -> None:
     """lupuscell: one platform for an SLE cell-therapy programme."""
+    # Warnings of libraries (pandas FutureWarning, numpy RuntimeWarning...) are for developers,
+    # not for the user of a command; lupuscell's own warnings still show.
+    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("default", module=r"lupuscell(\.|$)")
 
 
 for _module in (

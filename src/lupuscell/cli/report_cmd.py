@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lupuscell.cli.common import err, fail
+from lupuscell.cli.common import database_hint, err, fail
 from lupuscell.errors import LupuscellError
 
 
@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Derive endpoints from the registry and write the outcomes report."""
+        from sqlalchemy.exc import DBAPIError
+
         from lupuscell.registry.session import default_database_url, make_engine
         from lupuscell.registry.snapshot import data_snapshot
         from lupuscell.registry.tables import from_registry
@@ -55,6 +57,9 @@ def register(app: typer.Typer) -> None:
                 )
         except LupuscellError as exc:
             raise fail(str(exc)) from exc
+        except DBAPIError as exc:  # e.g. an uninitialised database: a hint, never a traceback
+            first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            raise fail(f"--db: cannot read the registry ({first}); {database_hint(first)}") from None
         typer.echo(
             f"Report for {summary['n_patients']} patients written to {out}/ "
             "(report.html, report.pdf, summary.json, datasets/)"

@@ -14,58 +14,35 @@ JSON to stdout; invalid input exits with code 2. See docs/synth.md.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lupuscell.errors import LupuscellError, ValidationError
+from lupuscell.cli.common import fail, registry_errors
+from lupuscell.cli.registry_options import ACTOR_OPTION, actor_of, text
+from lupuscell.cli.registry_options import err as _err
+from lupuscell.cli.registry_options import out as _out
+from lupuscell.cli.registry_options import shown_url as _shown
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lupuscell.registry.bulk import LoadResult
 
-EXIT_INVALID = 2
 DEMO_PATIENTS = 300
 DEMO_SEED = 2026
-ENV_ACTOR = "LUPUSCELL_ACTOR"
-
-_out = Console()
-_err = Console(stderr=True)
+SYNTH_REASON = "synthetic cohort for demonstration, testing and benchmarking"
 
 DB_HELP = (
     "Registry database URL (sqlite:///PATH or postgresql://...). Default: $LUPUSCELL_DATABASE_URL, "
     "else the embedded SQLite registry."
 )
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    import sqlalchemy as sa
-
-    try:
-        yield
-    except ValidationError as exc:
-        _err.print(f"[bold red]rejected[/] ({len(exc.problems)} problem(s)); nothing was written:")
-        for problem in exc.problems:
-            _err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INVALID) from None
-    except LupuscellError as exc:
-        _err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INVALID) from None
-    except sa.exc.OperationalError as exc:
-        _err.print(f"[bold red]database error:[/] {escape(str(exc.orig))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 @contextmanager
@@ -88,7 +65,11 @@ def _engine(db: str | None) -> Engine:
 def load_synthetic(
     engine: Engine, patients: int, seed: int, chunk_size: int, actor: str | None = None
 ) -> LoadResult:
-    """Generate and bulk-load a synthetic cohort with a progress bar (used by synth and run)."""
+    """Generate and bulk-load a synthetic cohort with a progress bar (used by synth and run).
+
+    One import batch: its sites, patients and every clinical row, with ``row_counts`` per
+    table (sites included) and one audit row per table naming ``actor``.
+    """
     from lupuscell.registry.bulk import load_tables
     from lupuscell.synth.cohort import iter_cohort_tables
 
@@ -96,9 +77,9 @@ def load_synthetic(
         return load_tables(
             engine,
             iter_cohort_tables(patients, seed, chunk_size=chunk_size),
-            actor=actor or os.environ.get(ENV_ACTOR) or getpass.getuser(),
+            actor=actor_of(actor),
             source=f"lupuscell synth --patients {patients} --seed {seed}",
-            reason="synthetic cohort for demonstration, testing and benchmarking",
+            reason=SYNTH_REASON,
             progress=advance,
         )
 
@@ -108,8 +89,16 @@ synth_app = typer.Typer(help="Generate synthetic data: the registry cohort (opti
 
 def synth(
     ctx: typer.Context,
-    patients: int | None = typer.Option(None, "--patients", min=1, help="Number of virtual patients (required)."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed (same seed -> same cohort) (required)."),
+    patients: int | None = typer.Option(
+        None, "--patients", min=1, max=10_000_000, help="Number of virtual patients (required)."
+    ),
+    seed: int | None = typer.Option(
+        None,
+        "--seed",
+        min=0,
+        max=2**63 - 1,
+        help="Random seed, a whole number >= 0 (same seed -> same cohort) (required).",
+    ),
     db: str | None = typer.Option(
         None, "--db", help=DB_HELP + " Used when --out is not given.", show_default=False
     ),
@@ -117,7 +106,10 @@ def synth(
         None, "--out", help="Write one file per table into this directory instead."
     ),
     fmt: str = typer.Option("parquet", "--format", help="File format with --out: parquet or csv."),
-    chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Patients generated per chunk."),
+    chunk_size: int = typer.Option(
+        2000, "--chunk-size", min=1, max=1_000_000, help="Patients generated per chunk."
+    ),
+    actor: str | None = ACTOR_OPTION,
 ) -> None:
     """Generate a synthetic SLE cell-therapy cohort into a registry or into files."""
     from lupuscell.synth.cohort import iter_cohort_tables
@@ -127,17 +119,16 @@ def synth(
         return
     for value, option in ((patients, "--patients"), (seed, "--seed")):
         if value is None:
-            _err.print(f"[bold red]error:[/] missing option {option}")
-            raise typer.Exit(EXIT_INVALID)
+            raise fail(f"missing option {option}")
     assert patients is not None and seed is not None
 
     if db is not None and out is not None:
-        _err.print("[bold red]error:[/] give either --db or --out, not both")
-        raise typer.Exit(EXIT_INVALID)
+        raise fail("give either --db or --out, not both")
     if fmt not in FORMATS:
-        _err.print(f"[bold red]error:[/] --format: {fmt!r} is not one of {', '.join(FORMATS)}")
-        raise typer.Exit(EXIT_INVALID)
-    with _errors():
+        raise fail(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if out is not None and out.exists() and not out.is_dir():
+        raise fail(f"--out: {out} is an existing file; give a folder")
+    with registry_errors():
         if out is not None:
             with _progress(patients, "writing synthetic patients") as advance:
                 counts = write_cohort_files(iter_cohort_tables(patients, seed, chunk_size), out, fmt, advance)
@@ -145,7 +136,7 @@ def synth(
             return
         engine = _engine(db)
         try:
-            result = load_synthetic(engine, patients, seed, chunk_size)
+            result = load_synthetic(engine, patients, seed, chunk_size, actor)
         finally:
             engine.dispose()
         payload = {
@@ -157,13 +148,13 @@ def synth(
 
 
 def _render(summary: Any, url: str) -> None:
-    table = Table(title=f"Cohort summary — {url}")
+    table = Table(title=text(f"Cohort summary — {url}"))
     table.add_column("therapy", no_wrap=True)
     for header in ("patients", "median FU (mo)", "deaths", "TRM", "relapses", "flares"):
         table.add_column(header, justify="right")
     for group in (*summary.groups, summary.total):
         table.add_row(
-            group.therapy,
+            text(group.therapy),
             str(group.patients),
             "-" if group.median_follow_up_months is None else f"{group.median_follow_up_months:.1f}",
             str(group.deaths),
@@ -173,26 +164,32 @@ def _render(summary: Any, url: str) -> None:
             style="bold" if group.therapy == "all" else None,
         )
     _out.print(table)
-    _out.print(f"Median FU = median follow-up, {summary.method}; TRM = treatment-related deaths.")
+    _out.print(
+        f"Median FU = median follow-up, {summary.method}; TRM = treatment-related deaths.", markup=False
+    )
     if summary.death_causes:
         causes = Table(title="Deaths by cause")
         causes.add_column("cause")
         causes.add_column("deaths", justify="right")
         for cause, n in summary.death_causes.items():
-            causes.add_row(cause, str(n))
+            causes.add_row(text(cause), str(n))
         _out.print(causes)
 
 
-def _shown(url: str | None) -> str:
-    import sqlalchemy as sa
+def _warn_out_of_window(engine: Engine) -> None:
+    """Tell the user which stored records the analyses left out (dates outside the window)."""
+    from lupuscell.registry.plausibility import out_of_window_counts
 
-    from lupuscell.registry.session import default_database_url, normalise_url
-
-    raw = url or default_database_url()
-    try:
-        return sa.make_url(normalise_url(raw)).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return raw
+    counts = out_of_window_counts(engine)
+    if counts:
+        listed = ", ".join(f"{n} in {table}" for table, n in counts.items())
+        _err.print(
+            f"warning: {listed} left out: a date before 1900 or in the future. Find them with "
+            "`lupuscell record list ENTITY --out-of-window`, correct them with `lupuscell record update`.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def summary(
@@ -202,10 +199,11 @@ def summary(
     """Cohort summary: patients by therapy, median follow-up (reverse Kaplan-Meier), deaths, relapses."""
     from lupuscell.registry.cohort_summary import summarise
 
-    with _errors():
+    with registry_errors():
         engine = _engine(db)
         try:
             result = summarise(engine)
+            _warn_out_of_window(engine)
         finally:
             engine.dispose()
     if as_json:
@@ -225,7 +223,7 @@ def run(
     from lupuscell.registry.cohort_summary import summarise
     from lupuscell.registry.models import Patient
 
-    with _errors():
+    with registry_errors():
         engine = _engine(db)
         try:
             with engine.connect() as conn:
@@ -235,13 +233,17 @@ def run(
                     f"registry {_shown(db)} is empty: loading the demo cohort "
                     f"({patients} patients, seed {seed})",
                     soft_wrap=True,
+                    markup=False,
                 )
                 load_synthetic(engine, patients, seed, chunk_size=2000)
             else:
                 _err.print(
-                    f"registry {_shown(db)} has {count} patients: not loading the demo cohort", soft_wrap=True
+                    f"registry {_shown(db)} has {count} patients: not loading the demo cohort",
+                    soft_wrap=True,
+                    markup=False,
                 )
             result = summarise(engine)
+            _warn_out_of_window(engine)
         finally:
             engine.dispose()
     _render(result, _shown(db))

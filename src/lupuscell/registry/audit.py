@@ -57,18 +57,36 @@ def snapshot(obj: Base) -> dict[str, Any]:
     }
 
 
+ACTOR_MAX_LENGTH = 100
+"""Length of ``audit_log.actor`` and ``import_batches.actor`` (enforced here, so SQLite, which
+does not enforce VARCHAR lengths, refuses what PostgreSQL refuses)."""
+
+
+def _no_nul(value: str, record: str, field: str) -> str:
+    if "\x00" in value:
+        raise ValidationError(
+            Problem(record, field, "contains a NUL character (\\x00), which text cannot hold")
+        )
+    return value
+
+
 def require_actor(actor: str | None, record: str) -> str:
-    """The actor, stripped; ValidationError naming ``actor`` when missing."""
+    """The actor, stripped; ValidationError naming ``actor`` when missing, too long or with NUL."""
     if actor is None or not actor.strip():
         raise ValidationError(Problem(record, "actor", "an actor (who makes the change) is required"))
-    return actor.strip()
+    who = _no_nul(actor.strip(), record, "actor")
+    if len(who) > ACTOR_MAX_LENGTH:
+        raise ValidationError(
+            Problem(record, "actor", f"is longer than {ACTOR_MAX_LENGTH} characters ({len(who)})")
+        )
+    return who
 
 
 def require_reason(reason: str | None, record: str, action: str) -> str:
-    """The reason, stripped; ValidationError naming ``reason`` when missing or blank."""
+    """The reason, stripped; ValidationError naming ``reason`` when missing, blank or with NUL."""
     if reason is None or not reason.strip():
         raise ValidationError(Problem(record, "reason", f"a reason is required to {action}"))
-    return reason.strip()
+    return _no_nul(reason.strip(), record, "reason")
 
 
 def log_create(session: Session, obj: Base, *, actor: str, reason: str) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from lupuscell.analysis.survival import DAYS_PER_MONTH, median_follow_up
 from lupuscell.registry import models
+from lupuscell.registry.plausibility import analysable
 from lupuscell.registry.tables import read_follow_up
 
 
@@ -71,7 +72,8 @@ def reverse_km_median(durations: np.ndarray, dead: np.ndarray) -> float | None:
 
 def _event_flags(conn: sa.Connection) -> pd.DataFrame:
     e = models.ClinicalEvent.__table__
-    result = conn.execute(sa.select(e.c.patient_id, e.c.event_type).distinct())
+    # events dated outside 1900..today are left out, as everywhere analyses read the registry
+    result = conn.execute(sa.select(e.c.patient_id, e.c.event_type).where(analysable(e)).distinct())
     return pd.DataFrame(result.fetchall(), columns=["patient_id", "event_type"])
 
 

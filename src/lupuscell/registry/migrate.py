@@ -8,26 +8,30 @@ migrated database with the ORM models (Alembic ``compare_metadata``) and is what
 that keeps models and migrations in agreement uses.
 
 Alembic is used rather than ``metadata.create_all`` so that every database, from the first
-table on, has a recorded revision and can be upgraded in place (issue 2, "Alembic migrations
-from the first table").
+table on, has a recorded revision and can be upgraded in place.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection, Engine
 
+from lupuscell.errors import Problem, ValidationError
 from lupuscell.registry.models import Base
-from lupuscell.registry.session import make_engine
+from lupuscell.registry.session import make_engine, writer
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -67,8 +71,9 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
     creates the whole schema; on an up-to-date one it does nothing.
     """
     config = alembic_config()
+    _check_revision(config, revision, "upgrade")
     with _engine(engine_or_url) as engine:
-        with engine.begin() as connection:
+        with writer(engine).begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
         return current_revision(engine)
@@ -77,9 +82,30 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
 def downgrade(engine_or_url: Engine | str | None, revision: str) -> None:
     """Downgrade to ``revision`` (``"base"`` drops every registry table)."""
     config = alembic_config()
-    with _engine(engine_or_url) as engine, engine.begin() as connection:
+    _check_revision(config, revision, "downgrade")
+    with _engine(engine_or_url) as engine, writer(engine).begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def _check_revision(config: Config, revision: str, action: str) -> None:
+    """ValidationError naming ``--revision`` when ``revision`` is not a known revision."""
+    if revision in ("head", "heads", "base"):
+        return
+    script = ScriptDirectory.from_config(config)
+    try:
+        found = script.get_revisions(revision)
+    except (CommandError, RevisionError):
+        found = ()
+    if not found:
+        known = ", ".join(sorted(r.revision for r in script.walk_revisions()))
+        raise ValidationError(
+            Problem(
+                "--revision",
+                "revision",
+                f"cannot {action} to {revision!r}: not a revision; known: {known}, head, base",
+            )
+        )
 
 
 def current_revision(engine_or_url: Engine | str | None = None) -> str | None:
@@ -92,8 +118,31 @@ def schema_differences(engine_or_url: Engine | str | None = None) -> list[Any]:
     """Differences between the database schema and the ORM models (empty list = agreement).
 
     Uses Alembic's autogenerate comparison (tables, columns, types, nullability, indexes,
-    unique constraints, foreign keys).
+    unique constraints, foreign keys). Expression indexes (``lower(code)``), which SQLite
+    reflection cannot describe, are checked by name instead (``("missing_index", name)``).
     """
     with _engine(engine_or_url) as engine, engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, Base.metadata))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*expression-based index")
+            differences = list(compare_metadata(context, Base.metadata))
+        return differences + _missing_expression_indexes(connection)
+
+
+def _expression_indexes() -> list[sa.Index]:
+    return [
+        index
+        for table in Base.metadata.tables.values()
+        for index in table.indexes
+        if any(not isinstance(e, sa.Column) for e in index.expressions)
+    ]
+
+
+def _missing_expression_indexes(connection: Connection) -> list[Any]:
+    """Expression indexes of the models that the database lacks, looked up by name."""
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    present = {row[0] for row in connection.exec_driver_sql(query)}
+    return [("missing_index", index.name) for index in _expression_indexes() if index.name not in present]

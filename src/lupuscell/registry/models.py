@@ -5,7 +5,8 @@ pseudonymous Patients; each Patient has TherapyCourses (HSCT, MSC, CAR-T) whose 
 date is day 0; DrugAdministrations (mobilisation, conditioning, lymphodepletion,
 glucocorticoids...), Visits (SLEDAI-2K descriptors, PGA, steroid dose, co-medication),
 LabResults (stored as entered: value + unit, normalised on read with data/units.yaml),
-AdverseEvents (CTCAE v5.0 grade) and ClinicalEvents (death, flare, relapse, last contact).
+AdverseEvents (a grade with the system it was graded by: CTCAE v5.0, ASTCT 2019 for CRS
+and ICANS, MAGIC for acute GVHD) and ClinicalEvents (death, flare, relapse, last contact).
 Every change to clinical data is written to AuditLog; bulk loads are recorded as an
 ImportBatch that every row it created points to.
 
@@ -59,6 +60,8 @@ class ImportBatchMixin:
 
 
 class Site(Base):
+    """A treating centre; codes are unique regardless of case (index ``uq_sites_code_ci``)."""
+
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,7 +86,11 @@ class ImportBatch(Base):
 
 
 class Patient(TimestampMixin, ImportBatchMixin, Base):
-    """A pseudonymous patient: ``code`` is site code + sequence; no direct identifiers."""
+    """A pseudonymous patient: ``code`` is site code + sequence; no direct identifiers.
+
+    Codes are unique regardless of case (``KI-0001`` and ``ki-0001`` are refused as
+    near-duplicates), enforced by the index ``uq_patients_code_ci`` (migration 0002).
+    """
 
     __tablename__ = "patients"
     __table_args__ = (sa.CheckConstraint("birth_year BETWEEN 1900 AND 2100", name="birth_year_range"),)
@@ -230,16 +237,51 @@ class LabResult(TimestampMixin, ImportBatchMixin, Base):
     patient: Mapped[Patient] = relationship(back_populates="labs")
 
 
+def grading_checks() -> tuple[sa.CheckConstraint, ...]:
+    """CHECK constraints tying an AE's grade to its grading system and its category.
+
+    Written from the code lists of :mod:`lupuscell.vocab` (grade range per system, systems
+    allowed per category), so the database enforces the same rule as the schemas.
+    """
+    ranges = " OR ".join(
+        f"(grading_system = '{system}' AND grade BETWEEN {low} AND {high})"
+        for system, (low, high) in vocab.AE_GRADE_RANGE.items()
+    )
+    allowed = " OR ".join(
+        f"(category = '{category}' AND grading_system IN ({', '.join(repr(s) for s in systems)}))"
+        for category, systems in vocab.AE_GRADING_BY_CATEGORY.items()
+    )
+    return (
+        sa.CheckConstraint(ranges, name="grade_range"),
+        sa.CheckConstraint(allowed, name="grading_system_category"),
+    )
+
+
+def _default_grading_system(context: Any) -> str:
+    """Column default: the category's standard system (:func:`lupuscell.vocab.default_grading_system`)."""
+    return vocab.default_grading_system(context.get_current_parameters()["category"])
+
+
 class AdverseEvent(TimestampMixin, ImportBatchMixin, Base):
+    """An adverse event with its ``grade`` and the ``grading_system`` that produced it.
+
+    CTCAE v5.0 for most events, ASTCT 2019 for CRS and ICANS, MAGIC for acute GVHD (code lists
+    :data:`lupuscell.vocab.AE_GRADING_SYSTEMS`, :data:`lupuscell.vocab.AE_GRADING_BY_CATEGORY`).
+    Until migration 0002 the grade was stored as ``ctcae_grade`` whatever the system.
+    """
+
     __tablename__ = "adverse_events"
-    __table_args__ = (sa.CheckConstraint("ctcae_grade BETWEEN 1 AND 5", name="grade_range"),)
+    __table_args__ = grading_checks()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("therapy_courses.id"), default=None)
     term: Mapped[str] = mapped_column(sa.String(200))
     category: Mapped[str] = mapped_column(_enum(vocab.AE_CATEGORIES, "ae_category"))
-    ctcae_grade: Mapped[int] = mapped_column(sa.Integer)
+    grade: Mapped[int] = mapped_column(sa.Integer)
+    grading_system: Mapped[str] = mapped_column(
+        _enum(vocab.AE_GRADING_SYSTEMS, "ae_grading_system"), default=_default_grading_system
+    )
     onset_date: Mapped[dt.date] = mapped_column(sa.Date)
     resolution_date: Mapped[dt.date | None] = mapped_column(sa.Date, default=None)
     serious: Mapped[bool] = mapped_column(sa.Boolean, default=False)
@@ -248,10 +290,24 @@ class AdverseEvent(TimestampMixin, ImportBatchMixin, Base):
     patient: Mapped[Patient] = relationship(back_populates="adverse_events")
 
 
+DEATH_INDEX = "uq_clinical_events_one_death"
+"""Partial unique index: at most one death per patient (migration 0002), the guard that holds
+when two writers race past the checks."""
+
+
 class ClinicalEvent(TimestampMixin, ImportBatchMixin, Base):
     """Death (with cause), flare/relapse (with severity) and last contact."""
 
     __tablename__ = "clinical_events"
+    __table_args__ = (
+        sa.Index(
+            DEATH_INDEX,
+            "patient_id",
+            unique=True,
+            sqlite_where=sa.text("event_type = 'death'"),
+            postgresql_where=sa.text("event_type = 'death'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
@@ -264,6 +320,11 @@ class ClinicalEvent(TimestampMixin, ImportBatchMixin, Base):
     )
 
     patient: Mapped[Patient] = relationship(back_populates="clinical_events")
+
+
+# Codes differing only in case are one code (unique on lower(code), both engines; 0002).
+sa.Index("uq_sites_code_ci", sa.func.lower(Site.code), unique=True)
+sa.Index("uq_patients_code_ci", sa.func.lower(Patient.code), unique=True)
 
 
 class AuditLog(Base):

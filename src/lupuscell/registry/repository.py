@@ -8,17 +8,21 @@ for every entity and there is no per-entity copy of the plumbing.
 
 Contract of every write
 -----------------------
-* The input is validated with the entity's schema (:mod:`lupuscell.schemas`); then the
-  cross-record rules that need the database are checked (:func:`cross_record_problems`):
-  unknown or duplicate patient / site code, a dated record before the patient's birth year,
-  a second visit on the same date, a second death, an adverse event attributed to another
-  patient's course, a birth year moved after existing records.
-* ``actor`` is required; ``update`` and ``delete`` also require a ``reason``.
+* The input is validated with the entity's schema (:mod:`lupuscell.schemas`: fields and the
+  cross-field ``RULES`` - the same rules the import and the bulk loader apply); then, inside
+  the writing transaction, the plausibility rules (:mod:`lupuscell.registry.plausibility`:
+  dates in the window, lab values in their physiological range, nothing after a recorded
+  death) and the cross-record rules that need the database (:func:`cross_record_problems`):
+  unknown or duplicate patient / site code (regardless of case), a dated record before the
+  patient's birth year, a second visit on the same date, a second death, an adverse event
+  attributed to another patient's course, a birth year moved after existing records.
+* ``actor`` is required (at most 100 characters, no NUL); ``update`` and ``delete`` also
+  require a ``reason``.
 * The change and its audit rows (:mod:`lupuscell.registry.audit`) are written in one
   transaction. A rejected record raises :class:`lupuscell.errors.ValidationError` naming
-  record, field and reason, and nothing is written (no row, no audit row). A constraint the
-  database still rejects (e.g. a concurrent duplicate) is reported the same way, never as an
-  ``IntegrityError`` traceback.
+  record, field and reason, and nothing is written (no row, no audit row). A write that a
+  concurrent writer beat to a unique row (the database constraint refuses it) is checked
+  again, so it is reported the same way - never as an ``IntegrityError`` traceback.
 
 Reads return plain dicts (column values plus ``patient_code`` / ``site_code``); lab results
 also carry ``value_canonical`` / ``unit_canonical`` (normalised on read with
@@ -28,8 +32,7 @@ also carry ``value_canonical`` / ``unit_canonical`` (normalised on read with
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +42,8 @@ from sqlalchemy.orm import Session
 
 from lupuscell import units
 from lupuscell.errors import NotFoundError, Problem, ValidationError
-from lupuscell.registry import audit
+from lupuscell.registry import audit, plausibility
+from lupuscell.registry.integrity import integrity_problem
 from lupuscell.registry.models import (
     AdverseEvent,
     Base,
@@ -59,6 +63,8 @@ from lupuscell.schemas.patient import PatientIn, SiteIn
 from lupuscell.schemas.therapy import DrugAdministrationIn, TherapyCourseIn
 from lupuscell.schemas.visit import LabResultIn, VisitIn
 
+RACE_ATTEMPTS = 3
+"""Writes re-run after losing a race to a concurrent writer (see :meth:`Registry._write`)."""
 CREATE_REASON = "initial entry"
 """Reason recorded for a create when none is given (updates and deletes must give one)."""
 
@@ -131,6 +137,18 @@ def _site(session: Session, code: str) -> Site | None:
     return session.scalars(sa.select(Site).where(Site.code == code)).one_or_none()
 
 
+def _case_variant(session: Session, model: Any, code: str, row_id: int | None = None) -> str | None:
+    """A stored code equal to ``code`` regardless of case (codes differing only in case are one)."""
+    query = sa.select(model.code).where(sa.func.lower(model.code) == code.lower(), model.id != (row_id or -1))
+    return session.scalars(query).first()
+
+
+def _unknown(session: Session, model: Any, what: str, code: str) -> str:
+    variant = _case_variant(session, model, code)
+    hint = f" (codes differing only in case are one code: did you mean {variant!r}?)" if variant else ""
+    return f"unknown {what} {code!r}{hint}"
+
+
 def _load(session: Session, spec: EntitySpec, key: int | str) -> Any:
     """The ORM object for an id (any entity) or a code (site, patient)."""
     obj: Any = None
@@ -195,33 +213,33 @@ def dates_before_birth(
     return problems
 
 
-def cross_record_problems(
-    session: Session, spec: EntitySpec, record: RecordIn, row_id: int | None, label: str
-) -> tuple[dict[str, Any], list[Problem]]:
-    """Resolve codes to ids and check the rules that need the database.
+def _resolve(
+    session: Session, spec: EntitySpec, row: dict[str, Any], label: str
+) -> tuple[int | None, list[Problem]]:
+    """Replace site / patient codes by ids in ``row``; check the course reference.
 
-    Returns the column values to store and the problems found (empty = acceptable).
+    Returns the birth year that dates of the record must not precede, and the problems.
     """
-    row = record.model_dump()
     problems: list[Problem] = []
     birth_year: int | None = None
     patient_id: int | None = None
-
     if "site_code" in row:
         site_code = row.pop("site_code")
         site = _site(session, site_code)
         if site is None:
-            problems.append(Problem(label, "site_code", f"unknown site {site_code!r}"))
+            problems.append(Problem(label, "site_code", _unknown(session, Site, "site", site_code)))
         else:
             row["site_id"] = site.id
     if "patient_code" in row:
         patient_code = row.pop("patient_code")
         patient = _patient(session, patient_code)
         if patient is None:
-            problems.append(Problem(label, "patient_code", f"unknown patient {patient_code!r}"))
+            problems.append(
+                Problem(label, "patient_code", _unknown(session, Patient, "patient", patient_code))
+            )
         else:
             row["patient_id"], birth_year, patient_id = patient.id, patient.birth_year, patient.id
-    if "course_id" in row and row["course_id"] is not None:
+    if row.get("course_id") is not None:
         course = session.get(TherapyCourse, row["course_id"])
         if course is None:
             problems.append(Problem(label, "course_id", f"unknown therapy course {row['course_id']}"))
@@ -231,18 +249,24 @@ def cross_record_problems(
             )
         elif spec.name == "drug_administration":
             birth_year = course.patient.birth_year
+    return birth_year, problems
 
+
+def _unique_problems(
+    session: Session, spec: EntitySpec, row: dict[str, Any], row_id: int | None, label: str
+) -> list[Problem]:
+    """A code that exists (regardless of case), a second visit on a date, a second death."""
+    problems: list[Problem] = []
     if spec.name in ("site", "patient"):
-        model: Any = spec.model
-        clash = session.scalars(
-            sa.select(model.id).where(model.code == row["code"], model.id != (row_id or -1))
-        ).first()
-        if clash is not None:
-            problems.append(Problem(label, "code", f"{spec.name} code {row['code']!r} already exists"))
-    if spec.name == "patient":
-        birth_year = row["birth_year"]
-        if row_id is not None:
-            problems += _records_before_birth(session, row_id, row["birth_year"], label)
+        existing = _case_variant(session, spec.model, row["code"], row_id)
+        if existing is not None:
+            message = (
+                f"{spec.name} code {row['code']!r} already exists"
+                if existing == row["code"]
+                else f"{spec.name} code {row['code']!r} differs only in case from existing {existing!r}"
+            )
+            problems.append(Problem(label, "code", message))
+    patient_id = row.get("patient_id")
     if spec.name == "visit" and patient_id is not None:
         clash = session.scalars(
             sa.select(Visit.id).where(
@@ -265,6 +289,23 @@ def cross_record_problems(
         ).first()
         if clash is not None:
             problems.append(Problem(label, "event_type", "the patient already has a recorded death"))
+    return problems
+
+
+def cross_record_problems(
+    session: Session, spec: EntitySpec, record: RecordIn, row_id: int | None, label: str
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Resolve codes to ids and check the rules that need the database.
+
+    Returns the column values to store and the problems found (empty = acceptable).
+    """
+    row = record.model_dump()
+    birth_year, problems = _resolve(session, spec, row, label)
+    problems += _unique_problems(session, spec, row, row_id, label)
+    if spec.name == "patient":
+        birth_year = row["birth_year"]
+        if row_id is not None:
+            problems += _records_before_birth(session, row_id, row["birth_year"], label)
     if birth_year is not None:
         problems += dates_before_birth(record, spec.date_fields, birth_year, label)
     return row, problems
@@ -289,37 +330,6 @@ def _records_before_birth(session: Session, patient_id: int, birth_year: int, la
     return problems
 
 
-# --------------------------------------------------------------------------- integrity errors
-
-
-def _constraint_fields() -> dict[str, str]:
-    """Constraint name -> the column it protects (for database-level rejections)."""
-    fields: dict[str, str] = {}
-    for table in Base.metadata.tables.values():
-        for constraint in table.constraints:
-            name = str(constraint.name) if constraint.name else None
-            if not name:
-                continue
-            columns = [c.name for c in getattr(constraint, "columns", [])]
-            if not columns and isinstance(constraint, sa.CheckConstraint):
-                text = str(constraint.sqltext)
-                columns = [c.name for c in table.columns if re.search(rf"\b{c.name}\b", text)]
-            if columns:
-                fields[name] = columns[-1]
-    return fields
-
-
-def integrity_problem(exc: sa.exc.IntegrityError, label: str) -> ValidationError:
-    """A readable ValidationError for a constraint the database rejected."""
-    text = str(exc.orig)
-    for name, field in _constraint_fields().items():
-        if name in text:
-            return ValidationError(Problem(label, field, f"rejected by database constraint {name}"))
-    match = re.search(r"constraint failed: \w+\.(\w+)", text)
-    field = match.group(1) if match else "(record)"
-    return ValidationError(Problem(label, field, f"rejected by the database: {text.splitlines()[0]}"))
-
-
 # --------------------------------------------------------------------------- the API
 
 
@@ -336,6 +346,37 @@ class Registry:
         self.engine = engine if isinstance(engine, Engine) else make_engine(engine)
 
     # -- writes
+    def _write(self, label: str, work: Callable[[Session], int]) -> int:
+        """Run ``work`` (checks and writes) in one transaction; re-run it when the database
+        refuses a row because a concurrent writer won a race, so that the checks report it
+        like any other problem; never an IntegrityError traceback."""
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                with transaction(self.engine) as session:
+                    return work(session)
+            except sa.exc.IntegrityError as exc:
+                if attempt == RACE_ATTEMPTS:
+                    raise integrity_problem(exc, label) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _checked(
+        session: Session, spec: EntitySpec, record: RecordIn, row_id: int | None, label: str
+    ) -> dict[str, Any]:
+        """Column values of a valid record; ValidationError with every problem otherwise."""
+        row, problems = cross_record_problems(session, spec, record, row_id, label)
+        problems += plausibility.record_problems(spec.model.__tablename__, row, label)
+        if problems:
+            raise ValidationError(problems)
+        return row
+
+    @staticmethod
+    def _after_death(session: Session, obj: Any) -> None:
+        """Rule ``after_death`` on the row just written (flushed), inside the transaction."""
+        late = plausibility.records_after_death(session.connection(), record=(obj.__tablename__, obj.id))
+        if late:
+            raise ValidationError(late)
+
     def create(
         self, entity: str, data: Mapping[str, Any], *, actor: str, reason: str | None = None
     ) -> dict[str, Any]:
@@ -343,21 +384,22 @@ class Registry:
         spec = spec_of(entity)
         label = _label(spec, data.get("code") or data.get("patient_code") or "(new)")
         who = audit.require_actor(actor, label)
-        why = reason.strip() if reason and reason.strip() else CREATE_REASON
+        why = (
+            audit.require_reason(reason, label, "create a record")
+            if reason and reason.strip()
+            else CREATE_REASON
+        )
         record = validate(spec.schema, data, label)
-        try:
-            with transaction(self.engine) as session:
-                row, problems = cross_record_problems(session, spec, record, None, label)
-                if problems:
-                    raise ValidationError(problems)
-                obj = spec.model(**row)
-                session.add(obj)
-                session.flush()
-                audit.log_create(session, obj, actor=who, reason=why)
-                new_id = obj.id  # type: ignore[attr-defined]
-        except sa.exc.IntegrityError as exc:
-            raise integrity_problem(exc, label) from None
-        return self.get(entity, new_id)
+
+        def work(session: Session) -> int:
+            obj = spec.model(**self._checked(session, spec, record, None, label))
+            session.add(obj)
+            session.flush()
+            self._after_death(session, obj)
+            audit.log_create(session, obj, actor=who, reason=why)
+            return int(obj.id)  # type: ignore[attr-defined]
+
+        return self.get(entity, self._write(label, work))
 
     def update(
         self,
@@ -373,26 +415,24 @@ class Registry:
         label = _label(spec, key)
         who = audit.require_actor(actor, label)
         why = audit.require_reason(reason, label, "update a record")
-        try:
-            with transaction(self.engine) as session:
-                obj = _load(session, spec, key)
-                record = validate(spec.schema, {**_as_input(spec, obj), **changes}, label)
-                row, problems = cross_record_problems(session, spec, record, obj.id, label)
-                if problems:
-                    raise ValidationError(problems)
-                diffs = {
-                    name: (getattr(obj, name), value)
-                    for name, value in row.items()
-                    if getattr(obj, name) != value
-                }
-                for name, (_, value) in diffs.items():
-                    setattr(obj, name, value)
-                session.flush()
-                audit.log_update(session, obj, diffs, actor=who, reason=why)
-                obj_id = obj.id
-        except sa.exc.IntegrityError as exc:
-            raise integrity_problem(exc, label) from None
-        return self.get(entity, obj_id)
+
+        def work(session: Session) -> int:
+            obj = _load(session, spec, key)
+            record = validate(spec.schema, {**_as_input(spec, obj), **changes}, label)
+            row = self._checked(session, spec, record, obj.id, label)
+            diffs = {
+                name: (getattr(obj, name), value)
+                for name, value in row.items()
+                if getattr(obj, name) != value
+            }
+            for name, (_, value) in diffs.items():
+                setattr(obj, name, value)
+            session.flush()
+            self._after_death(session, obj)
+            audit.log_update(session, obj, diffs, actor=who, reason=why)
+            return int(obj.id)
+
+        return self.get(entity, self._write(label, work))
 
     def delete(self, entity: str, key: int | str, *, actor: str, reason: str | None) -> int:
         """Delete a record (a patient with all their clinical records, a course with its drugs).

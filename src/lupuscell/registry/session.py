@@ -3,6 +3,16 @@
 SQLite is the embedded default (a file under the user's data directory, WAL journal and
 foreign keys on); PostgreSQL (psycopg 3) serves a multi-user site. ``LUPUSCELL_DATABASE_URL``
 overrides the default; a ``postgresql://`` URL is mapped to the psycopg 3 driver.
+
+Write transactions (:func:`writer`, :func:`transaction`) check and write in one transaction.
+On SQLite they start with ``BEGIN IMMEDIATE``, which takes the database's single write lock
+before the first read, so the checks of one writer see everything the previous writer
+committed (a second writer waits up to :data:`SQLITE_BUSY_TIMEOUT_S` seconds for the lock,
+then gets "database is locked"). This follows the SQLAlchemy documentation's recipe for
+pysqlite ("Serializable isolation / Savepoints / Transactional DDL": the driver's own
+transaction handling is switched off and SQLAlchemy emits ``BEGIN``). On PostgreSQL the
+checks run at READ COMMITTED inside the writing transaction and the database constraints
+(unique codes, one visit per date, one death per patient) stop a writer that raced past them.
 """
 
 from __future__ import annotations
@@ -20,6 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from lupuscell.errors import ConfigurationError
 
 ENV_DATABASE_URL = "LUPUSCELL_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite writer waits for another writer's lock before "database is locked"."""
+WRITE_OPTION = "lupuscell_write"
+"""Execution option marking a connection whose transactions write (SQLite: BEGIN IMMEDIATE)."""
 
 
 def default_database_path() -> Path:
@@ -46,11 +60,16 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (_sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -67,8 +86,11 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database and sa_url.database != ":memory:":
             Path(sa_url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if "timeout" not in sa_url.query:  # sqlite:///file?timeout=S overrides the default wait
+            kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         engine = sa.create_engine(sa_url, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     if sa_url.get_backend_name() != "postgresql":
         raise ConfigurationError(
@@ -78,12 +100,20 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return sa.create_engine(sa_url, **kwargs)
 
 
+def writer(engine: Engine) -> Engine:
+    """``engine`` for write transactions: SQLite takes the write lock at ``BEGIN`` (see above)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back everything on any error."""
-    with session_factory(engine)() as session, session.begin():
+    """One unit of work that writes: commit on success, roll back everything on any error.
+
+    Checks made inside it see every committed write (SQLite: the write lock is taken first).
+    """
+    with session_factory(writer(engine))() as session, session.begin():
         yield session

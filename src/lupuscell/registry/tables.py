@@ -11,6 +11,12 @@
 
 Only portable ``select``, ``join`` and ``GROUP BY`` are used, so SQLite and PostgreSQL give the
 same frames.
+
+Rows with a stored date outside the plausibility window (before 1900 or in the future, e.g. a
+visit dated 2300 stored before the write-path rules existed) are left out of everything read
+here (:func:`lupuscell.registry.plausibility.analysable`; a patient's out-of-window diagnosis
+date reads as empty), so a bad date can never crash an analysis; ``lupuscell summary`` tells
+the user how many were left out.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from lupuscell.outcomes import timeline
 from lupuscell.outcomes.cohort import CohortData, engraftment_analyte_names
 from lupuscell.outcomes.inputs import ALIVE_DATES, from_tables
 from lupuscell.registry import models as m
+from lupuscell.registry.plausibility import analysable, windowed
 
 #: Patients per ``IN (...)`` list when a caller asks for some patients only.
 CHUNK = 5000
@@ -49,7 +56,11 @@ def _alive_rows(source: timeline.AliveSource, patient_ids: Sequence[int] | None)
     table = m.Base.metadata.tables[source.table]
     pid, from_clause = _patient_id_column(table)
     column = table.c[source.column]
-    stmt = sa.select(pid.label("patient_id"), column.label("date")).select_from(from_clause)
+    stmt = (
+        sa.select(pid.label("patient_id"), column.label("date"))
+        .select_from(from_clause)
+        .where(analysable(table))
+    )
     if source.exclude_event_types:
         stmt = stmt.where(table.c.event_type.not_in(source.exclude_event_types))
     return stmt if patient_ids is None else stmt.where(pid.in_(patient_ids))
@@ -84,10 +95,14 @@ def _courses_and_deaths(
     conn: Connection, patient_ids: Sequence[int] | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     c, e = m.TherapyCourse.__table__, m.ClinicalEvent.__table__
-    course_stmt = sa.select(c.c.patient_id, c.c.therapy, c.c.infusion_date).order_by(c.c.patient_id, c.c.id)
+    course_stmt = (
+        sa.select(c.c.patient_id, c.c.therapy, c.c.infusion_date)
+        .where(analysable(c))
+        .order_by(c.c.patient_id, c.c.id)
+    )
     death_stmt = (
         sa.select(e.c.patient_id, e.c.event_type, e.c.event_date, e.c.cause, e.c.treatment_related)
-        .where(e.c.event_type == timeline.DEATH_EVENT)
+        .where(e.c.event_type == timeline.DEATH_EVENT, analysable(e))
         .order_by(e.c.patient_id, e.c.id)
     )
     courses, deaths = [], []
@@ -134,7 +149,10 @@ def _statements() -> dict[str, Any]:
 
     def by_patient(table: Any) -> Any:
         return (
-            sa.select(*table.c, code).join_from(table, pt, table.c.patient_id == pt.c.id).order_by(table.c.id)
+            sa.select(*table.c, code)
+            .join_from(table, pt, table.c.patient_id == pt.c.id)
+            .where(analysable(table))
+            .order_by(table.c.id)
         )
 
     courses = m.TherapyCourse.__table__
@@ -142,7 +160,11 @@ def _statements() -> dict[str, Any]:
     labs = m.LabResult.__table__
     site = m.Site.__table__
     return {
-        "patients": sa.select(*pt.c, code, site.c.code.label("site_code"))
+        "patients": sa.select(
+            *(windowed(c) if c.name == "sle_diagnosis_date" else c for c in pt.c),
+            code,
+            site.c.code.label("site_code"),
+        )
         .join_from(pt, site, pt.c.site_id == site.c.id)
         .order_by(pt.c.id),
         "therapy_courses": by_patient(courses),
@@ -155,6 +177,7 @@ def _statements() -> dict[str, Any]:
         "drug_administrations": sa.select(*drugs.c, code)
         .join_from(drugs, courses, drugs.c.course_id == courses.c.id)
         .join(pt, courses.c.patient_id == pt.c.id)
+        .where(analysable(drugs))
         .order_by(drugs.c.id),
     }
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from lupuscell.errors import Problem, ValidationError
+from lupuscell.errors import Problem, ValidationError, shorten
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -39,8 +39,9 @@ def problems_from_pydantic(exc: pydantic.ValidationError, record: str) -> list[P
             continue
         message = _MESSAGES.get(error["type"], error["msg"])
         value = error.get("input")
-        if error["type"] not in ("missing",) and not isinstance(value, Mapping) and str(value) not in message:
-            message = f"{message} (got {value!r})"
+        shown = str(value) in message or shorten(value) in message
+        if error["type"] not in ("missing",) and not isinstance(value, Mapping) and not shown:
+            message = f"{message} (got {shorten(value)})"
         problems.append(Problem(record, _field(error["loc"]), message))
     return problems
 

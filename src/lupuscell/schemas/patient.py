@@ -12,16 +12,19 @@ requires ``renal`` in the organ involvement.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
 from lupuscell import vocab
-from lupuscell.schemas.base import Code, RecordIn, cross_field_error, each_one_of, one_of
+from lupuscell.schemas.base import Code, RecordIn, each_one_of, one_of
+from lupuscell.schemas.rules import NotAfterCurrentYear, RequiresMember, Rule, YearNotBefore
 
-
-def _current_year() -> int:
-    return dt.date.today().year
+PATIENT_RULES: tuple[Rule, ...] = (
+    NotAfterCurrentYear("birth_year"),
+    YearNotBefore("sle_diagnosis_date", year_field="birth_year"),
+    RequiresMember("nephritis_class", container="organ_involvement", member="renal"),
+)
 
 
 class SiteIn(RecordIn):
@@ -51,20 +54,4 @@ class PatientIn(RecordIn):
     ] = None
     prior_therapies: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _cross_field(self) -> PatientIn:
-        problems: list[tuple[str, str]] = []
-        if self.birth_year > _current_year():
-            problems.append(("birth_year", f"birth year {self.birth_year} is in the future"))
-        if self.sle_diagnosis_date is not None and self.sle_diagnosis_date.year < self.birth_year:
-            problems.append(
-                (
-                    "sle_diagnosis_date",
-                    f"diagnosis date {self.sle_diagnosis_date} is before birth year {self.birth_year}",
-                )
-            )
-        if self.nephritis_class is not None and "renal" not in self.organ_involvement:
-            problems.append(("nephritis_class", "a nephritis class requires 'renal' in organ_involvement"))
-        if problems:
-            raise cross_field_error(problems)
-        return self
+    RULES: ClassVar[tuple[Rule, ...]] = PATIENT_RULES

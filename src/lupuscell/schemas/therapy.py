@@ -16,20 +16,13 @@ allogeneic donor type and vice versa.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
 from lupuscell import vocab
-from lupuscell.schemas.base import (
-    Code,
-    FiniteFloat,
-    PositiveFloat,
-    RecordIn,
-    cross_field_error,
-    date_order_problems,
-    one_of,
-)
+from lupuscell.schemas.base import Code, FiniteFloat, PositiveFloat, RecordIn, one_of
+from lupuscell.schemas.rules import AllowedWith, DateOrder, Rule
 
 PHASE_ORDER: tuple[tuple[str, str, str], ...] = (
     ("mobilisation_date", "harvest_date", "mobilisation <= harvest"),
@@ -45,6 +38,15 @@ DONOR_BY_THERAPY: dict[str, tuple[str, ...]] = {
     "allogeneic_hsct": ("allogeneic_related", "allogeneic_unrelated"),
 }
 """Donor types compatible with a therapy (therapies not listed accept any donor type)."""
+
+COURSE_RULES: tuple[Rule, ...] = (
+    *(DateOrder(later, earlier=earlier, wording=wording) for earlier, later, wording in PHASE_ORDER),
+    AllowedWith(
+        "donor_type", depends_on="therapy", allowed=DONOR_BY_THERAPY, wording="compatible with therapy"
+    ),
+)
+"""Every cross-field rule of a therapy course: the repository and the import check them per
+record (pydantic), the bulk loader per column (:mod:`lupuscell.schemas.frames`)."""
 
 
 class TherapyCourseIn(RecordIn):
@@ -67,21 +69,7 @@ class TherapyCourseIn(RecordIn):
     route: Annotated[str | None, AfterValidator(one_of(vocab.ROUTES, "route"))] = None
     number_of_infusions: Annotated[int, Field(ge=1, le=100)] = 1
 
-    @model_validator(mode="after")
-    def _cross_field(self) -> TherapyCourseIn:
-        problems = date_order_problems(self, PHASE_ORDER)
-        allowed = DONOR_BY_THERAPY.get(self.therapy)
-        if allowed is not None and self.donor_type is not None and self.donor_type not in allowed:
-            problems.append(
-                (
-                    "donor_type",
-                    f"donor type {self.donor_type!r} is not compatible with therapy {self.therapy!r}; "
-                    f"allowed values: {', '.join(allowed)}",
-                )
-            )
-        if problems:
-            raise cross_field_error(problems)
-        return self
+    RULES: ClassVar[tuple[Rule, ...]] = COURSE_RULES
 
 
 class DrugAdministrationIn(RecordIn):

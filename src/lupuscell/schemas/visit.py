@@ -14,27 +14,127 @@ Lab results are stored as entered; the analyte must be known and the unit accept
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+import numpy as np
+import pandas as pd
+from pydantic import AfterValidator, Field
 
 from lupuscell import units, vocab
 from lupuscell.errors import ValidationError as LupuscellValidationError
-from lupuscell.schemas.base import Code, FiniteFloat, RecordIn, cross_field_error, one_of
+from lupuscell.schemas.base import BoolArray, Code, ColumnCheck, FiniteFloat, RecordIn
+from lupuscell.schemas.rules import Rule, pair_codes
 
 PGA_STEP = 0.1
 
 
-def _pga_precision(value: float | None) -> float | None:
-    if value is None:
+@dataclass(frozen=True)
+class OnGrid(ColumnCheck):
+    """A number on a grid of ``step`` (the PGA is recorded at 0.1 precision); rounds to it."""
+
+    step: float = PGA_STEP
+
+    def ok(self, value: Any) -> bool:
+        try:
+            steps = float(value) / self.step
+        except (TypeError, ValueError):
+            return True  # not a number: the type check reports it
+        return not math.isfinite(steps) or abs(steps - round(steps)) <= 1e-9
+
+    def describe(self, value: Any) -> tuple[str, str, dict[str, Any]]:
+        return "pga_precision", "PGA {value} is not on the 0.1 grid of the 0-3 scale", {"value": value}
+
+    def __call__(self, value: Any) -> Any:
+        return None if value is None else round(super().__call__(value), 1)
+
+    def bad(self, series: pd.Series) -> BoolArray:
+        steps = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float) / self.step
+        with np.errstate(invalid="ignore"):
+            return np.asarray(np.abs(steps - np.round(steps)) > 1e-9, dtype=bool)
+
+
+@dataclass(frozen=True)
+class BilagGrades(ColumnCheck):
+    """A mapping BILAG-2004 domain -> grade A..E (JSON text accepted in a data frame)."""
+
+    def _first_wrong(self, value: Any) -> tuple[str, Any] | None:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return ("mapping", value)
+        if not isinstance(value, dict):
+            return ("mapping", value)
+        for domain, grade in value.items():
+            if domain not in vocab.BILAG_DOMAINS:
+                return ("domain", domain)
+            if grade not in vocab.BILAG_GRADES:
+                return ("grade", grade)
         return None
-    tenths = value / PGA_STEP
-    if abs(tenths - round(tenths)) > 1e-9:
-        raise PydanticCustomError(
-            "pga_precision", "PGA {value} is not on the 0.1 grid of the 0-3 scale", {"value": value}
+
+    def ok(self, value: Any) -> bool:
+        return self._first_wrong(value) is None
+
+    def describe(self, value: Any) -> tuple[str, str, dict[str, Any]]:
+        kind, wrong = self._first_wrong(value) or ("mapping", value)
+        allowed = {"domain": vocab.BILAG_DOMAINS, "grade": vocab.BILAG_GRADES}.get(kind)
+        if allowed is None:
+            return (
+                "bilag",
+                "BILAG grades must be a mapping domain -> grade, got {value}",
+                {"value": repr(wrong)},
+            )
+        return (
+            "code_list",
+            "unknown {what} {value}; allowed values: {allowed}",
+            {"what": f"BILAG {kind}", "value": repr(wrong), "allowed": ", ".join(allowed)},
         )
-    return round(value, 1)
+
+
+@lru_cache(maxsize=4096)
+def _unit_problems(analyte: str, unit: str) -> dict[str, str]:
+    """Field -> message when ``unit`` is not accepted for ``analyte`` (or the analyte is
+    unknown); empty when the pair is accepted. Cached: a file repeats a few pairs."""
+    try:
+        units.unit_rule(analyte, unit)
+    except LupuscellValidationError as exc:
+        return {p.field: p.message for p in exc.problems}
+    return {}
+
+
+@dataclass(frozen=True)
+class KnownLabUnit(Rule):
+    """The analyte is in ``data/units.yaml`` (``field="analyte"``) or, for a known analyte,
+    the unit is accepted for it (``field="unit"``)."""
+
+    def _problem(self, analyte: Any, unit: Any) -> str | None:
+        if not isinstance(analyte, str) or not isinstance(unit, str):
+            return None
+        return _unit_problems(analyte, unit).get(self.field)
+
+    def _pair(self, record: Any) -> tuple[Any, Any]:
+        get = record.get if isinstance(record, dict) else lambda name: getattr(record, name, None)
+        return get("analyte"), get("unit")
+
+    def violated(self, record: Any) -> bool:
+        return self._problem(*self._pair(record)) is not None
+
+    def mask(self, frame: pd.DataFrame) -> BoolArray:
+        if "analyte" not in frame.columns or "unit" not in frame.columns:
+            return np.zeros(len(frame), dtype=bool)
+        codes, pairs = pair_codes(frame["analyte"], frame["unit"])
+        wrong = np.array([self._problem(a, u) is not None for a, u in pairs], dtype=bool)
+        return wrong[codes] if len(pairs) else np.zeros(len(frame), dtype=bool)
+
+    def message(self, record: Any) -> str:
+        return self._problem(*self._pair(record)) or ""
+
+
+LAB_RULES: tuple[Rule, ...] = (KnownLabUnit("analyte"), KnownLabUnit("unit"))
 
 
 class VisitIn(RecordIn):
@@ -67,7 +167,7 @@ class VisitIn(RecordIn):
     fever: bool | None = None
     thrombocytopenia: bool | None = None
     leukopenia: bool | None = None
-    pga: Annotated[FiniteFloat | None, Field(ge=0, le=3), AfterValidator(_pga_precision)] = None
+    pga: Annotated[FiniteFloat | None, Field(ge=0, le=3), AfterValidator(OnGrid(PGA_STEP))] = None
     prednisone_mg_per_day: Annotated[FiniteFloat | None, Field(ge=0)] = None
     on_antimalarial: bool | None = None
     on_immunosuppressant: bool | None = None
@@ -76,17 +176,7 @@ class VisitIn(RecordIn):
     haemolytic_anaemia: bool | None = None
     gastrointestinal_activity: bool | None = None
     new_activity: bool | None = None
-    bilag: dict[str, str] | None = None
-
-    @field_validator("bilag")
-    @classmethod
-    def _bilag(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        for domain, grade in value.items():
-            one_of(vocab.BILAG_DOMAINS, "BILAG domain")(domain)
-            one_of(vocab.BILAG_GRADES, "BILAG grade")(grade)
-        return value
+    bilag: Annotated[dict[str, str] | None, AfterValidator(BilagGrades())] = None
 
     def descriptors(self) -> dict[str, bool | None]:
         """The SLEDAI-2K descriptors of this visit (None = not assessed)."""
@@ -106,13 +196,7 @@ class LabResultIn(RecordIn):
     value: FiniteFloat
     unit: Annotated[str, Field(min_length=1, max_length=32)]
 
-    @model_validator(mode="after")
-    def _known_unit(self) -> LabResultIn:
-        try:
-            units.unit_rule(self.analyte, self.unit)
-        except LupuscellValidationError as exc:
-            raise cross_field_error([(p.field, p.message) for p in exc.problems]) from None
-        return self
+    RULES: ClassVar[tuple[Rule, ...]] = LAB_RULES
 
 
 def lab_canonical(analyte: str, value: float, unit: str, **kwargs: Any) -> tuple[float, str]:

@@ -789,6 +789,9 @@ def _drugs(b: _Block, rows: dict[str, Any], transfusions: pd.DataFrame) -> pd.Da
         )
     )
     out = _concat_frames(frames)
+    # nothing is given after a death (the registry refuses records dated after it)
+    death = pd.Series(_dates(b.d0[b.dead] + b.end_day[b.dead]), index=b.code[b.dead])
+    out = out[~(out["admin_date"] > out["patient_code"].map(death)).to_numpy()].reset_index(drop=True)
     out.insert(1, "course_key", out["patient_code"] + "/1")
     return out
 
@@ -929,7 +932,11 @@ def _event_frame(b: _Block, parts: list[dict[str, Any]]) -> pd.DataFrame:
             "course_key": (b.code[pi] + "/1")[keep],
             "term": cols["term"][keep],
             "category": cols["category"][keep],
-            "ctcae_grade": cols["ctcae_grade"][keep],
+            "grade": cols["ctcae_grade"][keep],
+            # CRS/ICANS graded by ASTCT 2019, the rest by CTCAE v5.0 (vocab.AE_GRADING_BY_CATEGORY)
+            "grading_system": np.array(
+                [vocab.default_grading_system(c) for c in cols["category"][keep]], dtype=object
+            ),
             "onset_date": _dates(b.d0[pi] + cols["onset"])[keep],
             "resolution_date": _dates(res_days)[keep],
             "serious": cols["serious"][keep],

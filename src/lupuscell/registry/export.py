@@ -1,0 +1,266 @@
+"""Export of the registry as one CSV or Parquet file per table (the import layout).
+
+De-identified by default (:mod:`lupuscell.registry.deidentify`); ``identified=True`` writes
+the records as stored, in exactly the import layout (an identified export re-imports into an
+empty registry). How the files are written so that nothing leaks:
+
+* **Audit first.** The export's audit row (action ``export``) is committed before any file
+  is written: an identified file never exists without its audit row, even if the process is
+  killed. An export that fails afterwards keeps its audit row (the data were read) and
+  leaves no file.
+* **Written aside, moved into place.** The files are written into a private temporary
+  folder (mode 0700) beside the target and renamed into place only when complete; on any
+  error the temporary folder is removed. An identified export keeps its folder at 0700 and
+  its files at 0600; a de-identified one is made readable (0755) once in place.
+  A temporary folder left by a killed export (audited) is removed by the next export to the
+  same target.
+* **No lying manifest.** The target must not exist, or be an empty folder, or (with
+  ``overwrite``) a previous lupuscell export (it has a ``manifest.json``), which is replaced
+  as a whole - never a folder of other files, and never a file.
+* **No formulas.** In CSV, a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return is prefixed with ``'`` (OWASP, "CSV Injection"), so a spreadsheet shows it
+  as text; the import removes that one quote again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from lupuscell import __version__
+from lupuscell.errors import Problem, ValidationError
+from lupuscell.registry import audit
+from lupuscell.registry.deidentify import DEIDENTIFICATION, deidentify
+from lupuscell.registry.layout import FORMATS, JSON_FIELDS, LIST_FIELDS, TABLES
+from lupuscell.registry.migrate import current_revision
+from lupuscell.registry.session import transaction
+
+MANIFEST = "manifest.json"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters a spreadsheet may evaluate (OWASP "CSV Injection")."""
+PARTIAL_MARK = ".lupuscell-partial-"
+OLD_MARK = ".lupuscell-replaced-"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_frames(engine: Engine) -> dict[str, pd.DataFrame]:
+    """Every table in the identified exchange layout (codes, course_no; no database ids),
+    read in one transaction that sees one snapshot (PostgreSQL: REPEATABLE READ; SQLite: one
+    read transaction), so rows written meanwhile cannot refer to parents it did not read."""
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn:
+        raw = {
+            t.name: pd.DataFrame(
+                conn.execute(sa.select(t.model.__table__)).mappings().all(),
+                columns=[c.key for c in t.model.__table__.columns],
+            )
+            for t in TABLES
+        }
+    patient_code = dict(zip(raw["patients"]["id"], raw["patients"]["code"], strict=True))
+    raw["patients"]["site_code"] = raw["patients"]["site_id"].map(
+        dict(zip(raw["sites"]["id"], raw["sites"]["code"], strict=True))
+    )
+    courses = raw["therapy_courses"].sort_values(["patient_id", "infusion_date", "id"])
+    courses["course_no"] = courses.groupby("patient_id").cumcount() + 1
+    courses["patient_code"] = courses["patient_id"].map(patient_code)
+    course_key = {
+        cid: (code, no)
+        for cid, code, no in zip(courses["id"], courses["patient_code"], courses["course_no"], strict=True)
+    }
+    raw["therapy_courses"] = courses
+    drugs = raw["drug_administrations"]
+    drugs["patient_code"] = drugs["course_id"].map(lambda c: course_key[c][0])
+    drugs["course_no"] = drugs["course_id"].map(lambda c: course_key[c][1])
+    for name in ("visits", "lab_results", "adverse_events", "clinical_events"):
+        raw[name]["patient_code"] = raw[name]["patient_id"].map(patient_code)
+    ae = raw["adverse_events"]
+    ae["course_no"] = pd.array(
+        [course_key[c][1] if pd.notna(c) else None for c in ae["course_id"]], dtype="Int64"
+    )
+    out = {}
+    for layout in TABLES:
+        frame = raw[layout.name]
+        sort = [c for c in ("patient_code", "course_no", "code") if c in frame.columns]
+        frame = frame.sort_values([*sort, "id"], kind="stable") if len(frame) else frame
+        out[layout.name] = frame.reindex(columns=list(layout.fields)).reset_index(drop=True)
+    return out
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def neutralise_formula(value: Any) -> Any:
+    """``'=cmd`` for ``=cmd``: a text cell a spreadsheet would evaluate, made text."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _encode_for_file(frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    frame = frame.copy()
+    for name in LIST_FIELDS:
+        if name in frame:
+            frame[name] = [";".join(v) if isinstance(v, list) else v for v in frame[name]]
+    for name in JSON_FIELDS:
+        if name in frame:
+            frame[name] = [
+                json.dumps(v, sort_keys=True) if isinstance(v, dict) else None for v in frame[name]
+            ]
+    if fmt == "csv":
+        for column in frame.columns:
+            if frame[column].dtype == object:
+                frame[column] = [
+                    ("true" if v else "false") if isinstance(v, bool) else neutralise_formula(v)
+                    for v in frame[column]
+                ]
+    return frame
+
+
+# --------------------------------------------------------------------------- the target folder
+
+
+def _check_target(out: Path, overwrite: bool) -> None:
+    """Refuse a file, a folder of other files, or an earlier export without ``overwrite``."""
+    if out.exists() and not out.is_dir():
+        raise ValidationError(Problem(str(out), "--out", "is an existing file; give a folder to create"))
+    if not out.is_dir():
+        return
+    present = [p.name for p in out.iterdir()]
+    if not present:
+        return
+    if not overwrite:
+        raise ValidationError(
+            Problem(
+                str(out),
+                "--out",
+                f"already holds {len(present)} file(s); choose a new or empty folder, or --overwrite "
+                "to replace a previous export",
+            )
+        )
+    if MANIFEST not in present:
+        raise ValidationError(
+            Problem(
+                str(out),
+                "--out",
+                "--overwrite replaces only a previous lupuscell export (no manifest.json here)",
+            )
+        )
+
+
+def _remove_stale(out: Path) -> None:
+    """Remove temporary folders that killed exports to ``out`` left behind (they were audited)."""
+    for stale in out.parent.glob(f".{out.name}{PARTIAL_MARK}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}{OLD_MARK}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _write_files(
+    folder: Path, frames: Mapping[str, pd.DataFrame], fmt: str, private: bool, manifest: dict[str, Any]
+) -> None:
+    for name, frame in frames.items():
+        path = folder / f"{name}.{fmt}"
+        data = _encode_for_file(frame, fmt)
+        if fmt == "csv":
+            data.to_csv(path, index=False, date_format="%Y-%m-%d")
+        else:
+            data.to_parquet(path, index=False)
+        if private:
+            path.chmod(0o600)
+    path = folder / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if private:
+        path.chmod(0o600)
+
+
+def _move_into_place(partial: Path, out: Path) -> None:
+    """Rename the finished folder to ``out`` (replacing an empty folder or a previous export)."""
+    if out.is_dir() and any(out.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}{OLD_MARK}", dir=out.parent))
+        old.rmdir()
+        out.rename(old)
+        partial.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    if out.is_dir():
+        out.rmdir()
+    partial.rename(out)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_directory(
+    engine: Engine,
+    out: Path,
+    *,
+    fmt: str = "csv",
+    identified: bool = False,
+    actor: str,
+    reason: str | None = None,
+    overwrite: bool = False,
+) -> dict[str, int]:
+    """Write every table to ``out`` (de-identified unless ``identified``); return rows per table.
+
+    An identified export requires a reason; every export is audited (action ``export``,
+    ``entity_id`` the mode) before its first file is written. ``manifest.json`` records the
+    format, the mode, the de-identification applied, the schema revision and the row counts.
+    See the module docstring for how the files are written.
+    """
+    if fmt not in FORMATS:
+        raise ValidationError(Problem(str(out), "--format", f"unknown format {fmt!r}; use csv or parquet"))
+    actor = audit.require_actor(actor, str(out))
+    if identified:
+        reason = audit.require_reason(reason, str(out), "export identified data")
+    reason = audit.require_reason(reason or "de-identified export", str(out), "export")
+    out = out.expanduser().absolute()
+    _check_target(out, overwrite)
+    frames = read_frames(engine)
+    if not identified:
+        frames = deidentify(frames)
+    counts = {name: len(frame) for name, frame in frames.items()}
+    mode = "identified" if identified else "de-identified"
+    manifest: dict[str, Any] = {
+        "lupuscell_version": __version__,
+        "schema_revision": current_revision(engine),
+        "format": fmt,
+        "mode": mode,
+        "de_identification": [] if identified else list(DEIDENTIFICATION),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "rows": counts,
+    }
+    with transaction(engine) as session:
+        audit.log_event(
+            session,
+            action="export",
+            entity="export",
+            actor=actor,
+            reason=reason,
+            entity_id=mode,
+            new_value={"out": str(out), "format": fmt, "rows": counts},
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}{PARTIAL_MARK}", dir=out.parent))
+    try:
+        _write_files(partial, frames, fmt, identified, manifest)
+        _move_into_place(partial, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(partial)
+        raise
+    if not identified:
+        out.chmod(0o755)  # mkdtemp made it private; a de-identified export may be shared
+    return counts
