@@ -27,7 +27,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from lupuscell.outcomes.datasets import build_datasets
-from lupuscell.outcomes.definitions import default_grading_system
 from lupuscell.outcomes.endpoints import derive_endpoints, records
 from lupuscell.outcomes.inputs import from_json_payload, from_tables
 from lupuscell.registry import models as m
@@ -94,7 +93,8 @@ def _plant(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
                     "course_key": course[code],
                     "term": "pneumonia",
                     "category": "infection",
-                    "ctcae_grade": 2,
+                    "grade": 2,
+                    "grading_system": "CTCAE_v5.0",
                     "onset_date": when - pd.Timedelta(days=20),
                     "resolution_date": when,
                     "serious": False,
@@ -162,8 +162,8 @@ def _ae_json(row: pd.Series) -> dict[str, Any]:
     out = {
         "date": _iso(row["onset_date"]),
         "category": row["category"],
-        "grade": int(row["ctcae_grade"]),
-        "grading_system": default_grading_system(row["category"]),
+        "grade": int(row["grade"]),
+        "grading_system": row["grading_system"],
     }
     if pd.notna(row["resolution_date"]):
         out["resolution_date"] = _iso(row["resolution_date"])

@@ -42,6 +42,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from lupuscell.vocab import (
+    AE_GRADING_BY_CATEGORY,
+    AE_GRADING_SYSTEMS,
+    default_grading_system,
+)
+
 FlareRule = Literal["sledai_rise_ge_4", "selena_flare_index"]
 FlareOrigin = Literal["first_remission", "day0"]
 TieRule = Literal["earlier", "later"]
@@ -70,37 +76,14 @@ DEFAULT_VISIT_MONTHS: tuple[int, ...] = (1, 3, 6, 12, 18, 24, 36, 48, 60)
 #: Adverse-event categories whose maximum CTCAE/ASTCT/MAGIC grade is reported per patient.
 AE_CATEGORIES_REPORTED: tuple[str, ...] = ("infection", "gvhd", "crs", "icans")
 
-#: Adverse-event grading systems (codes as the instruments record them: ``labs``,
-#: ``cellular_toxicity`` and ``gvhd`` modules of :mod:`lupuscell.instruments`, and as the
-#: registry stores them).
-CTCAE_V5 = "CTCAE_v5.0"
-ASTCT_2019 = "ASTCT_2019"
-MAGIC_2016 = "MAGIC_2016"
-AE_GRADING_SYSTEMS: tuple[str, ...] = (CTCAE_V5, ASTCT_2019, MAGIC_2016)
-
-#: Grade range of each system: CTCAE v5.0 1-5 (5 = death related to the AE; NCI 2017); ASTCT
-#: 2019 CRS/ICANS 1-4 and 5 for a death due to CRS/ICANS; MAGIC acute GVHD overall grade I-IV
-#: stored as 1-4 (Harris AC et al., Biol Blood Marrow Transplant 2016;22:4-10).
-AE_GRADE_RANGE: dict[str, tuple[int, int]] = {CTCAE_V5: (1, 5), ASTCT_2019: (1, 5), MAGIC_2016: (1, 4)}
-
-#: Grading systems each adverse-event category may be graded on; the first is the default of a
-#: record without one (the registry rules of the same name; a registry row from before the
-#: grading-system column holds a grade on its category's first system). CRS and ICANS are graded
-#: by the ASTCT 2019 consensus (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638),
-#: acute GVHD by CTCAE v5.0 or MAGIC 2016, everything else by CTCAE v5.0.
-AE_GRADING_BY_CATEGORY: dict[str, tuple[str, ...]] = {
-    "infection": (CTCAE_V5,),
-    "gvhd": (CTCAE_V5, MAGIC_2016),
-    "crs": (ASTCT_2019,),
-    "icans": (ASTCT_2019,),
-    "graft_failure": (CTCAE_V5,),
-    "other": (CTCAE_V5,),
-}
-
-
-def default_grading_system(category: str) -> str:
-    """The grading system of an adverse event of ``category`` recorded without one."""
-    return AE_GRADING_BY_CATEGORY.get(category, (CTCAE_V5,))[0]
+#: Adverse-event grading systems, their grade ranges, the systems each category may be graded
+#: on and the default of a record without one are the registry's vocabulary
+#: (:data:`lupuscell.vocab.AE_GRADING_SYSTEMS`, :data:`~lupuscell.vocab.AE_GRADE_RANGE`,
+#: :data:`~lupuscell.vocab.AE_GRADING_BY_CATEGORY`, :func:`~lupuscell.vocab.default_grading_system`,
+#: each with its source there), so the registry's CHECK constraints, the import rules and the
+#: endpoints read one list. CTCAE v5.0 for most categories, ASTCT 2019 for CRS and ICANS, MAGIC
+#: 2016 as the alternative for acute GVHD.
+CTCAE_V5, ASTCT_2019, MAGIC_2016 = AE_GRADING_SYSTEMS
 
 
 #: The grading system each reported category's maximum grade is read on (option

@@ -37,14 +37,10 @@ from lupuscell.outcomes.cohort import (
     finalise_visits,
     normalise_labs,
 )
-from lupuscell.outcomes.definitions import (
-    AE_GRADE_RANGE,
-    AE_GRADING_BY_CATEGORY,
-    AE_GRADING_SYSTEMS,
-    CTCAE_V5,
-)
+from lupuscell.outcomes.definitions import CTCAE_V5
+from lupuscell.vocab import AE_GRADE_RANGE, AE_GRADING_BY_CATEGORY, AE_GRADING_SYSTEMS, BilagGrade
 
-BilagGrade = Literal["A", "B", "C", "D", "E"]
+#: The registry's therapies (:data:`lupuscell.vocab.THERAPIES`) as a type; a test holds them equal.
 Therapy = Literal["autologous_hsct", "allogeneic_hsct", "msc", "car_t", "other"]
 
 
@@ -112,7 +108,7 @@ class AdverseEventIn(_Strict):
     """An adverse event: onset ``date``, category, grade and the grading system of that grade.
 
     The system must be one the category is graded on and the grade within its range
-    (:data:`~lupuscell.outcomes.definitions.AE_GRADING_BY_CATEGORY`, ``AE_GRADE_RANGE``), the
+    (:data:`~lupuscell.vocab.AE_GRADING_BY_CATEGORY`, ``AE_GRADE_RANGE``), the
     rules the registry applies.
     """
 

@@ -831,7 +831,7 @@ class _EventParts:
                 "pi": np.flatnonzero(mask),
                 "term": pick(np.asarray(term, dtype=object)),
                 "category": pick(np.asarray(category, dtype=object)),
-                "ctcae_grade": pick(grade).astype(np.int64),
+                "grade": pick(grade).astype(np.int64),
                 "onset": onset_a[mask],
                 "resolution": res[mask],
                 "serious": pick(serious).astype(bool),
@@ -932,7 +932,7 @@ def _event_frame(b: _Block, parts: list[dict[str, Any]]) -> pd.DataFrame:
             "course_key": (b.code[pi] + "/1")[keep],
             "term": cols["term"][keep],
             "category": cols["category"][keep],
-            "grade": cols["ctcae_grade"][keep],
+            "grade": cols["grade"][keep],
             # CRS/ICANS graded by ASTCT 2019, the rest by CTCAE v5.0 (vocab.AE_GRADING_BY_CATEGORY)
             "grading_system": np.array(
                 [vocab.default_grading_system(c) for c in cols["category"][keep]], dtype=object
