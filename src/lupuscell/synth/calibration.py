@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from lupuscell.synth.profiles import INFECTION_TERMS
+from lupuscell.synth.profiles import INFECTION_TERMS, table_rows
 
 Anchors = tuple[tuple[float, float], ...]
 
@@ -229,7 +229,9 @@ SEVERE_SHARE = {
     "flare": Assumption(0.2, "assumption", "share of flares recorded as severe"),
 }
 TRM_EARLY_DAYS = (5, 100)
-"""Treatment-related deaths within 100 days fall on day lo + (hi - lo) u^2: most in aplasia."""
+"""Treatment-related deaths within 100 days fall on day lo + (hi - lo) u^p (p =
+:data:`TRM_EARLY_POWER`): most in aplasia."""
+TRM_EARLY_POWER = 2.0
 TRM_LATE_DAYS = (100, 365)
 """The others are uniform over the rest of the first year."""
 TRM_EVENT_ONSET_BEFORE_DEATH_DAYS = (3, 14)
@@ -453,6 +455,7 @@ def calibration_table_markdown() -> str:
     )
     lines.append(f"| all | loss to follow-up per year | {LOSS_TO_FOLLOW_UP_PER_YEAR:.0%} | assumption | |")
     lines += _course_rows()
+    lines += table_rows()
     lines += [_adverse_event_row(model) for models in ADVERSE_EVENTS.values() for model in models]
     return "\n".join(lines) + "\n"
 
@@ -469,7 +472,8 @@ def _course_rows() -> list[str]:
         _row("all", "flare rate per year (partial responders)", FLARE_RATE_PER_YEAR),
         f"| all | flare episode length | {FLARE_DAYS} days | assumption | |",
         *[_row("all", f"severe {kind}", a) for kind, a in SEVERE_SHARE.items()],
-        f"| all | treatment-related death within 100 days, day | {lo} + {hi - lo} u² | assumption | "
+        f"| all | treatment-related death within 100 days, day | {lo} + {hi - lo} u^{TRM_EARLY_POWER:g} | "
+        "assumption | "
         "most in aplasia |",
         f"| all | treatment-related death after 100 days, day | uniform {TRM_LATE_DAYS[0]}-{TRM_LATE_DAYS[1]} | "
         "assumption | |",

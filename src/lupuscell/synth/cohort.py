@@ -80,6 +80,9 @@ _PARTIAL_MASK = np.array([name in prof.PARTIAL_RESPONSE_DESCRIPTORS for name in 
 BASE, IMPROVING, REMISSION, PARTIAL, ACTIVE, RELAPSE = 0, 1, 2, 3, 4, 5  # profiles.VISIT_STATES order
 
 
+DAYS_PER_YEAR = 365.25
+
+
 def _day(iso: str) -> int:
     return int(np.datetime64(iso, "D").astype(np.int64))
 
@@ -92,8 +95,21 @@ def _dates(days: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
     return out
 
 
+def _calendar_year(days: IntArray) -> IntArray:
+    """Calendar year of days since 1970-01-01."""
+    return np.asarray(_dates(days).astype("datetime64[Y]").astype(np.int64) + 1970, dtype=np.int64)
+
+
+def _criteria(diagnosis_year: IntArray) -> npt.NDArray[np.object_]:
+    """Classification criteria recorded for each diagnosis year (profiles)."""
+    out = np.full(diagnosis_year.shape, prof.CLASSIFICATION_CRITERIA_BEFORE, dtype=object)
+    for year, criteria in reversed(prof.CLASSIFICATION_CRITERIA_FROM_YEAR):
+        out[diagnosis_year >= year] = criteria
+    return out
+
+
 _NO_DATE = np.iinfo(np.int64).min
-_CART_DAYS = np.array([-5, 0, 3, 7, 10, 14, 21, 28])
+_CART_DAYS = np.array(prof.CAR_T_COUNT_DAYS)
 _DATA_CUT = _day(cal.DATA_CUT)
 
 
@@ -167,17 +183,18 @@ class _Block:
         self.d0 = _uniform_int(rng, period[self.ti, 0], period[self.ti, 1], m)
         w_mu = np.where(self.female, prof.WEIGHT_KG["F"][0], prof.WEIGHT_KG["M"][0])
         w_sd = np.where(self.female, prof.WEIGHT_KG["F"][1], prof.WEIGHT_KG["M"][1])
-        self.weight = np.clip(w_mu + w_sd * rng.standard_normal(m), 40.0, 130.0)
+        self.weight = np.clip(w_mu + w_sd * rng.standard_normal(m), *prof.WEIGHT_KG_RANGE)
 
         med, sigma = prof.DISEASE_DURATION_YEARS
-        duration = np.clip(_lognormal(rng, med, sigma, m), 0.5, self.age - prof.MIN_AGE_AT_DIAGNOSIS)
-        self.birth_day = self.d0 - np.round(self.age * 365.25).astype(np.int64)
-        self.diagnosis_day = self.d0 - np.round(duration * 365.25).astype(np.int64)
-        self.birth_year = _dates(self.birth_day).astype("datetime64[Y]").astype(np.int64) + 1970
-        diag_year = _dates(self.diagnosis_day).astype("datetime64[Y]").astype(np.int64) + 1970
-        self.criteria = np.where(
-            diag_year >= 2020, "eular_acr_2019", np.where(diag_year >= 2013, "slicc_2012", "acr_1997")
-        ).astype(object)
+        duration = np.clip(
+            _lognormal(rng, med, sigma, m),
+            prof.MIN_DISEASE_DURATION_YEARS,
+            self.age - prof.MIN_AGE_AT_DIAGNOSIS,
+        )
+        self.birth_day = self.d0 - np.round(self.age * DAYS_PER_YEAR).astype(np.int64)
+        self.diagnosis_day = self.d0 - np.round(duration * DAYS_PER_YEAR).astype(np.int64)
+        self.birth_year = _calendar_year(self.birth_day)
+        self.criteria = _criteria(_calendar_year(self.diagnosis_day))
 
         neph_share = np.array([cal.NEPHRITIS_SHARE[t].p for t in THERAPIES])
         self.nephritis = rng.random(m) < neph_share[self.ti]
@@ -204,13 +221,13 @@ class _Block:
             organ_name, p_in, p_out = prof.DESCRIPTOR_PROBABILITY[name]
             involved = np.ones(m, bool) if organ_name is None else self.organ[:, organs.index(organ_name)]
             p[:, j] = np.where(involved, p_in, p_out)
-        fallback = np.where(self.nephritis, _D["proteinuria"], _D["arthritis"])
+        fall = {k: _D[v] for k, v in prof.FALLBACK_DESCRIPTOR.items()}
         self.B = rng.random(p.shape) < p
+        fallback = np.where(self.nephritis, fall["baseline_nephritis"], fall["baseline_other"])
         self.B[np.arange(m), _first_clinical(self.B, fallback)] = True
-        self.F = rng.random(p.shape) < 0.8 * p
-        self.F[
-            np.arange(m), _first_clinical(self.F, np.where(self.nephritis, _D["proteinuria"], _D["rash"]))
-        ] = True
+        self.F = rng.random(p.shape) < prof.FLARE_DESCRIPTOR_FACTOR * p
+        fallback = np.where(self.nephritis, fall["flare_nephritis"], fall["flare_other"])
+        self.F[np.arange(m), _first_clinical(self.F, fallback)] = True
 
     # -- therapy course ----------------------------------------------------------------------
     def _course(self) -> None:
@@ -296,10 +313,11 @@ class _Block:
             object
         )
         self.donor_type = np.where(s, "allogeneic_third_party", "autologous").astype(object)
+        ids = prof.PROTOCOL_IDS
         self.protocol = np.where(
             h,
-            np.where(self.rituximab, "HSCT-CY-RATG-RTX", "HSCT-CY-RATG"),
-            np.where(s, np.where(n_inf == 2, "MSC-1E6-X2", "MSC-1E6"), "CART19-FLU-CY"),
+            np.where(self.rituximab, ids["autologous_hsct"][1], ids["autologous_hsct"][0]),
+            np.where(s, np.where(n_inf == 2, ids["msc"][1], ids["msc"][0]), ids["car_t"][0]),
         ).astype(object)
 
     # -- outcomes ----------------------------------------------------------------------------
@@ -311,7 +329,7 @@ class _Block:
         for ti, therapy in enumerate(THERAPIES):
             mask = self.ti == ti
             anchors = getattr(cal.CALIBRATION[therapy], attr).anchors
-            out[mask] = cal.piecewise_exponential_quantile(u[mask], anchors) * 365.25
+            out[mask] = cal.piecewise_exponential_quantile(u[mask], anchors) * DAYS_PER_YEAR
         return out
 
     def _outcomes(self) -> None:
@@ -328,19 +346,22 @@ class _Block:
         relapse = self._anchored_days("relapse_after_remission", rng.random(m))
         earliest = self.resp_day + cal.RELAPSE_MIN_DAYS_AFTER_RESPONSE
         self.relapse_day = np.where(self.complete, np.maximum(relapse, earliest), np.inf)
-        flare = self.resp_day + rng.exponential(365.25 / cal.FLARE_RATE_PER_YEAR.p, m)
+        flare = self.resp_day + rng.exponential(DAYS_PER_YEAR / cal.FLARE_RATE_PER_YEAR.p, m)
         self.flare_day = np.where(self.partial, flare, np.inf)
 
         p_trm = self._per_therapy("treatment_related_death")
         early = np.array([cal.CALIBRATION[t].trm_within_100_days for t in THERAPIES])[self.ti]
         u_t = rng.random(m)
         (e_lo, e_hi), (l_lo, l_hi) = cal.TRM_EARLY_DAYS, cal.TRM_LATE_DAYS
-        trm_day = np.where(rng.random(m) < early, e_lo + (e_hi - e_lo) * u_t**2, l_lo + (l_hi - l_lo) * u_t)
+        trm_day = np.where(
+            rng.random(m) < early, e_lo + (e_hi - e_lo) * u_t**cal.TRM_EARLY_POWER, l_lo + (l_hi - l_lo) * u_t
+        )
         trm_day = np.where(rng.random(m) < p_trm, np.floor(trm_day), np.inf)
         other_day = np.floor(self._anchored_days("other_death", rng.random(m)))
         death_day = np.minimum(trm_day, other_day)
-        ltfu = rng.exponential(1.0 / cal.LOSS_TO_FOLLOW_UP_PER_YEAR, m) * 365.25
-        fu_end = np.floor(np.minimum(np.minimum(ltfu, _DATA_CUT - self.d0), prof.VISIT_DAYS[-1] + 30))
+        ltfu = rng.exponential(1.0 / cal.LOSS_TO_FOLLOW_UP_PER_YEAR, m) * DAYS_PER_YEAR
+        last_day = prof.VISIT_DAYS[-1] + prof.FOLLOW_UP_AFTER_LAST_VISIT_DAYS
+        fu_end = np.floor(np.minimum(np.minimum(ltfu, _DATA_CUT - self.d0), last_day))
         self.dead = death_day <= fu_end
         self.trm = self.dead & (trm_day <= other_day)
         self.end_day = np.where(self.dead, death_day, fu_end).astype(np.int64)
@@ -348,10 +369,13 @@ class _Block:
         self.u_severity = rng.random(m)
         # the patient is "active" at death if not in remission then
         at = self.end_day
-        # daily HSCT counts run to ANC recovery + 5 days and platelet recovery + 10 days (so a
-        # transfusion-free run can be seen), at least to day 28, and stop at death / censoring
-        # (CAR-T: counts on fixed days up to day 28)
-        hsct_last = np.maximum(np.maximum(28, self.en + 5), self.ep + 10)
+        # daily HSCT counts (profiles.HSCT_COUNT_FOLLOW) stop at death / censoring (CAR-T: counts
+        # on fixed days up to day 28)
+        follow = prof.HSCT_COUNT_FOLLOW
+        hsct_last = np.maximum(
+            np.maximum(follow["at_least_to_day"], self.en + follow["after_neutrophil_recovery"]),
+            self.ep + follow["after_platelet_recovery"],
+        )
         self.count_last_day = np.minimum(
             np.where(self.is_hsct, hsct_last, np.where(self.is_cart, int(_CART_DAYS[-1]), -1)), self.end_day
         )
@@ -459,8 +483,8 @@ def _prednisone(b: _Block, pi: IntArray, t: IntArray, state: IntArray) -> FloatA
         floors["car_t"][0],
         np.where(
             b.is_hsct,
-            np.where(rng.random(m) < 0.5, h_low, h_high),
-            m_low + (m_high - m_low) * (rng.random(m) < 0.5),
+            np.where(rng.random(m) < prof.REMISSION_PREDNISONE_FLOOR_SPLIT, h_low, h_high),
+            m_low + (m_high - m_low) * (rng.random(m) < prof.REMISSION_PREDNISONE_FLOOR_SPLIT),
         ),
     )
     tau = np.where(b.is_cart, prof.TAPER_DAYS["car_t_remission"], prof.TAPER_DAYS["remission"])
@@ -558,36 +582,48 @@ def _entered(values: FloatArray, units: npt.NDArray[np.object_], analyte: str) -
     return out
 
 
+def _draw(rng: np.random.Generator, law: prof.LogNormal | prof.Uniform, size: Any) -> FloatArray:
+    """Draws from a law of :mod:`lupuscell.synth.profiles` (floor and ceiling applied)."""
+    if isinstance(law, prof.Uniform):
+        return np.asarray(rng.uniform(law.low, law.high, size), dtype=float)
+    x = _lognormal(rng, law.median, law.sigma, size)
+    if law.floor is not None:
+        x = np.maximum(law.floor, x)
+    if law.ceiling is not None:
+        x = np.minimum(law.ceiling, x)
+    return x
+
+
+def _visit_lab_values(b: _Block, pi: IntArray, desc: BoolArray) -> dict[str, FloatArray]:
+    """Canonical-unit values of every visit lab, on the side of each descriptor's cut-off
+    (profiles.VISIT_LAB_LAWS and CREATININE); drawn in analyte order."""
+    rng, r = b.rng, len(pi)
+    crea = prof.CREATININE
+    crea_base = np.where(
+        b.nephritis, _draw(rng, crea.patient_nephritis, b.m), _draw(rng, crea.patient_other, b.m)
+    )
+    values: dict[str, FloatArray] = {}
+    for analyte in prof.VISIT_LABS:
+        if analyte == "creatinine":
+            prot = desc[:, _D["proteinuria"]]
+            factor = np.where(prot, crea.with_proteinuria, crea.without_proteinuria)
+            values[analyte] = crea_base[pi] * factor * _lognormal(rng, 1.0, crea.visit_sigma, r)
+            continue
+        law = prof.VISIT_LAB_LAWS[analyte]
+        abnormal = _draw(rng, law.abnormal, r)
+        renal = None if law.normal_nephritis is None else _draw(rng, law.normal_nephritis, r)
+        normal = _draw(rng, law.normal, r)
+        if renal is not None:
+            normal = np.where(b.nephritis[pi], renal, normal)
+        values[analyte] = np.where(desc[:, _D[law.descriptor]], abnormal, normal)
+    return values
+
+
 def _visit_labs(b: _Block, rows: dict[str, Any]) -> list[pd.DataFrame]:
     rng = b.rng
-    pi, t, desc = rows["pi"], rows["t"], rows["desc"]
+    pi, t = rows["pi"], rows["t"]
     r = len(pi)
-    ln = lambda med, sigma: _lognormal(rng, med, sigma, r)  # noqa: E731
-    crea_base = np.where(b.nephritis, _lognormal(rng, 1.0, 0.3, b.m), _lognormal(rng, 0.75, 0.15, b.m))
-    prot = desc[:, _D["proteinuria"]]
-    values = {
-        "anti_dsdna": np.where(
-            desc[:, _D["increased_dna_binding"]],
-            np.maximum(35.0, ln(150.0, 0.7)),
-            np.minimum(28.0, ln(10.0, 0.6)),
-        ),
-        "c3": np.where(
-            desc[:, _D["low_complement"]], np.minimum(0.85, ln(0.6, 0.2)), np.maximum(0.92, ln(1.15, 0.15))
-        ),
-        "c4": np.where(
-            desc[:, _D["low_complement"]], np.minimum(0.09, ln(0.07, 0.3)), np.maximum(0.11, ln(0.22, 0.25))
-        ),
-        "creatinine": crea_base[pi] * np.where(prot, 1.15, 0.95) * ln(1.0, 0.08),
-        "upcr": np.where(
-            prot,
-            np.maximum(0.6, ln(2.0, 0.6)),
-            np.where(b.nephritis[pi], np.minimum(0.45, ln(0.2, 0.5)), np.minimum(0.3, ln(0.08, 0.4))),
-        ),
-        "platelets": np.where(
-            desc[:, _D["thrombocytopenia"]], rng.uniform(30, 95, r), np.maximum(105.0, ln(240.0, 0.25))
-        ),
-        "wbc": np.where(desc[:, _D["leukopenia"]], rng.uniform(1.8, 2.9, r), np.maximum(3.1, ln(6.0, 0.3))),
-    }
+    values = _visit_lab_values(b, pi, rows["desc"])
     frames = []
     dates = _dates(b.d0[pi] + t)
     daily = t <= b.count_last_day[pi]  # HSCT / CAR-T counts already report platelets then
@@ -610,72 +646,77 @@ def _visit_labs(b: _Block, rows: dict[str, Any]) -> list[pd.DataFrame]:
     return frames
 
 
-_HSCT_GRID = np.arange(-6, 61)
-_CART_ANC = np.array([3.5, 1.2, 0.6, 0.8, 1.3, 2.0, 2.8, 3.2])
-_CART_PLT = np.array([220.0, 180.0, 140.0, 130.0, 150.0, 180.0, 200.0, 210.0])
+_HSCT_GRID = np.arange(prof.HSCT_COUNT_DAYS[0], prof.HSCT_COUNT_DAYS[1] + 1)
+
+
+def _count_curve(
+    rng: np.random.Generator,
+    curve: prof.CountCurve,
+    d: IntArray,
+    recovery: IntArray,
+    day_before: prof.Uniform | None = None,
+) -> FloatArray:
+    """Daily counts of one analyte after conditioning (profiles.CountCurve) on the grid ``d``
+    (patients x days) for recovery days ``recovery`` (column); ``day_before``: the law of the
+    count on the day before recovery, if it has one."""
+    n, g = d.shape
+    nadir = _draw(rng, curve.nadir, n)[:, None]
+    frac = np.clip((d - prof.HSCT_COUNT_DAYS[0]) / curve.decline_days, 0.0, 1.0)
+    x = np.exp(np.log(curve.start) * (1 - frac) + np.log(nadir) * frac) * np.exp(
+        curve.noise * rng.standard_normal((n, g))
+    )
+    deep_until = recovery - (1 if day_before is not None else 0)
+    x = np.where((d >= curve.deep_from_day) & (d < deep_until), np.minimum(x, curve.deep_cap), x)
+    x = np.where((d >= 0) & (d < recovery), np.minimum(x, curve.cap), x)
+    if day_before is not None:
+        x = np.where(d == recovery - 1, _draw(rng, day_before, (n, g)), x)
+    grown = np.minimum(
+        curve.recovery_max, curve.recovery_start * curve.recovery_growth ** np.maximum(d - recovery, 0)
+    )
+    recovered = grown * np.exp(curve.recovery_noise * rng.standard_normal((n, g)))
+    return np.asarray(np.where(d >= recovery, np.maximum(recovered, curve.engrafted_floor), x), dtype=float)
+
+
+def _count_frames(
+    b: _Block, pi: IntArray, days: IntArray, series: dict[str, FloatArray]
+) -> list[pd.DataFrame]:
+    """One lab-result frame per analyte of counts on study ``days`` of patients ``pi``."""
+    dates = _dates(b.d0[pi] + days)
+    out = []
+    for analyte, values in series.items():
+        units = _units(b, pi, analyte)
+        out.append(
+            pd.DataFrame(
+                {
+                    "patient_code": b.code[pi],
+                    "result_date": dates,
+                    "analyte": analyte,
+                    "value": _entered(values, units, analyte),
+                    "unit": units,
+                }
+            )
+        )
+    return out
 
 
 def _hsct_counts(b: _Block) -> tuple[list[pd.DataFrame], pd.DataFrame]:
-    """Daily ANC and platelets from day -6 to recovery (+5 days, at least day 28) after HSCT,
-    and the platelet transfusions given while platelets were < 10 (or < 20 at random)."""
+    """Daily ANC and platelets after HSCT from the first grid day until the count window ends
+    (profiles.HSCT_COUNT_FOLLOW), and the platelet transfusions given before platelet recovery
+    (profiles.PLATELET_TRANSFUSION_BELOW)."""
     rng = b.rng
     hp = np.flatnonzero(b.is_hsct)
     n, g = len(hp), len(_HSCT_GRID)
     d = np.broadcast_to(_HSCT_GRID, (n, g))
     en, ep = b.en[hp][:, None], b.ep[hp][:, None]
-    nadir = np.minimum(0.2, _lognormal(rng, 0.05, 0.5, n))[:, None]
-    frac = np.clip((d + 6) / 8.0, 0.0, 1.0)
-    anc = np.exp(np.log(4.5) * (1 - frac) + np.log(nadir) * frac) * np.exp(0.25 * rng.standard_normal((n, g)))
-    anc = np.where((d >= 0) & (d < en - 1), np.minimum(anc, 0.3), anc)
-    anc = np.where(d == en - 1, rng.uniform(0.2, 0.45, (n, g)), anc)
-    recovered = np.minimum(6.0, 0.6 * 1.5 ** np.maximum(d - en, 0)) * np.exp(
-        0.1 * rng.standard_normal((n, g))
-    )
-    anc = np.where(d >= en, np.maximum(recovered, 0.5), anc)
-    anc = np.where((d >= 0) & (d < en), np.minimum(anc, 0.45), anc)
+    anc = _count_curve(rng, prof.HSCT_ANC, d, en, prof.HSCT_ANC_DAY_BEFORE_RECOVERY)
+    plt = np.round(_count_curve(rng, prof.HSCT_PLATELETS, d, ep))
 
-    nadir_p = rng.uniform(5, 15, n)[:, None]
-    frac_p = np.clip((d + 6) / 12.0, 0.0, 1.0)
-    plt = np.exp(np.log(220.0) * (1 - frac_p) + np.log(nadir_p) * frac_p) * np.exp(
-        0.2 * rng.standard_normal((n, g))
-    )
-    plt = np.where((d >= 6) & (d < ep), np.minimum(plt, 19.0), plt)
-    plt = np.where((d >= 0) & (d < ep), np.minimum(plt, 60.0), plt)
-    plt_rec = np.minimum(250.0, 22.0 * 1.25 ** np.maximum(d - ep, 0)) * np.exp(
-        0.1 * rng.standard_normal((n, g))
-    )
-    plt = np.where(d >= ep, np.maximum(plt_rec, 20.0), plt)
-    plt = np.round(plt)
-
-    last = b.count_last_day[hp][:, None]
-    keep = d <= last
+    keep = d <= b.count_last_day[hp][:, None]
     rows, cols = np.nonzero(keep)
-    pcode = b.code[hp][rows]
-    dates = _dates(b.d0[hp][rows] + d[rows, cols])
-    units_anc = _units(b, hp[rows], "anc")
-    units_plt = _units(b, hp[rows], "platelets")
-    frames = [
-        pd.DataFrame(
-            {
-                "patient_code": pcode,
-                "result_date": dates,
-                "analyte": "anc",
-                "value": _entered(anc[rows, cols], units_anc, "anc"),
-                "unit": units_anc,
-            }
-        ),
-        pd.DataFrame(
-            {
-                "patient_code": pcode,
-                "result_date": dates,
-                "analyte": "platelets",
-                "value": _entered(plt[rows, cols], units_plt, "platelets"),
-                "unit": units_plt,
-            }
-        ),
-    ]
-    tx = keep & (d >= 0) & (d < ep) & ((plt < 10) | ((plt < 20) & (rng.random((n, g)) < 0.25)))
-    tr, tc = np.nonzero(tx)
+    frames = _count_frames(b, hp[rows], d[rows, cols], {"anc": anc[rows, cols], "platelets": plt[rows, cols]})
+    soft, share = prof.PLATELET_TRANSFUSION_SOMETIMES_BELOW
+    low = (plt < prof.PLATELET_TRANSFUSION_BELOW) | ((plt < soft) & (rng.random((n, g)) < share))
+    tr, tc = np.nonzero(keep & (d >= 0) & (d < ep) & low)
     drug, dose, unit, purpose = prof.PLATELET_TRANSFUSION
     transfusions = pd.DataFrame(
         {
@@ -691,29 +732,16 @@ def _hsct_counts(b: _Block) -> tuple[list[pd.DataFrame], pd.DataFrame]:
 
 
 def _cart_counts(b: _Block) -> list[pd.DataFrame]:
+    """ANC and platelets on the CAR-T count days (profiles.CAR_T_ANC, CAR_T_PLATELETS)."""
     rng = b.rng
     cp = np.flatnonzero(b.is_cart)
     n, g = len(cp), len(_CART_DAYS)
     d = np.broadcast_to(_CART_DAYS, (n, g))
-    anc = _CART_ANC * np.exp(0.3 * rng.standard_normal((n, g)))
-    plt = np.round(_CART_PLT * np.exp(0.2 * rng.standard_normal((n, g))))
+    (anc_median, anc_sigma), (plt_median, plt_sigma) = prof.CAR_T_ANC, prof.CAR_T_PLATELETS
+    anc = np.array(anc_median) * np.exp(anc_sigma * rng.standard_normal((n, g)))
+    plt = np.round(np.array(plt_median) * np.exp(plt_sigma * rng.standard_normal((n, g))))
     rows, cols = np.nonzero(d <= b.count_last_day[cp][:, None])
-    dates = _dates(b.d0[cp][rows] + d[rows, cols])
-    out = []
-    for analyte, values in (("anc", anc), ("platelets", plt)):
-        units = _units(b, cp[rows], analyte)
-        out.append(
-            pd.DataFrame(
-                {
-                    "patient_code": b.code[cp][rows],
-                    "result_date": dates,
-                    "analyte": analyte,
-                    "value": _entered(values[rows, cols], units, analyte),
-                    "unit": units,
-                }
-            )
-        )
-    return out
+    return _count_frames(b, cp[rows], d[rows, cols], {"anc": anc[rows, cols], "platelets": plt[rows, cols]})
 
 
 def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -752,12 +780,13 @@ def _drugs(b: _Block, rows: dict[str, Any], transfusions: pd.DataFrame) -> pd.Da
     ]
     second = b.is_msc & (b.n_infusions == 2)
     premed = _template_drugs(b, second, prof.MSC_FIXED_DRUGS)
-    premed["admin_date"] = premed["admin_date"] + pd.Timedelta(days=7)
+    premed["admin_date"] = premed["admin_date"] + pd.Timedelta(days=prof.MSC_SECOND_INFUSION_DAY)
     frames.append(premed)
     # G-CSF daily from mobilisation day +3 to the last apheresis day
     hp = np.flatnonzero(b.is_hsct)
-    k = np.arange(12)
-    day = b.mob[hp][:, None] + 3 + k
+    first = prof.HSCT_GCSF_FIRST_DAY
+    k = np.arange(prof.APHERESIS_DAYS_AFTER_MOBILISATION[1] - first + 1)
+    day = b.mob[hp][:, None] + first + k
     rr, cc = np.nonzero(day <= b.harvest[hp][:, None])
     drug, dose, unit, purpose = prof.HSCT_GCSF
     frames.append(
