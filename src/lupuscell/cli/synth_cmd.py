@@ -86,7 +86,12 @@ def _engine(db: str | None) -> Engine:
 
 
 def load_synthetic(
-    engine: Engine, patients: int, seed: int, chunk_size: int, actor: str | None = None
+    engine: Engine,
+    patients: int,
+    seed: int,
+    chunk_size: int,
+    actor: str | None = None,
+    baseline_signal: bool = True,
 ) -> LoadResult:
     """Generate and bulk-load a synthetic cohort with a progress bar (used by synth and run)."""
     from lupuscell.registry.bulk import load_tables
@@ -95,9 +100,10 @@ def load_synthetic(
     with _progress(patients, "loading synthetic patients") as advance:
         return load_tables(
             engine,
-            iter_cohort_tables(patients, seed, chunk_size=chunk_size),
+            iter_cohort_tables(patients, seed, chunk_size=chunk_size, baseline_signal=baseline_signal),
             actor=actor or os.environ.get(ENV_ACTOR) or getpass.getuser(),
-            source=f"lupuscell synth --patients {patients} --seed {seed}",
+            source=f"lupuscell synth --patients {patients} --seed {seed}"
+            + ("" if baseline_signal else " --no-signal"),
             reason="synthetic cohort for demonstration, testing and benchmarking",
             progress=advance,
         )
@@ -114,6 +120,11 @@ def synth(
     ),
     fmt: str = typer.Option("parquet", "--format", help="File format with --out: parquet or csv."),
     chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Patients generated per chunk."),
+    no_signal: bool = typer.Option(
+        False,
+        "--no-signal",
+        help="Outcomes independent of every baseline feature and the therapy (a null cohort).",
+    ),
 ) -> None:
     """Generate a synthetic SLE cell-therapy cohort into a registry or into files."""
     from lupuscell.synth.cohort import iter_cohort_tables
@@ -128,12 +139,13 @@ def synth(
     with _errors():
         if out is not None:
             with _progress(patients, "writing synthetic patients") as advance:
-                counts = write_cohort_files(iter_cohort_tables(patients, seed, chunk_size), out, fmt, advance)
+                chunks = iter_cohort_tables(patients, seed, chunk_size, baseline_signal=not no_signal)
+                counts = write_cohort_files(chunks, out, fmt, advance)
             typer.echo(json.dumps({"out": str(out), "format": fmt, "row_counts": counts}, indent=2))
             return
         engine = _engine(db)
         try:
-            result = load_synthetic(engine, patients, seed, chunk_size)
+            result = load_synthetic(engine, patients, seed, chunk_size, baseline_signal=not no_signal)
         finally:
             engine.dispose()
         payload = {

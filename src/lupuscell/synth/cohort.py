@@ -36,6 +36,7 @@ IU/mL, platelets < 100, WBC < 3).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -47,6 +48,7 @@ import pandas as pd
 from lupuscell import vocab
 from lupuscell.instruments import sledai2k
 from lupuscell.synth import calibration as cal
+from lupuscell.synth import effects
 from lupuscell.synth import profiles as prof
 
 BLOCK_SIZE = 250
@@ -142,24 +144,70 @@ def _first_clinical(matrix: BoolArray, default: IntArray) -> IntArray:
     return np.where(has, clinical.argmax(axis=1), default)
 
 
+def _therapy_index(u: FloatArray) -> IntArray:
+    """Therapy (index into :data:`THERAPIES`) for uniform draws ``u``, by the calibrated shares."""
+    shares = np.array([cal.CALIBRATION[t].share.p for t in THERAPIES])
+    idx = np.searchsorted(np.cumsum(shares / shares.sum()), u, side="right")
+    return np.asarray(np.minimum(idx, len(THERAPIES) - 1), dtype=np.int64)
+
+
+@functools.cache
+def signal_model() -> effects.SignalModel:
+    """The calibrated intercepts and relapse baseline hazards of the baseline effects, solved once
+    per process on a fixed reference sample (:mod:`lupuscell.synth.effects`)."""
+    ref = _Block.reference_baseline(effects.REFERENCE_SEED, effects.REFERENCE_PATIENTS)
+    return effects.calibrate(ref.features(), ref.ti)
+
+
 class _Block:
     """All draws of one block of patients (arrays of length m, one entry per patient)."""
 
-    def __init__(self, seed: int, block: int, start: int, m: int) -> None:
+    def __init__(self, seed: int, block: int, start: int, m: int, baseline_signal: bool = True) -> None:
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
         self.m = m
         self.index = start + np.arange(m)
         self._baseline()
         self._course()
+        self._disease_course_therapy(seed, block, baseline_signal)
         self._outcomes()
+
+    @classmethod
+    def reference_baseline(cls, seed: int, m: int) -> _Block:
+        """Baseline draws only, of ``m`` patients (the population the effects are calibrated on)."""
+        b = cls.__new__(cls)
+        b.rng = np.random.default_rng(np.random.SeedSequence(seed))
+        b.m, b.index = m, np.arange(m)
+        b._baseline()
+        return b
+
+    def features(self) -> dict[str, FloatArray]:
+        """The baseline features of :data:`lupuscell.synth.calibration.BASELINE_FEATURES`."""
+        columns = [self.prior_names.index(name) for name in prof.PRIOR_IMMUNOSUPPRESSANTS]
+        return {
+            "lupus_nephritis": self.nephritis.astype(float),
+            "sledai_2k": (self.B.astype(np.int64) @ _WEIGHTS).astype(float),
+            "prior_immunosuppressants": self.prior[:, columns].sum(axis=1).astype(float),
+            "age": self.age,
+            "anti_dsdna_negative": (~self.B[:, _D["increased_dna_binding"]]).astype(float),
+        }
+
+    def _disease_course_therapy(self, seed: int, block: int, baseline_signal: bool) -> None:
+        """The therapy whose calibration the disease course follows (``cti``): the patient's own,
+        or, for a cohort without baseline signal, one drawn from the shares independently of
+        everything recorded at baseline (its own generator: no other draw changes)."""
+        self.signal = baseline_signal
+        if baseline_signal:
+            self.cti = self.ti
+        else:
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, 1)))
+            self.cti = _therapy_index(rng.random(self.m))
+        self.course_hsct, self.course_cart = self.cti == 0, self.cti == 2
 
     # -- baseline -------------------------------------------------------------------------
     def _baseline(self) -> None:
+        """Therapy, site and code, then the demographics and the disease at baseline."""
         rng, m = self.rng, self.m
-        shares = np.array([cal.CALIBRATION[t].share.p for t in THERAPIES])
-        self.ti = np.minimum(
-            np.searchsorted(np.cumsum(shares / shares.sum()), rng.random(m), side="right"), len(THERAPIES) - 1
-        )
+        self.ti = _therapy_index(rng.random(m))
         self.therapy = np.asarray(THERAPIES, dtype=object)[self.ti]
         self.is_hsct = self.ti == 0
         self.is_msc = self.ti == 1
@@ -173,7 +221,12 @@ class _Block:
             self.site[mask] = allowed[(u_site[mask] * len(allowed)).astype(np.int64)]
         self.site_code = np.array([s.code for s in prof.SITES], dtype=object)[self.site]
         self.code = np.array([f"{s}-{i + 1:06d}" for s, i in zip(self.site_code, self.index, strict=True)])
+        self._demographics()
+        self._disease()
 
+    def _demographics(self) -> None:
+        """Sex, age, day 0, weight, birth and diagnosis dates, classification criteria."""
+        rng, m = self.rng, self.m
         self.female = rng.random(m) < cal.FEMALE_SHARE.p
         age_par = np.array([prof.AGE_AT_TREATMENT[t] for t in THERAPIES])[self.ti]
         self.age = np.clip(
@@ -196,6 +249,9 @@ class _Block:
         self.birth_year = _calendar_year(self.birth_day)
         self.criteria = _criteria(_calendar_year(self.diagnosis_day))
 
+    def _disease(self) -> None:
+        """Nephritis and its class, organ involvement, prior therapies, SLEDAI-2K descriptors."""
+        rng, m = self.rng, self.m
         neph_share = np.array([cal.NEPHRITIS_SHARE[t].p for t in THERAPIES])
         self.nephritis = rng.random(m) < neph_share[self.ti]
         classes = tuple(cal.NEPHRITIS_CLASS_MIX)
@@ -322,35 +378,50 @@ class _Block:
 
     # -- outcomes ----------------------------------------------------------------------------
     def _per_therapy(self, attr: str) -> FloatArray:
-        return np.array([getattr(cal.CALIBRATION[t], attr).p for t in THERAPIES])[self.ti]
+        return np.array([getattr(cal.CALIBRATION[t], attr).p for t in THERAPIES])[self.cti]
 
     def _anchored_days(self, attr: str, u: FloatArray) -> FloatArray:
         out = np.full(self.m, np.inf)
         for ti, therapy in enumerate(THERAPIES):
-            mask = self.ti == ti
+            mask = self.cti == ti
             anchors = getattr(cal.CALIBRATION[therapy], attr).anchors
             out[mask] = cal.piecewise_exponential_quantile(u[mask], anchors) * DAYS_PER_YEAR
         return out
 
-    def _outcomes(self) -> None:
+    def _response(self) -> None:
+        """Complete / partial response and its day; with the baseline signal the probabilities
+        depend on the baseline features (lupuscell.synth.effects), else on the therapy only."""
         rng, m = self.rng, self.m
         u = rng.random(m)
-        p_cr = self._per_therapy("response_complete")
-        p_pr = self._per_therapy("response_partial")
+        if self.signal:
+            p_cr, p_pr = effects.response_probabilities(signal_model(), self.features(), self.cti)
+        else:
+            p_cr = self._per_therapy("response_complete")
+            p_pr = self._per_therapy("response_partial")
         self.complete = u < p_cr
         self.partial = (u >= p_cr) & (u < p_cr + p_pr)
-        window = np.array([cal.CALIBRATION[t].response_days for t in THERAPIES])[self.ti]
+        window = np.array([cal.CALIBRATION[t].response_days for t in THERAPIES])[self.cti]
         self.resp_day = _uniform_int(rng, window[:, 0], window[:, 1], m).astype(float)
         self.resp_day[~(self.complete | self.partial)] = np.inf
 
-        relapse = self._anchored_days("relapse_after_remission", rng.random(m))
+    def _relapse_and_flare(self) -> None:
+        rng, m = self.rng, self.m
+        u = rng.random(m)
+        if self.signal:
+            relapse = effects.relapse_years(signal_model(), u, self.features(), self.cti) * DAYS_PER_YEAR
+        else:
+            relapse = self._anchored_days("relapse_after_remission", u)
         earliest = self.resp_day + cal.RELAPSE_MIN_DAYS_AFTER_RESPONSE
         self.relapse_day = np.where(self.complete, np.maximum(relapse, earliest), np.inf)
         flare = self.resp_day + rng.exponential(DAYS_PER_YEAR / cal.FLARE_RATE_PER_YEAR.p, m)
         self.flare_day = np.where(self.partial, flare, np.inf)
 
+    def _outcomes(self) -> None:
+        self._response()
+        self._relapse_and_flare()
+        rng, m = self.rng, self.m
         p_trm = self._per_therapy("treatment_related_death")
-        early = np.array([cal.CALIBRATION[t].trm_within_100_days for t in THERAPIES])[self.ti]
+        early = np.array([cal.CALIBRATION[t].trm_within_100_days for t in THERAPIES])[self.cti]
         u_t = rng.random(m)
         (e_lo, e_hi), (l_lo, l_hi) = cal.TRM_EARLY_DAYS, cal.TRM_LATE_DAYS
         trm_day = np.where(
@@ -479,15 +550,15 @@ def _prednisone(b: _Block, pi: IntArray, t: IntArray, state: IntArray) -> FloatA
     floors = prof.REMISSION_PREDNISONE_FLOOR_MG
     (h_low, h_high), (m_low, m_high) = floors["autologous_hsct"], floors["msc"]
     floor = np.where(
-        b.is_cart,
+        b.course_cart,
         floors["car_t"][0],
         np.where(
-            b.is_hsct,
+            b.course_hsct,
             np.where(rng.random(m) < prof.REMISSION_PREDNISONE_FLOOR_SPLIT, h_low, h_high),
             m_low + (m_high - m_low) * (rng.random(m) < prof.REMISSION_PREDNISONE_FLOOR_SPLIT),
         ),
     )
-    tau = np.where(b.is_cart, prof.TAPER_DAYS["car_t_remission"], prof.TAPER_DAYS["remission"])
+    tau = np.where(b.course_cart, prof.TAPER_DAYS["car_t_remission"], prof.TAPER_DAYS["remission"])
     p0, tt = pred0[pi], np.maximum(t, 0).astype(float)
     taper = prof.TAPER_DAYS
     pred = np.select(
@@ -509,8 +580,8 @@ def _co_medication(b: _Block, pi: IntArray, state: IntArray) -> dict[str, BoolAr
     """Antimalarial, immunosuppressant and biologic use at each visit."""
     rng, m, r = b.rng, b.m, len(pi)
     hcq_user = rng.random(m) < prof.ANTIMALARIAL_USER_PROBABILITY
-    on_hcq = hcq_user[pi] & ~(b.is_cart[pi] & np.isin(state, (IMPROVING, REMISSION)))
-    on_is = rng.random(r) < _IS_PROBABILITY[b.ti[pi], state]
+    on_hcq = hcq_user[pi] & ~(b.course_cart[pi] & np.isin(state, (IMPROVING, REMISSION)))
+    on_is = rng.random(r) < _IS_PROBABILITY[b.cti[pi], state]
     bio = prof.BIOLOGIC_PROBABILITY
     on_bio = rng.random(r) < np.select(
         [state == BASE, state == RELAPSE], [bio["base"], bio["relapse"]], bio["other"]
@@ -1093,9 +1164,11 @@ def _in_patient_order(frame: pd.DataFrame, position: dict[str, int], by: list[st
     return ordered.drop(columns="_pos")
 
 
-def generate_block(seed: int, block: int, start: int, size: int) -> dict[str, pd.DataFrame]:
+def generate_block(
+    seed: int, block: int, start: int, size: int, baseline_signal: bool = True
+) -> dict[str, pd.DataFrame]:
     """Tables of patients ``start .. start + size - 1`` drawn from random block ``block``."""
-    b = _Block(seed, block, start, size)
+    b = _Block(seed, block, start, size, baseline_signal)
     position = {code: k for k, code in enumerate(b.code)}
     visits, rows = _visits(b)
     hsct_labs, transfusions = _hsct_counts(b)
@@ -1132,7 +1205,7 @@ def _concat(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
 
 
 def iter_cohort_tables(
-    n_patients: int, seed: int, chunk_size: int = 2000
+    n_patients: int, seed: int, chunk_size: int = 2000, *, baseline_signal: bool = True
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Stream the synthetic cohort as chunks of per-table data frames.
 
@@ -1145,6 +1218,13 @@ def iter_cohort_tables(
     chunk_size : int, default 2000
         Patients per yielded chunk (the last one may be smaller). The concatenated output
         does not depend on it.
+    baseline_signal : bool, default True
+        Response and relapse depend on the baseline features by the documented effects
+        (:data:`lupuscell.synth.calibration.BASELINE_EFFECTS`). ``False`` gives a cohort without
+        any signal: the disease course (response, relapse, flares, deaths, the steroid taper and
+        co-medication of each state) follows a therapy drawn independently of the patient, so
+        nothing recorded at baseline, the therapy included, predicts it. The patients, their
+        baseline and their treatment are the same either way.
 
     Yields
     ------
@@ -1165,7 +1245,7 @@ def iter_cohort_tables(
     for block in range(n_blocks):
         start = block * BLOCK_SIZE
         size = min(BLOCK_SIZE, n_patients - start)
-        pending.append(generate_block(seed, block, start, size))
+        pending.append(generate_block(seed, block, start, size, baseline_signal))
         pending_n += size
         while pending_n >= chunk_size or (block == n_blocks - 1 and pending_n > 0):
             merged = _concat(pending)
@@ -1181,9 +1261,13 @@ def iter_cohort_tables(
             yield head
 
 
-def generate_cohort_tables(n_patients: int, seed: int) -> dict[str, pd.DataFrame]:
+def generate_cohort_tables(
+    n_patients: int, seed: int, *, baseline_signal: bool = True
+) -> dict[str, pd.DataFrame]:
     """The whole cohort in memory (for small ``n_patients``): :func:`iter_cohort_tables` concatenated."""
-    parts = list(iter_cohort_tables(n_patients, seed, chunk_size=max(n_patients, 1)))
+    parts = list(
+        iter_cohort_tables(n_patients, seed, chunk_size=max(n_patients, 1), baseline_signal=baseline_signal)
+    )
     if not parts:
         return {"sites": sites_table(), **{name: pd.DataFrame() for name in TABLES[1:]}}
     out = _concat([{k: v for k, v in p.items() if k != "sites"} for p in parts])

@@ -137,6 +137,9 @@ PRIOR_THERAPY_PROBABILITY = {
     "belimumab": 0.20,
     "methotrexate": 0.15,
 }
+PRIOR_IMMUNOSUPPRESSANTS = tuple(name for name in PRIOR_THERAPY_PROBABILITY if name != "hydroxychloroquine")
+"""Prior therapies counted as immunosuppressants (baseline feature ``prior_immunosuppressants``):
+all but the antimalarial."""
 
 # Descriptor -> (organ whose involvement raises it, probability if involved, otherwise).
 # "renal" is the lupus nephritis flag. Serology items do not depend on an organ.
