@@ -155,8 +155,12 @@ def _therapy_index(u: FloatArray) -> IntArray:
 def signal_model() -> effects.SignalModel:
     """The calibrated intercepts and relapse baseline hazards of the baseline effects, solved once
     per process on a fixed reference sample (:mod:`lupuscell.synth.effects`)."""
-    ref = _Block.reference_baseline(effects.REFERENCE_SEED, effects.REFERENCE_PATIENTS)
-    return effects.calibrate(ref.features(), ref.ti)
+    blocks = [
+        _Block.reference_baseline(np.random.SeedSequence(effects.REFERENCE_SEED, spawn_key=(k,)), BLOCK_SIZE)
+        for k in range(effects.REFERENCE_PATIENTS // BLOCK_SIZE)
+    ]
+    features = {name: np.concatenate([b.features()[name] for b in blocks]) for name in cal.BASELINE_FEATURES}
+    return effects.calibrate(features, np.concatenate([b.ti for b in blocks]))
 
 
 class _Block:
@@ -172,10 +176,12 @@ class _Block:
         self._outcomes()
 
     @classmethod
-    def reference_baseline(cls, seed: int, m: int) -> _Block:
+    def reference_baseline(cls, seed: int | np.random.SeedSequence, m: int) -> _Block:
         """Baseline draws only, of ``m`` patients (the population the effects are calibrated on)."""
         b = cls.__new__(cls)
-        b.rng = np.random.default_rng(np.random.SeedSequence(seed))
+        b.rng = np.random.default_rng(
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
         b.m, b.index = m, np.arange(m)
         b._baseline()
         return b
