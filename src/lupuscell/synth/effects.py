@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 from scipy.special import expit
 
 from lupuscell.synth import calibration as cal
@@ -89,10 +88,14 @@ class SignalModel:
 
 
 def _solve_intercept(lp: FloatArray, target: float) -> float:
+    from scipy.optimize import brentq  # only when the constants are solved (once per process)
+
     return float(brentq(lambda a: float(np.mean(expit(a + lp))) - target, -30.0, 30.0, xtol=1e-12))
 
 
 def _solve_cum_hazard(ratio: FloatArray, weight: FloatArray, target: float) -> float:
+    from scipy.optimize import brentq
+
     def excess(h: float) -> float:
         return float(np.average(-np.expm1(-h * ratio), weights=weight)) - target
 
