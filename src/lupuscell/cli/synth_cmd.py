@@ -123,7 +123,7 @@ def synth(
     no_signal: bool = typer.Option(
         False,
         "--no-signal",
-        help="Outcomes independent of every baseline feature and the therapy (a null cohort).",
+        help="Response, relapse and death independent of the baseline and the therapy (a null cohort).",
     ),
 ) -> None:
     """Generate a synthetic SLE cell-therapy cohort into a registry or into files."""
