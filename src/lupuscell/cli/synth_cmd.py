@@ -118,13 +118,13 @@ def synth(
     out: Path | None = typer.Option(
         None, "--out", help="Write one file per table into this directory instead."
     ),
-    fmt: str = typer.Option("parquet", "--format", help="File format with --out: parquet or csv."),
-    chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Patients generated per chunk."),
     no_signal: bool = typer.Option(
         False,
         "--no-signal",
         help="Response, relapse and death independent of the baseline and the therapy (a null cohort).",
     ),
+    fmt: str = typer.Option("parquet", "--format", help="File format with --out: parquet or csv."),
+    chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Patients generated per chunk."),
 ) -> None:
     """Generate a synthetic SLE cell-therapy cohort into a registry or into files."""
     from lupuscell.synth.cohort import iter_cohort_tables
