@@ -141,3 +141,30 @@ def test_help_is_available() -> None:
     for command in ("synth", "summary", "run"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_synth_no_signal_writes_and_loads_the_null_cohort(tmp_path: Path) -> None:
+    expected = generate_cohort_tables(40, seed=8, baseline_signal=False)
+    out = tmp_path / "null"
+    result = runner.invoke(
+        app, ["synth", "--patients", "40", "--seed", "8", "--no-signal", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    events = pd.read_parquet(out / "clinical_events.parquet")
+    assert events["event_type"].tolist() == expected["clinical_events"]["event_type"].tolist()
+    assert (
+        events["event_date"].astype(str).tolist()
+        == expected["clinical_events"]["event_date"].dt.strftime("%Y-%m-%d").tolist()
+    )
+
+    url = _url(tmp_path)
+    result = runner.invoke(app, ["synth", "--patients", "40", "--seed", "8", "--no-signal", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert _count(url, "clinical_events") == len(expected["clinical_events"])
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            source = conn.execute(sa.text("SELECT source FROM import_batches")).scalar_one()
+    finally:
+        engine.dispose()
+    assert source.endswith("--seed 8 --no-signal")

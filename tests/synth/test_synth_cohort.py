@@ -259,3 +259,14 @@ def test_hsct_counts_allow_engraftment_to_be_derived(cohort: dict[str, pd.DataFr
 def test_descriptor_table_covers_sledai_in_order() -> None:
     assert tuple(profiles.DESCRIPTOR_PROBABILITY) == vocab.SLEDAI_2K_DESCRIPTORS
     assert set(profiles.DESCRIPTOR_BILAG_DOMAIN.values()) <= set(vocab.BILAG_DOMAINS)
+
+
+@pytest.mark.parametrize("chunk_size", [37, BLOCK_SIZE + 1])
+def test_cohort_without_signal_does_not_depend_on_chunk_size_either(chunk_size: int) -> None:
+    n = BLOCK_SIZE + 40
+    reference = generate_cohort_tables(n, seed=11, baseline_signal=False)
+    streamed = _concat(list(iter_cohort_tables(n, seed=11, chunk_size=chunk_size, baseline_signal=False)))
+    for name in TABLES:
+        pd.testing.assert_frame_equal(streamed[name], reference[name], obj=name)
+    again = generate_cohort_tables(n, seed=11, baseline_signal=False)
+    pd.testing.assert_frame_equal(again["clinical_events"], reference["clinical_events"])

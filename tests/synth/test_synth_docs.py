@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lupuscell.cli.main import app
-from lupuscell.synth.calibration import calibration_table_markdown
+from lupuscell.synth.calibration import calibration_table_markdown, effects_table_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "synth.md"
 
@@ -48,3 +48,10 @@ def test_quick_start_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert (tmp_path / "cohort" / "visits.parquet").exists()
     assert (tmp_path / "cohort-csv" / "visits.csv").exists()
     assert (tmp_path / "default.sqlite").exists()
+
+
+def test_effects_table_in_docs_is_generated_from_the_code() -> None:
+    text = _text()
+    start = text.index("<!-- effects-table:start -->\n") + len("<!-- effects-table:start -->\n")
+    end = text.index("<!-- effects-table:end -->")
+    assert text[start:end] == effects_table_markdown()

@@ -63,7 +63,12 @@ def _engine(db: str | None) -> Engine:
 
 
 def load_synthetic(
-    engine: Engine, patients: int, seed: int, chunk_size: int, actor: str | None = None
+    engine: Engine,
+    patients: int,
+    seed: int,
+    chunk_size: int,
+    actor: str | None = None,
+    baseline_signal: bool = True,
 ) -> LoadResult:
     """Generate and bulk-load a synthetic cohort with a progress bar (used by synth and run).
 
@@ -76,9 +81,10 @@ def load_synthetic(
     with _progress(patients, "loading synthetic patients") as advance:
         return load_tables(
             engine,
-            iter_cohort_tables(patients, seed, chunk_size=chunk_size),
+            iter_cohort_tables(patients, seed, chunk_size=chunk_size, baseline_signal=baseline_signal),
             actor=actor_of(actor),
-            source=f"lupuscell synth --patients {patients} --seed {seed}",
+            source=f"lupuscell synth --patients {patients} --seed {seed}"
+            + ("" if baseline_signal else " --no-signal"),
             reason=SYNTH_REASON,
             progress=advance,
         )
@@ -104,6 +110,11 @@ def synth(
     ),
     out: Path | None = typer.Option(
         None, "--out", help="Write one file per table into this directory instead."
+    ),
+    no_signal: bool = typer.Option(
+        False,
+        "--no-signal",
+        help="Response, relapse and death independent of the baseline and the therapy (a null cohort).",
     ),
     fmt: str = typer.Option("parquet", "--format", help="File format with --out: parquet or csv."),
     chunk_size: int = typer.Option(
@@ -131,12 +142,13 @@ def synth(
     with registry_errors():
         if out is not None:
             with _progress(patients, "writing synthetic patients") as advance:
-                counts = write_cohort_files(iter_cohort_tables(patients, seed, chunk_size), out, fmt, advance)
+                chunks = iter_cohort_tables(patients, seed, chunk_size, baseline_signal=not no_signal)
+                counts = write_cohort_files(chunks, out, fmt, advance)
             typer.echo(json.dumps({"out": str(out), "format": fmt, "row_counts": counts}, indent=2))
             return
         engine = _engine(db)
         try:
-            result = load_synthetic(engine, patients, seed, chunk_size, actor)
+            result = load_synthetic(engine, patients, seed, chunk_size, actor, baseline_signal=not no_signal)
         finally:
             engine.dispose()
         payload = {

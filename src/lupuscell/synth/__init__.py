@@ -11,6 +11,11 @@ sites_table, TABLES
 CALIBRATION, ADVERSE_EVENTS
     The outcome and adverse-event assumptions, each with its published source
     (:mod:`lupuscell.synth.calibration`).
+BASELINE_EFFECTS
+    How baseline features (nephritis, SLEDAI-2K, prior immunosuppressants, age, anti-dsDNA)
+    change the odds of response and the hazard of relapse, each sourced or marked as an
+    assumption; ``baseline_signal=False`` switches them (and every therapy difference in the
+    disease course) off (:mod:`lupuscell.synth.effects`).
 
 Submodules load on first use, so ``import lupuscell.synth`` stays cheap.
 """
@@ -27,6 +32,7 @@ _HOME = {
     "TABLES": "cohort",
     "CALIBRATION": "calibration",
     "ADVERSE_EVENTS": "calibration",
+    "BASELINE_EFFECTS": "calibration",
 }
 
 __all__ = sorted(_HOME)

@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from lupuscell.synth.profiles import INFECTION_TERMS
+from lupuscell.synth.profiles import INFECTION_TERMS, table_rows
 
 Anchors = tuple[tuple[float, float], ...]
 
@@ -229,7 +229,9 @@ SEVERE_SHARE = {
     "flare": Assumption(0.2, "assumption", "share of flares recorded as severe"),
 }
 TRM_EARLY_DAYS = (5, 100)
-"""Treatment-related deaths within 100 days fall on day lo + (hi - lo) u^2: most in aplasia."""
+"""Treatment-related deaths within 100 days fall on day lo + (hi - lo) u^p (p =
+:data:`TRM_EARLY_POWER`): most in aplasia."""
+TRM_EARLY_POWER = 2.0
 TRM_LATE_DAYS = (100, 365)
 """The others are uniform over the rest of the first year."""
 TRM_EVENT_ONSET_BEFORE_DEATH_DAYS = (3, 14)
@@ -246,6 +248,132 @@ PLATELET_AFTER_ANC_DAYS = (2.0, 2.0)
 """Platelet recovery follows neutrophil recovery by a normal (mean, sd) number of days (rounded),
 not before the day before neutrophil recovery nor :data:`PLATELET_ENGRAFTMENT_MIN_DAY`."""
 PLATELET_ENGRAFTMENT_MIN_DAY = 9
+
+
+# -- baseline effects on the disease course (issue 14: who benefits) ------------------------------
+Outcome = Literal["complete_response", "relapse"]
+BASELINE_FEATURES: dict[str, str] = {
+    "lupus_nephritis": "lupus nephritis at baseline (1 = yes)",
+    "sledai_2k": "baseline SLEDAI-2K (points, Gladman 2002)",
+    "prior_immunosuppressants": "number of prior immunosuppressants (prior therapies other than hydroxychloroquine)",
+    "age": "age at treatment (years)",
+    "anti_dsdna_negative": "anti-dsDNA negative at baseline (1 = no increased DNA binding)",
+}
+"""The baseline features an effect may depend on; each is recorded in the registry (patients,
+baseline visit) so a prediction model can recover the effect."""
+
+
+@dataclass(frozen=True)
+class BaselineEffect:
+    """One effect of a baseline feature on the disease course.
+
+    ``value`` is the log odds ratio of complete response (``outcome="complete_response"``) or
+    the log hazard ratio of relapse among complete responders (``outcome="relapse"``) per
+    ``per`` units of ``feature`` (a key of :data:`BASELINE_FEATURES`), for the patients of
+    ``therapies``. The effects of one outcome add up on the log scale; each therapy's intercept
+    (and relapse baseline hazard) is solved so the therapy's marginal rate stays the one of
+    :data:`CALIBRATION` (:mod:`lupuscell.synth.effects`).
+    """
+
+    outcome: Outcome
+    feature: str
+    per: float
+    value: float
+    source: str
+    note: str = ""
+    therapies: tuple[str, ...] = ("autologous_hsct", "msc", "car_t")
+
+    @property
+    def ratio(self) -> float:
+        """The odds or hazard ratio per ``per`` units."""
+        return float(np.exp(self.value))
+
+
+_WEN_2019 = "Wen 2019 (Stem Cells Int 2019:7061408, 69 Nanjing MSC patients)"
+BASELINE_EFFECTS: tuple[BaselineEffect, ...] = (
+    BaselineEffect(
+        "complete_response",
+        "lupus_nephritis",
+        1.0,
+        -0.7,
+        f"{_WEN_2019}; size assumed",
+        "renal disorder in 14/16 patients reaching clinical remission vs 50/53 not (crude OR 0.42, "
+        "p = 0.33). OR 0.5 assumed, for all therapies.",
+    ),
+    BaselineEffect(
+        "complete_response",
+        "sledai_2k",
+        1.0,
+        -0.05,
+        "assumption",
+        "higher baseline activity, lower odds of remission: OR 0.61 per 10 points. No cell-therapy "
+        "series reports a size (Wen 2019: median baseline SLEDAI 13).",
+    ),
+    BaselineEffect(
+        "complete_response",
+        "prior_immunosuppressants",
+        1.0,
+        -0.25,
+        f"{_WEN_2019}; size assumed",
+        "prior cyclophosphamide in 6/16 with vs 41/53 without remission (crude OR 0.18, p = 0.003), "
+        "prior hydroxychloroquine also less frequent: more refractory disease, less response. OR 0.78 "
+        "per prior immunosuppressant assumed.",
+    ),
+    BaselineEffect(
+        "complete_response",
+        "age",
+        10.0,
+        0.25,
+        f"{_WEN_2019}; size assumed",
+        "older age associated with remission (median 38 vs 30 years, p = 0.03): OR 1.28 per 10 years "
+        "assumed.",
+    ),
+    BaselineEffect(
+        "relapse",
+        "lupus_nephritis",
+        1.0,
+        0.4,
+        "assumption",
+        "patients with nephritis relapse earlier (renal flares): HR 1.5 assumed; no cell-therapy series "
+        "reports a size.",
+    ),
+    BaselineEffect(
+        "relapse",
+        "sledai_2k",
+        1.0,
+        0.03,
+        "assumption",
+        "more active disease at baseline, earlier relapse: HR 1.35 per 10 points assumed.",
+    ),
+    BaselineEffect(
+        "relapse",
+        "anti_dsdna_negative",
+        1.0,
+        0.7,
+        "jayne2004; size assumed",
+        "relapse after autologous HSCT was associated with negative anti-dsDNA before transplant "
+        "(p = 0.007, EBMT survey); no size reported: HR 2 assumed, HSCT only.",
+        therapies=("autologous_hsct",),
+    ),
+)
+"""Baseline effects of the synthetic cohort (``docs/synth.md``, switched off by
+``baseline_signal=False`` / ``lupuscell synth --no-signal``)."""
+
+
+def effects_table_markdown() -> str:
+    """The baseline effects as a Markdown table (embedded verbatim in docs/synth.md)."""
+    lines = [
+        "| outcome | feature | per | log ratio | ratio | therapies | source | derivation |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    kinds = {"complete_response": "complete response (odds)", "relapse": "relapse among remitters (hazard)"}
+    for e in BASELINE_EFFECTS:
+        therapies = "all" if len(e.therapies) == len(CALIBRATION) else ", ".join(e.therapies)
+        lines.append(
+            f"| {kinds[e.outcome]} | {BASELINE_FEATURES[e.feature]} | {e.per:g} | {e.value:+g} | {e.ratio:.2f} | "
+            f"{therapies} | {e.source} | {e.note} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -453,6 +581,7 @@ def calibration_table_markdown() -> str:
     )
     lines.append(f"| all | loss to follow-up per year | {LOSS_TO_FOLLOW_UP_PER_YEAR:.0%} | assumption | |")
     lines += _course_rows()
+    lines += table_rows()
     lines += [_adverse_event_row(model) for models in ADVERSE_EVENTS.values() for model in models]
     return "\n".join(lines) + "\n"
 
@@ -469,7 +598,8 @@ def _course_rows() -> list[str]:
         _row("all", "flare rate per year (partial responders)", FLARE_RATE_PER_YEAR),
         f"| all | flare episode length | {FLARE_DAYS} days | assumption | |",
         *[_row("all", f"severe {kind}", a) for kind, a in SEVERE_SHARE.items()],
-        f"| all | treatment-related death within 100 days, day | {lo} + {hi - lo} u² | assumption | "
+        f"| all | treatment-related death within 100 days, day | {lo} + {hi - lo} u^{TRM_EARLY_POWER:g} | "
+        "assumption | "
         "most in aplasia |",
         f"| all | treatment-related death after 100 days, day | uniform {TRM_LATE_DAYS[0]}-{TRM_LATE_DAYS[1]} | "
         "assumption | |",

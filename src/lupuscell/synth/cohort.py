@@ -36,6 +36,7 @@ IU/mL, platelets < 100, WBC < 3).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -47,6 +48,7 @@ import pandas as pd
 from lupuscell import vocab
 from lupuscell.instruments import sledai2k
 from lupuscell.synth import calibration as cal
+from lupuscell.synth import effects
 from lupuscell.synth import profiles as prof
 
 BLOCK_SIZE = 250
@@ -80,6 +82,9 @@ _PARTIAL_MASK = np.array([name in prof.PARTIAL_RESPONSE_DESCRIPTORS for name in 
 BASE, IMPROVING, REMISSION, PARTIAL, ACTIVE, RELAPSE = 0, 1, 2, 3, 4, 5  # profiles.VISIT_STATES order
 
 
+DAYS_PER_YEAR = 365.25
+
+
 def _day(iso: str) -> int:
     return int(np.datetime64(iso, "D").astype(np.int64))
 
@@ -92,8 +97,21 @@ def _dates(days: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
     return out
 
 
+def _calendar_year(days: IntArray) -> IntArray:
+    """Calendar year of days since 1970-01-01."""
+    return np.asarray(_dates(days).astype("datetime64[Y]").astype(np.int64) + 1970, dtype=np.int64)
+
+
+def _criteria(diagnosis_year: IntArray) -> npt.NDArray[np.object_]:
+    """Classification criteria recorded for each diagnosis year (profiles)."""
+    out = np.full(diagnosis_year.shape, prof.CLASSIFICATION_CRITERIA_BEFORE, dtype=object)
+    for year, criteria in reversed(prof.CLASSIFICATION_CRITERIA_FROM_YEAR):
+        out[diagnosis_year >= year] = criteria
+    return out
+
+
 _NO_DATE = np.iinfo(np.int64).min
-_CART_DAYS = np.array([-5, 0, 3, 7, 10, 14, 21, 28])
+_CART_DAYS = np.array(prof.CAR_T_COUNT_DAYS)
 _DATA_CUT = _day(cal.DATA_CUT)
 
 
@@ -126,24 +144,76 @@ def _first_clinical(matrix: BoolArray, default: IntArray) -> IntArray:
     return np.where(has, clinical.argmax(axis=1), default)
 
 
+def _therapy_index(u: FloatArray) -> IntArray:
+    """Therapy (index into :data:`THERAPIES`) for uniform draws ``u``, by the calibrated shares."""
+    shares = np.array([cal.CALIBRATION[t].share.p for t in THERAPIES])
+    idx = np.searchsorted(np.cumsum(shares / shares.sum()), u, side="right")
+    return np.asarray(np.minimum(idx, len(THERAPIES) - 1), dtype=np.int64)
+
+
+@functools.cache
+def signal_model() -> effects.SignalModel:
+    """The calibrated intercepts and relapse baseline hazards of the baseline effects, solved once
+    per process on a fixed reference sample (:mod:`lupuscell.synth.effects`)."""
+    blocks = [
+        _Block.reference_baseline(np.random.SeedSequence(effects.REFERENCE_SEED, spawn_key=(k,)), BLOCK_SIZE)
+        for k in range(effects.REFERENCE_PATIENTS // BLOCK_SIZE)
+    ]
+    features = {name: np.concatenate([b.features()[name] for b in blocks]) for name in cal.BASELINE_FEATURES}
+    return effects.calibrate(features, np.concatenate([b.ti for b in blocks]))
+
+
 class _Block:
     """All draws of one block of patients (arrays of length m, one entry per patient)."""
 
-    def __init__(self, seed: int, block: int, start: int, m: int) -> None:
+    def __init__(self, seed: int, block: int, start: int, m: int, baseline_signal: bool = True) -> None:
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
         self.m = m
         self.index = start + np.arange(m)
         self._baseline()
         self._course()
+        self._disease_course_therapy(seed, block, baseline_signal)
         self._outcomes()
+
+    @classmethod
+    def reference_baseline(cls, seed: int | np.random.SeedSequence, m: int) -> _Block:
+        """Baseline draws only, of ``m`` patients (the population the effects are calibrated on)."""
+        b = cls.__new__(cls)
+        b.rng = np.random.default_rng(
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
+        b.m, b.index = m, np.arange(m)
+        b._baseline()
+        return b
+
+    def features(self) -> dict[str, FloatArray]:
+        """The baseline features of :data:`lupuscell.synth.calibration.BASELINE_FEATURES`."""
+        columns = [self.prior_names.index(name) for name in prof.PRIOR_IMMUNOSUPPRESSANTS]
+        return {
+            "lupus_nephritis": self.nephritis.astype(float),
+            "sledai_2k": (self.B.astype(np.int64) @ _WEIGHTS).astype(float),
+            "prior_immunosuppressants": self.prior[:, columns].sum(axis=1).astype(float),
+            "age": self.age,
+            "anti_dsdna_negative": (~self.B[:, _D["increased_dna_binding"]]).astype(float),
+        }
+
+    def _disease_course_therapy(self, seed: int, block: int, baseline_signal: bool) -> None:
+        """The therapy whose calibration the disease course follows (``cti``): the patient's own,
+        or, for a cohort without baseline signal, one drawn from the shares independently of
+        everything recorded at baseline (its own generator: no other draw changes)."""
+        self.signal = baseline_signal
+        if baseline_signal:
+            self.cti = self.ti
+        else:
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, 1)))
+            self.cti = _therapy_index(rng.random(self.m))
+        self.course_hsct, self.course_cart = self.cti == 0, self.cti == 2
 
     # -- baseline -------------------------------------------------------------------------
     def _baseline(self) -> None:
+        """Therapy, site and code, then the demographics and the disease at baseline."""
         rng, m = self.rng, self.m
-        shares = np.array([cal.CALIBRATION[t].share.p for t in THERAPIES])
-        self.ti = np.minimum(
-            np.searchsorted(np.cumsum(shares / shares.sum()), rng.random(m), side="right"), len(THERAPIES) - 1
-        )
+        self.ti = _therapy_index(rng.random(m))
         self.therapy = np.asarray(THERAPIES, dtype=object)[self.ti]
         self.is_hsct = self.ti == 0
         self.is_msc = self.ti == 1
@@ -157,7 +227,12 @@ class _Block:
             self.site[mask] = allowed[(u_site[mask] * len(allowed)).astype(np.int64)]
         self.site_code = np.array([s.code for s in prof.SITES], dtype=object)[self.site]
         self.code = np.array([f"{s}-{i + 1:06d}" for s, i in zip(self.site_code, self.index, strict=True)])
+        self._demographics()
+        self._disease()
 
+    def _demographics(self) -> None:
+        """Sex, age, day 0, weight, birth and diagnosis dates, classification criteria."""
+        rng, m = self.rng, self.m
         self.female = rng.random(m) < cal.FEMALE_SHARE.p
         age_par = np.array([prof.AGE_AT_TREATMENT[t] for t in THERAPIES])[self.ti]
         self.age = np.clip(
@@ -167,18 +242,22 @@ class _Block:
         self.d0 = _uniform_int(rng, period[self.ti, 0], period[self.ti, 1], m)
         w_mu = np.where(self.female, prof.WEIGHT_KG["F"][0], prof.WEIGHT_KG["M"][0])
         w_sd = np.where(self.female, prof.WEIGHT_KG["F"][1], prof.WEIGHT_KG["M"][1])
-        self.weight = np.clip(w_mu + w_sd * rng.standard_normal(m), 40.0, 130.0)
+        self.weight = np.clip(w_mu + w_sd * rng.standard_normal(m), *prof.WEIGHT_KG_RANGE)
 
         med, sigma = prof.DISEASE_DURATION_YEARS
-        duration = np.clip(_lognormal(rng, med, sigma, m), 0.5, self.age - prof.MIN_AGE_AT_DIAGNOSIS)
-        self.birth_day = self.d0 - np.round(self.age * 365.25).astype(np.int64)
-        self.diagnosis_day = self.d0 - np.round(duration * 365.25).astype(np.int64)
-        self.birth_year = _dates(self.birth_day).astype("datetime64[Y]").astype(np.int64) + 1970
-        diag_year = _dates(self.diagnosis_day).astype("datetime64[Y]").astype(np.int64) + 1970
-        self.criteria = np.where(
-            diag_year >= 2020, "eular_acr_2019", np.where(diag_year >= 2013, "slicc_2012", "acr_1997")
-        ).astype(object)
+        duration = np.clip(
+            _lognormal(rng, med, sigma, m),
+            prof.MIN_DISEASE_DURATION_YEARS,
+            self.age - prof.MIN_AGE_AT_DIAGNOSIS,
+        )
+        self.birth_day = self.d0 - np.round(self.age * DAYS_PER_YEAR).astype(np.int64)
+        self.diagnosis_day = self.d0 - np.round(duration * DAYS_PER_YEAR).astype(np.int64)
+        self.birth_year = _calendar_year(self.birth_day)
+        self.criteria = _criteria(_calendar_year(self.diagnosis_day))
 
+    def _disease(self) -> None:
+        """Nephritis and its class, organ involvement, prior therapies, SLEDAI-2K descriptors."""
+        rng, m = self.rng, self.m
         neph_share = np.array([cal.NEPHRITIS_SHARE[t].p for t in THERAPIES])
         self.nephritis = rng.random(m) < neph_share[self.ti]
         classes = tuple(cal.NEPHRITIS_CLASS_MIX)
@@ -204,13 +283,13 @@ class _Block:
             organ_name, p_in, p_out = prof.DESCRIPTOR_PROBABILITY[name]
             involved = np.ones(m, bool) if organ_name is None else self.organ[:, organs.index(organ_name)]
             p[:, j] = np.where(involved, p_in, p_out)
-        fallback = np.where(self.nephritis, _D["proteinuria"], _D["arthritis"])
+        fall = {k: _D[v] for k, v in prof.FALLBACK_DESCRIPTOR.items()}
         self.B = rng.random(p.shape) < p
+        fallback = np.where(self.nephritis, fall["baseline_nephritis"], fall["baseline_other"])
         self.B[np.arange(m), _first_clinical(self.B, fallback)] = True
-        self.F = rng.random(p.shape) < 0.8 * p
-        self.F[
-            np.arange(m), _first_clinical(self.F, np.where(self.nephritis, _D["proteinuria"], _D["rash"]))
-        ] = True
+        self.F = rng.random(p.shape) < prof.FLARE_DESCRIPTOR_FACTOR * p
+        fallback = np.where(self.nephritis, fall["flare_nephritis"], fall["flare_other"])
+        self.F[np.arange(m), _first_clinical(self.F, fallback)] = True
 
     # -- therapy course ----------------------------------------------------------------------
     def _course(self) -> None:
@@ -296,51 +375,70 @@ class _Block:
             object
         )
         self.donor_type = np.where(s, "allogeneic_third_party", "autologous").astype(object)
+        ids = prof.PROTOCOL_IDS
         self.protocol = np.where(
             h,
-            np.where(self.rituximab, "HSCT-CY-RATG-RTX", "HSCT-CY-RATG"),
-            np.where(s, np.where(n_inf == 2, "MSC-1E6-X2", "MSC-1E6"), "CART19-FLU-CY"),
+            np.where(self.rituximab, ids["autologous_hsct"][1], ids["autologous_hsct"][0]),
+            np.where(s, np.where(n_inf == 2, ids["msc"][1], ids["msc"][0]), ids["car_t"][0]),
         ).astype(object)
 
     # -- outcomes ----------------------------------------------------------------------------
     def _per_therapy(self, attr: str) -> FloatArray:
-        return np.array([getattr(cal.CALIBRATION[t], attr).p for t in THERAPIES])[self.ti]
+        return np.array([getattr(cal.CALIBRATION[t], attr).p for t in THERAPIES])[self.cti]
 
     def _anchored_days(self, attr: str, u: FloatArray) -> FloatArray:
         out = np.full(self.m, np.inf)
         for ti, therapy in enumerate(THERAPIES):
-            mask = self.ti == ti
+            mask = self.cti == ti
             anchors = getattr(cal.CALIBRATION[therapy], attr).anchors
-            out[mask] = cal.piecewise_exponential_quantile(u[mask], anchors) * 365.25
+            out[mask] = cal.piecewise_exponential_quantile(u[mask], anchors) * DAYS_PER_YEAR
         return out
 
-    def _outcomes(self) -> None:
+    def _response(self) -> None:
+        """Complete / partial response and its day; with the baseline signal the probabilities
+        depend on the baseline features (lupuscell.synth.effects), else on the therapy only."""
         rng, m = self.rng, self.m
         u = rng.random(m)
-        p_cr = self._per_therapy("response_complete")
-        p_pr = self._per_therapy("response_partial")
+        if self.signal:
+            p_cr, p_pr = effects.response_probabilities(signal_model(), self.features(), self.cti)
+        else:
+            p_cr = self._per_therapy("response_complete")
+            p_pr = self._per_therapy("response_partial")
         self.complete = u < p_cr
         self.partial = (u >= p_cr) & (u < p_cr + p_pr)
-        window = np.array([cal.CALIBRATION[t].response_days for t in THERAPIES])[self.ti]
+        window = np.array([cal.CALIBRATION[t].response_days for t in THERAPIES])[self.cti]
         self.resp_day = _uniform_int(rng, window[:, 0], window[:, 1], m).astype(float)
         self.resp_day[~(self.complete | self.partial)] = np.inf
 
-        relapse = self._anchored_days("relapse_after_remission", rng.random(m))
+    def _relapse_and_flare(self) -> None:
+        rng, m = self.rng, self.m
+        u = rng.random(m)
+        if self.signal:
+            relapse = effects.relapse_years(signal_model(), u, self.features(), self.cti) * DAYS_PER_YEAR
+        else:
+            relapse = self._anchored_days("relapse_after_remission", u)
         earliest = self.resp_day + cal.RELAPSE_MIN_DAYS_AFTER_RESPONSE
         self.relapse_day = np.where(self.complete, np.maximum(relapse, earliest), np.inf)
-        flare = self.resp_day + rng.exponential(365.25 / cal.FLARE_RATE_PER_YEAR.p, m)
+        flare = self.resp_day + rng.exponential(DAYS_PER_YEAR / cal.FLARE_RATE_PER_YEAR.p, m)
         self.flare_day = np.where(self.partial, flare, np.inf)
 
+    def _outcomes(self) -> None:
+        self._response()
+        self._relapse_and_flare()
+        rng, m = self.rng, self.m
         p_trm = self._per_therapy("treatment_related_death")
-        early = np.array([cal.CALIBRATION[t].trm_within_100_days for t in THERAPIES])[self.ti]
+        early = np.array([cal.CALIBRATION[t].trm_within_100_days for t in THERAPIES])[self.cti]
         u_t = rng.random(m)
         (e_lo, e_hi), (l_lo, l_hi) = cal.TRM_EARLY_DAYS, cal.TRM_LATE_DAYS
-        trm_day = np.where(rng.random(m) < early, e_lo + (e_hi - e_lo) * u_t**2, l_lo + (l_hi - l_lo) * u_t)
+        trm_day = np.where(
+            rng.random(m) < early, e_lo + (e_hi - e_lo) * u_t**cal.TRM_EARLY_POWER, l_lo + (l_hi - l_lo) * u_t
+        )
         trm_day = np.where(rng.random(m) < p_trm, np.floor(trm_day), np.inf)
         other_day = np.floor(self._anchored_days("other_death", rng.random(m)))
         death_day = np.minimum(trm_day, other_day)
-        ltfu = rng.exponential(1.0 / cal.LOSS_TO_FOLLOW_UP_PER_YEAR, m) * 365.25
-        fu_end = np.floor(np.minimum(np.minimum(ltfu, _DATA_CUT - self.d0), prof.VISIT_DAYS[-1] + 30))
+        ltfu = rng.exponential(1.0 / cal.LOSS_TO_FOLLOW_UP_PER_YEAR, m) * DAYS_PER_YEAR
+        last_day = prof.VISIT_DAYS[-1] + prof.FOLLOW_UP_AFTER_LAST_VISIT_DAYS
+        fu_end = np.floor(np.minimum(np.minimum(ltfu, _DATA_CUT - self.d0), last_day))
         self.dead = death_day <= fu_end
         self.trm = self.dead & (trm_day <= other_day)
         self.end_day = np.where(self.dead, death_day, fu_end).astype(np.int64)
@@ -348,10 +446,13 @@ class _Block:
         self.u_severity = rng.random(m)
         # the patient is "active" at death if not in remission then
         at = self.end_day
-        # daily HSCT counts run to ANC recovery + 5 days and platelet recovery + 10 days (so a
-        # transfusion-free run can be seen), at least to day 28, and stop at death / censoring
-        # (CAR-T: counts on fixed days up to day 28)
-        hsct_last = np.maximum(np.maximum(28, self.en + 5), self.ep + 10)
+        # daily HSCT counts (profiles.HSCT_COUNT_FOLLOW) stop at death / censoring (CAR-T: counts
+        # on fixed days up to day 28)
+        follow = prof.HSCT_COUNT_FOLLOW
+        hsct_last = np.maximum(
+            np.maximum(follow["at_least_to_day"], self.en + follow["after_neutrophil_recovery"]),
+            self.ep + follow["after_platelet_recovery"],
+        )
         self.count_last_day = np.minimum(
             np.where(self.is_hsct, hsct_last, np.where(self.is_cart, int(_CART_DAYS[-1]), -1)), self.end_day
         )
@@ -455,15 +556,15 @@ def _prednisone(b: _Block, pi: IntArray, t: IntArray, state: IntArray) -> FloatA
     floors = prof.REMISSION_PREDNISONE_FLOOR_MG
     (h_low, h_high), (m_low, m_high) = floors["autologous_hsct"], floors["msc"]
     floor = np.where(
-        b.is_cart,
+        b.course_cart,
         floors["car_t"][0],
         np.where(
-            b.is_hsct,
-            np.where(rng.random(m) < 0.5, h_low, h_high),
-            m_low + (m_high - m_low) * (rng.random(m) < 0.5),
+            b.course_hsct,
+            np.where(rng.random(m) < prof.REMISSION_PREDNISONE_FLOOR_SPLIT, h_low, h_high),
+            m_low + (m_high - m_low) * (rng.random(m) < prof.REMISSION_PREDNISONE_FLOOR_SPLIT),
         ),
     )
-    tau = np.where(b.is_cart, prof.TAPER_DAYS["car_t_remission"], prof.TAPER_DAYS["remission"])
+    tau = np.where(b.course_cart, prof.TAPER_DAYS["car_t_remission"], prof.TAPER_DAYS["remission"])
     p0, tt = pred0[pi], np.maximum(t, 0).astype(float)
     taper = prof.TAPER_DAYS
     pred = np.select(
@@ -485,8 +586,8 @@ def _co_medication(b: _Block, pi: IntArray, state: IntArray) -> dict[str, BoolAr
     """Antimalarial, immunosuppressant and biologic use at each visit."""
     rng, m, r = b.rng, b.m, len(pi)
     hcq_user = rng.random(m) < prof.ANTIMALARIAL_USER_PROBABILITY
-    on_hcq = hcq_user[pi] & ~(b.is_cart[pi] & np.isin(state, (IMPROVING, REMISSION)))
-    on_is = rng.random(r) < _IS_PROBABILITY[b.ti[pi], state]
+    on_hcq = hcq_user[pi] & ~(b.course_cart[pi] & np.isin(state, (IMPROVING, REMISSION)))
+    on_is = rng.random(r) < _IS_PROBABILITY[b.cti[pi], state]
     bio = prof.BIOLOGIC_PROBABILITY
     on_bio = rng.random(r) < np.select(
         [state == BASE, state == RELAPSE], [bio["base"], bio["relapse"]], bio["other"]
@@ -558,36 +659,48 @@ def _entered(values: FloatArray, units: npt.NDArray[np.object_], analyte: str) -
     return out
 
 
+def _draw(rng: np.random.Generator, law: prof.LogNormal | prof.Uniform, size: Any) -> FloatArray:
+    """Draws from a law of :mod:`lupuscell.synth.profiles` (floor and ceiling applied)."""
+    if isinstance(law, prof.Uniform):
+        return np.asarray(rng.uniform(law.low, law.high, size), dtype=float)
+    x = _lognormal(rng, law.median, law.sigma, size)
+    if law.floor is not None:
+        x = np.maximum(law.floor, x)
+    if law.ceiling is not None:
+        x = np.minimum(law.ceiling, x)
+    return x
+
+
+def _visit_lab_values(b: _Block, pi: IntArray, desc: BoolArray) -> dict[str, FloatArray]:
+    """Canonical-unit values of every visit lab, on the side of each descriptor's cut-off
+    (profiles.VISIT_LAB_LAWS and CREATININE); drawn in analyte order."""
+    rng, r = b.rng, len(pi)
+    crea = prof.CREATININE
+    crea_base = np.where(
+        b.nephritis, _draw(rng, crea.patient_nephritis, b.m), _draw(rng, crea.patient_other, b.m)
+    )
+    values: dict[str, FloatArray] = {}
+    for analyte in prof.VISIT_LABS:
+        if analyte == "creatinine":
+            prot = desc[:, _D["proteinuria"]]
+            factor = np.where(prot, crea.with_proteinuria, crea.without_proteinuria)
+            values[analyte] = crea_base[pi] * factor * _lognormal(rng, 1.0, crea.visit_sigma, r)
+            continue
+        law = prof.VISIT_LAB_LAWS[analyte]
+        abnormal = _draw(rng, law.abnormal, r)
+        renal = None if law.normal_nephritis is None else _draw(rng, law.normal_nephritis, r)
+        normal = _draw(rng, law.normal, r)
+        if renal is not None:
+            normal = np.where(b.nephritis[pi], renal, normal)
+        values[analyte] = np.where(desc[:, _D[law.descriptor]], abnormal, normal)
+    return values
+
+
 def _visit_labs(b: _Block, rows: dict[str, Any]) -> list[pd.DataFrame]:
     rng = b.rng
-    pi, t, desc = rows["pi"], rows["t"], rows["desc"]
+    pi, t = rows["pi"], rows["t"]
     r = len(pi)
-    ln = lambda med, sigma: _lognormal(rng, med, sigma, r)  # noqa: E731
-    crea_base = np.where(b.nephritis, _lognormal(rng, 1.0, 0.3, b.m), _lognormal(rng, 0.75, 0.15, b.m))
-    prot = desc[:, _D["proteinuria"]]
-    values = {
-        "anti_dsdna": np.where(
-            desc[:, _D["increased_dna_binding"]],
-            np.maximum(35.0, ln(150.0, 0.7)),
-            np.minimum(28.0, ln(10.0, 0.6)),
-        ),
-        "c3": np.where(
-            desc[:, _D["low_complement"]], np.minimum(0.85, ln(0.6, 0.2)), np.maximum(0.92, ln(1.15, 0.15))
-        ),
-        "c4": np.where(
-            desc[:, _D["low_complement"]], np.minimum(0.09, ln(0.07, 0.3)), np.maximum(0.11, ln(0.22, 0.25))
-        ),
-        "creatinine": crea_base[pi] * np.where(prot, 1.15, 0.95) * ln(1.0, 0.08),
-        "upcr": np.where(
-            prot,
-            np.maximum(0.6, ln(2.0, 0.6)),
-            np.where(b.nephritis[pi], np.minimum(0.45, ln(0.2, 0.5)), np.minimum(0.3, ln(0.08, 0.4))),
-        ),
-        "platelets": np.where(
-            desc[:, _D["thrombocytopenia"]], rng.uniform(30, 95, r), np.maximum(105.0, ln(240.0, 0.25))
-        ),
-        "wbc": np.where(desc[:, _D["leukopenia"]], rng.uniform(1.8, 2.9, r), np.maximum(3.1, ln(6.0, 0.3))),
-    }
+    values = _visit_lab_values(b, pi, rows["desc"])
     frames = []
     dates = _dates(b.d0[pi] + t)
     daily = t <= b.count_last_day[pi]  # HSCT / CAR-T counts already report platelets then
@@ -610,72 +723,77 @@ def _visit_labs(b: _Block, rows: dict[str, Any]) -> list[pd.DataFrame]:
     return frames
 
 
-_HSCT_GRID = np.arange(-6, 61)
-_CART_ANC = np.array([3.5, 1.2, 0.6, 0.8, 1.3, 2.0, 2.8, 3.2])
-_CART_PLT = np.array([220.0, 180.0, 140.0, 130.0, 150.0, 180.0, 200.0, 210.0])
+_HSCT_GRID = np.arange(prof.HSCT_COUNT_DAYS[0], prof.HSCT_COUNT_DAYS[1] + 1)
+
+
+def _count_curve(
+    rng: np.random.Generator,
+    curve: prof.CountCurve,
+    d: IntArray,
+    recovery: IntArray,
+    day_before: prof.Uniform | None = None,
+) -> FloatArray:
+    """Daily counts of one analyte after conditioning (profiles.CountCurve) on the grid ``d``
+    (patients x days) for recovery days ``recovery`` (column); ``day_before``: the law of the
+    count on the day before recovery, if it has one."""
+    n, g = d.shape
+    nadir = _draw(rng, curve.nadir, n)[:, None]
+    frac = np.clip((d - prof.HSCT_COUNT_DAYS[0]) / curve.decline_days, 0.0, 1.0)
+    x = np.exp(np.log(curve.start) * (1 - frac) + np.log(nadir) * frac) * np.exp(
+        curve.noise * rng.standard_normal((n, g))
+    )
+    deep_until = recovery - (1 if day_before is not None else 0)
+    x = np.where((d >= curve.deep_from_day) & (d < deep_until), np.minimum(x, curve.deep_cap), x)
+    x = np.where((d >= 0) & (d < recovery), np.minimum(x, curve.cap), x)
+    if day_before is not None:
+        x = np.where(d == recovery - 1, _draw(rng, day_before, (n, g)), x)
+    grown = np.minimum(
+        curve.recovery_max, curve.recovery_start * curve.recovery_growth ** np.maximum(d - recovery, 0)
+    )
+    recovered = grown * np.exp(curve.recovery_noise * rng.standard_normal((n, g)))
+    return np.asarray(np.where(d >= recovery, np.maximum(recovered, curve.engrafted_floor), x), dtype=float)
+
+
+def _count_frames(
+    b: _Block, pi: IntArray, days: IntArray, series: dict[str, FloatArray]
+) -> list[pd.DataFrame]:
+    """One lab-result frame per analyte of counts on study ``days`` of patients ``pi``."""
+    dates = _dates(b.d0[pi] + days)
+    out = []
+    for analyte, values in series.items():
+        units = _units(b, pi, analyte)
+        out.append(
+            pd.DataFrame(
+                {
+                    "patient_code": b.code[pi],
+                    "result_date": dates,
+                    "analyte": analyte,
+                    "value": _entered(values, units, analyte),
+                    "unit": units,
+                }
+            )
+        )
+    return out
 
 
 def _hsct_counts(b: _Block) -> tuple[list[pd.DataFrame], pd.DataFrame]:
-    """Daily ANC and platelets from day -6 to recovery (+5 days, at least day 28) after HSCT,
-    and the platelet transfusions given while platelets were < 10 (or < 20 at random)."""
+    """Daily ANC and platelets after HSCT from the first grid day until the count window ends
+    (profiles.HSCT_COUNT_FOLLOW), and the platelet transfusions given before platelet recovery
+    (profiles.PLATELET_TRANSFUSION_BELOW)."""
     rng = b.rng
     hp = np.flatnonzero(b.is_hsct)
     n, g = len(hp), len(_HSCT_GRID)
     d = np.broadcast_to(_HSCT_GRID, (n, g))
     en, ep = b.en[hp][:, None], b.ep[hp][:, None]
-    nadir = np.minimum(0.2, _lognormal(rng, 0.05, 0.5, n))[:, None]
-    frac = np.clip((d + 6) / 8.0, 0.0, 1.0)
-    anc = np.exp(np.log(4.5) * (1 - frac) + np.log(nadir) * frac) * np.exp(0.25 * rng.standard_normal((n, g)))
-    anc = np.where((d >= 0) & (d < en - 1), np.minimum(anc, 0.3), anc)
-    anc = np.where(d == en - 1, rng.uniform(0.2, 0.45, (n, g)), anc)
-    recovered = np.minimum(6.0, 0.6 * 1.5 ** np.maximum(d - en, 0)) * np.exp(
-        0.1 * rng.standard_normal((n, g))
-    )
-    anc = np.where(d >= en, np.maximum(recovered, 0.5), anc)
-    anc = np.where((d >= 0) & (d < en), np.minimum(anc, 0.45), anc)
+    anc = _count_curve(rng, prof.HSCT_ANC, d, en, prof.HSCT_ANC_DAY_BEFORE_RECOVERY)
+    plt = np.round(_count_curve(rng, prof.HSCT_PLATELETS, d, ep))
 
-    nadir_p = rng.uniform(5, 15, n)[:, None]
-    frac_p = np.clip((d + 6) / 12.0, 0.0, 1.0)
-    plt = np.exp(np.log(220.0) * (1 - frac_p) + np.log(nadir_p) * frac_p) * np.exp(
-        0.2 * rng.standard_normal((n, g))
-    )
-    plt = np.where((d >= 6) & (d < ep), np.minimum(plt, 19.0), plt)
-    plt = np.where((d >= 0) & (d < ep), np.minimum(plt, 60.0), plt)
-    plt_rec = np.minimum(250.0, 22.0 * 1.25 ** np.maximum(d - ep, 0)) * np.exp(
-        0.1 * rng.standard_normal((n, g))
-    )
-    plt = np.where(d >= ep, np.maximum(plt_rec, 20.0), plt)
-    plt = np.round(plt)
-
-    last = b.count_last_day[hp][:, None]
-    keep = d <= last
+    keep = d <= b.count_last_day[hp][:, None]
     rows, cols = np.nonzero(keep)
-    pcode = b.code[hp][rows]
-    dates = _dates(b.d0[hp][rows] + d[rows, cols])
-    units_anc = _units(b, hp[rows], "anc")
-    units_plt = _units(b, hp[rows], "platelets")
-    frames = [
-        pd.DataFrame(
-            {
-                "patient_code": pcode,
-                "result_date": dates,
-                "analyte": "anc",
-                "value": _entered(anc[rows, cols], units_anc, "anc"),
-                "unit": units_anc,
-            }
-        ),
-        pd.DataFrame(
-            {
-                "patient_code": pcode,
-                "result_date": dates,
-                "analyte": "platelets",
-                "value": _entered(plt[rows, cols], units_plt, "platelets"),
-                "unit": units_plt,
-            }
-        ),
-    ]
-    tx = keep & (d >= 0) & (d < ep) & ((plt < 10) | ((plt < 20) & (rng.random((n, g)) < 0.25)))
-    tr, tc = np.nonzero(tx)
+    frames = _count_frames(b, hp[rows], d[rows, cols], {"anc": anc[rows, cols], "platelets": plt[rows, cols]})
+    soft, share = prof.PLATELET_TRANSFUSION_SOMETIMES_BELOW
+    low = (plt < prof.PLATELET_TRANSFUSION_BELOW) | ((plt < soft) & (rng.random((n, g)) < share))
+    tr, tc = np.nonzero(keep & (d >= 0) & (d < ep) & low)
     drug, dose, unit, purpose = prof.PLATELET_TRANSFUSION
     transfusions = pd.DataFrame(
         {
@@ -691,29 +809,16 @@ def _hsct_counts(b: _Block) -> tuple[list[pd.DataFrame], pd.DataFrame]:
 
 
 def _cart_counts(b: _Block) -> list[pd.DataFrame]:
+    """ANC and platelets on the CAR-T count days (profiles.CAR_T_ANC, CAR_T_PLATELETS)."""
     rng = b.rng
     cp = np.flatnonzero(b.is_cart)
     n, g = len(cp), len(_CART_DAYS)
     d = np.broadcast_to(_CART_DAYS, (n, g))
-    anc = _CART_ANC * np.exp(0.3 * rng.standard_normal((n, g)))
-    plt = np.round(_CART_PLT * np.exp(0.2 * rng.standard_normal((n, g))))
+    (anc_median, anc_sigma), (plt_median, plt_sigma) = prof.CAR_T_ANC, prof.CAR_T_PLATELETS
+    anc = np.array(anc_median) * np.exp(anc_sigma * rng.standard_normal((n, g)))
+    plt = np.round(np.array(plt_median) * np.exp(plt_sigma * rng.standard_normal((n, g))))
     rows, cols = np.nonzero(d <= b.count_last_day[cp][:, None])
-    dates = _dates(b.d0[cp][rows] + d[rows, cols])
-    out = []
-    for analyte, values in (("anc", anc), ("platelets", plt)):
-        units = _units(b, cp[rows], analyte)
-        out.append(
-            pd.DataFrame(
-                {
-                    "patient_code": b.code[cp][rows],
-                    "result_date": dates,
-                    "analyte": analyte,
-                    "value": _entered(values[rows, cols], units, analyte),
-                    "unit": units,
-                }
-            )
-        )
-    return out
+    return _count_frames(b, cp[rows], d[rows, cols], {"anc": anc[rows, cols], "platelets": plt[rows, cols]})
 
 
 def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -752,12 +857,13 @@ def _drugs(b: _Block, rows: dict[str, Any], transfusions: pd.DataFrame) -> pd.Da
     ]
     second = b.is_msc & (b.n_infusions == 2)
     premed = _template_drugs(b, second, prof.MSC_FIXED_DRUGS)
-    premed["admin_date"] = premed["admin_date"] + pd.Timedelta(days=7)
+    premed["admin_date"] = premed["admin_date"] + pd.Timedelta(days=prof.MSC_SECOND_INFUSION_DAY)
     frames.append(premed)
     # G-CSF daily from mobilisation day +3 to the last apheresis day
     hp = np.flatnonzero(b.is_hsct)
-    k = np.arange(12)
-    day = b.mob[hp][:, None] + 3 + k
+    first = prof.HSCT_GCSF_FIRST_DAY
+    k = np.arange(prof.APHERESIS_DAYS_AFTER_MOBILISATION[1] - first + 1)
+    day = b.mob[hp][:, None] + first + k
     rr, cc = np.nonzero(day <= b.harvest[hp][:, None])
     drug, dose, unit, purpose = prof.HSCT_GCSF
     frames.append(
@@ -1071,9 +1177,11 @@ def _in_patient_order(frame: pd.DataFrame, position: dict[str, int], by: list[st
     return ordered.drop(columns="_pos")
 
 
-def generate_block(seed: int, block: int, start: int, size: int) -> dict[str, pd.DataFrame]:
+def generate_block(
+    seed: int, block: int, start: int, size: int, baseline_signal: bool = True
+) -> dict[str, pd.DataFrame]:
     """Tables of patients ``start .. start + size - 1`` drawn from random block ``block``."""
-    b = _Block(seed, block, start, size)
+    b = _Block(seed, block, start, size, baseline_signal)
     position = {code: k for k, code in enumerate(b.code)}
     visits, rows = _visits(b)
     hsct_labs, transfusions = _hsct_counts(b)
@@ -1110,7 +1218,7 @@ def _concat(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
 
 
 def iter_cohort_tables(
-    n_patients: int, seed: int, chunk_size: int = 2000
+    n_patients: int, seed: int, chunk_size: int = 2000, *, baseline_signal: bool = True
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Stream the synthetic cohort as chunks of per-table data frames.
 
@@ -1123,6 +1231,13 @@ def iter_cohort_tables(
     chunk_size : int, default 2000
         Patients per yielded chunk (the last one may be smaller). The concatenated output
         does not depend on it.
+    baseline_signal : bool, default True
+        Response and relapse depend on the baseline features by the documented effects
+        (:data:`lupuscell.synth.calibration.BASELINE_EFFECTS`). ``False`` gives a cohort without
+        any signal: the disease course (response, relapse, flares, deaths, the steroid taper and
+        co-medication of each state) follows a therapy drawn independently of the patient, so
+        nothing recorded at baseline, the therapy included, predicts it. The patients, their
+        baseline and their treatment are the same either way.
 
     Yields
     ------
@@ -1143,7 +1258,7 @@ def iter_cohort_tables(
     for block in range(n_blocks):
         start = block * BLOCK_SIZE
         size = min(BLOCK_SIZE, n_patients - start)
-        pending.append(generate_block(seed, block, start, size))
+        pending.append(generate_block(seed, block, start, size, baseline_signal))
         pending_n += size
         while pending_n >= chunk_size or (block == n_blocks - 1 and pending_n > 0):
             merged = _concat(pending)
@@ -1159,9 +1274,13 @@ def iter_cohort_tables(
             yield head
 
 
-def generate_cohort_tables(n_patients: int, seed: int) -> dict[str, pd.DataFrame]:
+def generate_cohort_tables(
+    n_patients: int, seed: int, *, baseline_signal: bool = True
+) -> dict[str, pd.DataFrame]:
     """The whole cohort in memory (for small ``n_patients``): :func:`iter_cohort_tables` concatenated."""
-    parts = list(iter_cohort_tables(n_patients, seed, chunk_size=max(n_patients, 1)))
+    parts = list(
+        iter_cohort_tables(n_patients, seed, chunk_size=max(n_patients, 1), baseline_signal=baseline_signal)
+    )
     if not parts:
         return {"sites": sites_table(), **{name: pd.DataFrame() for name in TABLES[1:]}}
     out = _concat([{k: v for k, v in p.items() if k != "sites"} for p in parts])

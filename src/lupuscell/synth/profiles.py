@@ -24,6 +24,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LAB_SOURCE = "assumption"
+"""The visit lab distributions are assumptions; the cut-offs they respect (``LabLaw.note``) are
+the SLEDAI-2K definitions (Gladman 2002) and usual reference ranges."""
+COUNT_SOURCE = "assumption"
+"""The count curves are assumptions shaped on the HSCT series (median neutrophil and platelet
+recovery on days 8 and 9 in Huang 2019) and the CIBMTR engraftment thresholds (ANC >= 0.5,
+platelets >= 20 x 10^9/L)."""
+
 
 @dataclass(frozen=True)
 class SiteProfile:
@@ -73,6 +81,8 @@ ENTRY_UNITS: dict[str, tuple[float, int]] = {
 
 VISIT_DAYS: tuple[int, ...] = (30, 91, 182, 365, 548, 730, 913, 1095, 1278, 1461, 1643, 1826)
 """Nominal study days of the post-treatment visits (day 0 = infusion); baseline is separate."""
+FOLLOW_UP_AFTER_LAST_VISIT_DAYS = 30
+"""Follow-up ends at the latest this many days after the last nominal visit (day 1856)."""
 VISIT_JITTER_DAYS: tuple[int, ...] = (5, 14, 14, 21, 21, 21, 21, 21, 21, 21, 21, 21)
 MISSED_VISIT_PROBABILITY = 0.05
 FOLLOW_UP_YEARS = 5.0
@@ -91,9 +101,22 @@ TREATMENT_PERIOD = {  # first and last infusion dates
     "car_t": ("2021-01-01", "2025-06-30"),
 }
 WEIGHT_KG = {"F": (60.0, 10.0), "M": (72.0, 12.0)}
+WEIGHT_KG_RANGE = (40.0, 130.0)
+"""Body weight (normal by sex, ``WEIGHT_KG``) is clipped to this range (assumption)."""
 HEIGHT_CM = {"F": (162.0, 7.0), "M": (175.0, 7.0)}
 DISEASE_DURATION_YEARS = (6.0, 0.6)  # lognormal median, sigma
+MIN_DISEASE_DURATION_YEARS = 0.5
+"""Disease duration at treatment is at least this long (assumption: refractory disease)."""
 MIN_AGE_AT_DIAGNOSIS = 10
+CLASSIFICATION_CRITERIA_FROM_YEAR: tuple[tuple[int, str], ...] = (
+    (2020, "eular_acr_2019"),
+    (2013, "slicc_2012"),
+)
+"""Criteria recorded by diagnosis year: EULAR/ACR 2019 (Aringer 2019) from 2020, SLICC 2012
+(Petri 2012) from 2013, else :data:`CLASSIFICATION_CRITERIA_BEFORE` (assumption: a criteria
+set is used from the year after its publication)."""
+CLASSIFICATION_CRITERIA_BEFORE = "acr_1997"
+"""ACR 1982 criteria as revised by Hochberg 1997."""
 
 ORGAN_PROBABILITY = {
     "mucocutaneous": 0.70,
@@ -114,6 +137,9 @@ PRIOR_THERAPY_PROBABILITY = {
     "belimumab": 0.20,
     "methotrexate": 0.15,
 }
+PRIOR_IMMUNOSUPPRESSANTS = tuple(name for name in PRIOR_THERAPY_PROBABILITY if name != "hydroxychloroquine")
+"""Prior therapies counted as immunosuppressants (baseline feature ``prior_immunosuppressants``):
+all but the antimalarial."""
 
 # Descriptor -> (organ whose involvement raises it, probability if involved, otherwise).
 # "renal" is the lupus nephritis flag. Serology items do not depend on an organ.
@@ -143,6 +169,18 @@ DESCRIPTOR_PROBABILITY: dict[str, tuple[str | None, float, float]] = {
     "thrombocytopenia": ("haematological", 0.30, 0.02),
     "leukopenia": ("haematological", 0.40, 0.02),
 }
+
+FLARE_DESCRIPTOR_FACTOR = 0.8
+"""A relapse or flare draws a new descriptor set with this factor x the baseline probabilities
+(assumption: a flare is usually less extensive than the presentation that led to treatment)."""
+FALLBACK_DESCRIPTOR = {
+    "baseline_nephritis": "proteinuria",
+    "baseline_other": "arthritis",
+    "flare_nephritis": "proteinuria",
+    "flare_other": "rash",
+}
+"""The clinical descriptor set when a baseline or flare draw has none (everyone treated has
+clinical activity)."""
 
 PARTIAL_RESPONSE_DESCRIPTORS = frozenset(
     {"proteinuria", "hematuria", "low_complement", "increased_dna_binding", "arthritis", "rash", "alopecia"}
@@ -198,8 +236,9 @@ TAPER_DAYS = {
 """Exponential taper time constants of prednisone by state (dose = baseline x exp(-day / tau))."""
 TAPER_FLOOR_MG = {"improving": 10.0, "partial": 7.5, "active": 10.0}
 REMISSION_PREDNISONE_FLOOR_MG = {"autologous_hsct": (0.0, 5.0), "msc": (5.0, 7.5), "car_t": (0.0, 0.0)}
-"""Lowest prednisone dose in remission: one of the two values, half of the patients each;
-drug-free after CAR-T (Mackensen 2022)."""
+"""Lowest prednisone dose in remission: one of the two values, half of the patients each
+(:data:`REMISSION_PREDNISONE_FLOOR_SPLIT`); drug-free after CAR-T (Mackensen 2022)."""
+REMISSION_PREDNISONE_FLOOR_SPLIT = 0.5
 PREDNISONE_STEP_MG = 2.5
 ANTIMALARIAL_USER_PROBABILITY = 0.8
 BIOLOGIC_PROBABILITY = {"base": 0.15, "relapse": 0.30, "other": 0.03}
@@ -241,7 +280,8 @@ HSCT_RITUXIMAB_DRUGS: tuple[tuple[str, float, str, str, int, str], ...] = (
     ("rituximab", 500.0, "mg", "conditioning", 1, "d0"),
 )
 HSCT_GCSF = ("filgrastim", 10.0, "ug/kg", "mobilisation")
-"""Given daily from mobilisation day +3 to the last apheresis day."""
+"""Given daily from mobilisation day + :data:`HSCT_GCSF_FIRST_DAY` to the last apheresis day."""
+HSCT_GCSF_FIRST_DAY = 3
 PLATELET_TRANSFUSION = ("platelets (apheresis unit)", 1.0, "unit", "transfusion")
 CAR_T_FIXED_DRUGS: tuple[tuple[str, float, str, str, int, str], ...] = (
     ("fludarabine", 25.0, "mg/m2", "lymphodepletion", -5, "d0"),
@@ -314,3 +354,266 @@ OTHER_DEATH_CAUSES_QUIET = (
     ("malignancy", 0.15),
     ("other", 0.20),
 )
+
+
+# -- laboratory values (canonical units: creatinine mg/dL, C3/C4 g/L, uPCR g/g, counts 10^9/L) --
+@dataclass(frozen=True)
+class LogNormal:
+    """``median x exp(sigma Z)``, Z standard normal, then raised to ``floor`` / cut to ``ceiling``."""
+
+    median: float
+    sigma: float
+    floor: float | None = None
+    ceiling: float | None = None
+
+    def describe(self) -> str:
+        """E.g. ``log-normal(median 150, sigma 0.7), at least 35``."""
+        text = f"log-normal(median {self.median:g}, sigma {self.sigma:g})"
+        if self.floor is not None:
+            text += f", at least {self.floor:g}"
+        if self.ceiling is not None:
+            text += f", at most {self.ceiling:g}"
+        return text
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Uniform on ``[low, high)``."""
+
+    low: float
+    high: float
+
+    def describe(self) -> str:
+        """E.g. ``uniform 30-95``."""
+        return f"uniform {self.low:g}-{self.high:g}"
+
+
+@dataclass(frozen=True)
+class LabLaw:
+    """Visit value of one analyte: ``abnormal`` when the SLEDAI-2K ``descriptor`` is scored,
+    else ``normal`` (``normal_nephritis`` instead for patients with lupus nephritis, if given).
+    The floors and ceilings keep every value on the side of the descriptor's cut-off."""
+
+    descriptor: str
+    abnormal: LogNormal | Uniform
+    normal: LogNormal | Uniform
+    normal_nephritis: LogNormal | None = None
+    note: str = ""
+
+
+VISIT_LAB_LAWS: dict[str, LabLaw] = {
+    "anti_dsdna": LabLaw(
+        "increased_dna_binding",
+        LogNormal(150.0, 0.7, floor=35.0),
+        LogNormal(10.0, 0.6, ceiling=28.0),
+        note="IU/mL; positive above 30 (usual ELISA cut-off)",
+    ),
+    "c3": LabLaw(
+        "low_complement",
+        LogNormal(0.6, 0.2, ceiling=0.85),
+        LogNormal(1.15, 0.15, floor=0.92),
+        note="g/L; reference range 0.9-1.8",
+    ),
+    "c4": LabLaw(
+        "low_complement",
+        LogNormal(0.07, 0.3, ceiling=0.09),
+        LogNormal(0.22, 0.25, floor=0.11),
+        note="g/L; reference range 0.1-0.4",
+    ),
+    "upcr": LabLaw(
+        "proteinuria",
+        LogNormal(2.0, 0.6, floor=0.6),
+        LogNormal(0.08, 0.4, ceiling=0.3),
+        normal_nephritis=LogNormal(0.2, 0.5, ceiling=0.45),
+        note="g/g; SLEDAI-2K proteinuria above 0.5 g/24 h (Gladman 2002)",
+    ),
+    "platelets": LabLaw(
+        "thrombocytopenia",
+        Uniform(30.0, 95.0),
+        LogNormal(240.0, 0.25, floor=105.0),
+        note="10^9/L; SLEDAI-2K thrombocytopenia below 100 (Gladman 2002)",
+    ),
+    "wbc": LabLaw(
+        "leukopenia",
+        Uniform(1.8, 2.9),
+        LogNormal(6.0, 0.3, floor=3.1),
+        note="10^9/L; SLEDAI-2K leukopenia below 3 (Gladman 2002)",
+    ),
+}
+"""Visit laboratory values by analyte (creatinine is :data:`CREATININE`); :data:`LAB_SOURCE`."""
+
+
+@dataclass(frozen=True)
+class CreatinineModel:
+    """Serum creatinine (mg/dL) at a visit: the patient's own level x a factor for proteinuria
+    at that visit x visit-to-visit noise ``exp(visit_sigma Z)``."""
+
+    patient_nephritis: LogNormal
+    patient_other: LogNormal
+    with_proteinuria: float
+    without_proteinuria: float
+    visit_sigma: float
+
+
+CREATININE = CreatinineModel(LogNormal(1.0, 0.3), LogNormal(0.75, 0.15), 1.15, 0.95, 0.08)
+"""Creatinine model (:data:`LAB_SOURCE`)."""
+
+
+@dataclass(frozen=True)
+class CountCurve:
+    """A daily blood count after conditioning, on a log scale: from ``start`` it falls linearly
+    (in log) to the patient's ``nadir`` over ``decline_days`` from the first day of the grid,
+    with day-to-day noise ``exp(noise Z)``; before recovery it stays at most ``cap`` from day 0
+    (and at most ``deep_cap`` from ``deep_from_day``); from the recovery day it grows from
+    ``recovery_start`` by ``recovery_growth`` a day up to ``recovery_max`` (noise
+    ``exp(recovery_noise Z)``), never below ``engrafted_floor``."""
+
+    start: float
+    decline_days: float
+    nadir: LogNormal | Uniform
+    noise: float
+    cap: float
+    deep_cap: float
+    deep_from_day: int
+    recovery_start: float
+    recovery_growth: float
+    recovery_max: float
+    recovery_noise: float
+    engrafted_floor: float
+
+
+HSCT_COUNT_DAYS = (-6, 60)
+"""Grid of daily counts after HSCT (first and last study day); the counts stop earlier, see
+:data:`HSCT_COUNT_FOLLOW`."""
+HSCT_ANC = CountCurve(
+    start=4.5,
+    decline_days=8.0,
+    nadir=LogNormal(0.05, 0.5, ceiling=0.2),
+    noise=0.25,
+    cap=0.45,
+    deep_cap=0.3,
+    deep_from_day=0,
+    recovery_start=0.6,
+    recovery_growth=1.5,
+    recovery_max=6.0,
+    recovery_noise=0.1,
+    engrafted_floor=0.5,
+)
+"""Neutrophils (10^9/L) after HSCT; the deep cap holds until the day before recovery, which is
+:data:`HSCT_ANC_DAY_BEFORE_RECOVERY` (:data:`COUNT_SOURCE`)."""
+HSCT_ANC_DAY_BEFORE_RECOVERY = Uniform(0.2, 0.45)
+HSCT_PLATELETS = CountCurve(
+    start=220.0,
+    decline_days=12.0,
+    nadir=Uniform(5.0, 15.0),
+    noise=0.2,
+    cap=60.0,
+    deep_cap=19.0,
+    deep_from_day=6,
+    recovery_start=22.0,
+    recovery_growth=1.25,
+    recovery_max=250.0,
+    recovery_noise=0.1,
+    engrafted_floor=20.0,
+)
+"""Platelets (10^9/L) after HSCT, rounded to whole numbers (:data:`COUNT_SOURCE`)."""
+HSCT_COUNT_FOLLOW = {"at_least_to_day": 28, "after_neutrophil_recovery": 5, "after_platelet_recovery": 10}
+"""Daily counts run to neutrophil recovery + 5 days and platelet recovery + 10 days (so that a
+transfusion-free week can be seen), at least to day 28, and stop at death or censoring."""
+PLATELET_TRANSFUSION_BELOW = 10.0
+"""A platelet unit is given on every day before platelet recovery with platelets below this..."""
+PLATELET_TRANSFUSION_SOMETIMES_BELOW = (20.0, 0.25)
+"""...and on a quarter of the days below 20 (prophylactic thresholds 10 or 20 x 10^9/L:
+Schiffer et al. J Clin Oncol 2018;36:283-99)."""
+
+CAR_T_COUNT_DAYS: tuple[int, ...] = (-5, 0, 3, 7, 10, 14, 21, 28)
+"""Study days of ANC and platelet counts after CAR-T (lymphodepletion to day 28)."""
+CAR_T_ANC = ((3.5, 1.2, 0.6, 0.8, 1.3, 2.0, 2.8, 3.2), 0.3)
+"""Median ANC (10^9/L) on each count day and the log-normal sigma around it (assumption:
+transient neutropenia after Flu/Cy, Mackensen 2022)."""
+CAR_T_PLATELETS = ((220.0, 180.0, 140.0, 130.0, 150.0, 180.0, 200.0, 210.0), 0.2)
+"""Median platelets (10^9/L) on each count day and the log-normal sigma (assumption)."""
+
+
+# -- rendering (the rows of the calibration table in docs/synth.md) ------------------------------
+def _count_curve_text(curve: CountCurve, deep_until: str) -> str:
+    return (
+        f"from {curve.start:g} on day {HSCT_COUNT_DAYS[0]} down to a nadir {curve.nadir.describe()} over "
+        f"{curve.decline_days:g} days (day-to-day sigma {curve.noise:g}); at most {curve.cap:g} from day 0 "
+        f"until recovery and {curve.deep_cap:g} from day {curve.deep_from_day} until {deep_until}; from "
+        f"recovery {curve.recovery_start:g} x {curve.recovery_growth:g}^(days since recovery) up to "
+        f"{curve.recovery_max:g} (sigma {curve.recovery_noise:g}), at least {curve.engrafted_floor:g}"
+    )
+
+
+COUNT_NOTE = "median recovery days 8 (ANC) and 9 (platelets) in Huang 2019; CIBMTR thresholds"
+
+
+def _lab_rows() -> list[str]:
+    rows = []
+    for analyte, law in VISIT_LAB_LAWS.items():
+        normal = f"otherwise {law.normal.describe()}"
+        if law.normal_nephritis is not None:
+            renal = law.normal_nephritis.describe()
+            normal = f"otherwise {renal} with lupus nephritis, {law.normal.describe()} without"
+        value = f"with {law.descriptor.replace('_', ' ')}: {law.abnormal.describe()}; {normal}"
+        rows.append(f"| all | visit lab: {analyte} | {value} | {LAB_SOURCE} | {law.note} |")
+    c = CREATININE
+    rows.append(
+        f"| all | visit lab: creatinine (mg/dL) | patient level {c.patient_nephritis.describe()} with lupus "
+        f"nephritis, {c.patient_other.describe()} without; x {c.with_proteinuria:g} at visits with proteinuria, "
+        f"x {c.without_proteinuria:g} otherwise; visit noise sigma {c.visit_sigma:g} | {LAB_SOURCE} | "
+        "higher with lupus nephritis |"
+    )
+    return rows
+
+
+def _count_rows() -> list[str]:
+    follow = HSCT_COUNT_FOLLOW
+    soft, share = PLATELET_TRANSFUSION_SOMETIMES_BELOW
+    car_t = ", ".join(str(d) for d in CAR_T_COUNT_DAYS)
+    return [
+        f"| autologous_hsct | daily ANC (10^9/L) | {_count_curve_text(HSCT_ANC, 'the day before recovery')}; "
+        f"the day before recovery {HSCT_ANC_DAY_BEFORE_RECOVERY.describe()} | {COUNT_SOURCE} | {COUNT_NOTE} |",
+        f"| autologous_hsct | daily platelets (10^9/L) | {_count_curve_text(HSCT_PLATELETS, 'recovery')}, "
+        f"rounded | {COUNT_SOURCE} | {COUNT_NOTE} |",
+        f"| autologous_hsct | daily counts until | neutrophil recovery + {follow['after_neutrophil_recovery']} "
+        f"days, platelet recovery + {follow['after_platelet_recovery']} days, at least day "
+        f"{follow['at_least_to_day']} | assumption | a transfusion-free week after recovery is visible |",
+        f"| autologous_hsct | platelet transfusion before platelet recovery | every day below "
+        f"{PLATELET_TRANSFUSION_BELOW:g}, {share:.0%} of the days below {soft:g} | Schiffer 2018 (ASCO: "
+        "prophylactic threshold 10 x 10^9/L) | the share below 20 is an assumption |",
+        f"| car_t | ANC on days {car_t} | median {', '.join(f'{x:g}' for x in CAR_T_ANC[0])}; sigma "
+        f"{CAR_T_ANC[1]:g} | assumption | transient neutropenia after Flu/Cy (Mackensen 2022) |",
+        f"| car_t | platelets on days {car_t} | median {', '.join(f'{x:g}' for x in CAR_T_PLATELETS[0])}; sigma "
+        f"{CAR_T_PLATELETS[1]:g} | assumption | |",
+    ]
+
+
+def _baseline_rows() -> list[str]:
+    med, sigma = DISEASE_DURATION_YEARS
+    criteria = "; ".join(f"{name} from {year}" for year, name in CLASSIFICATION_CRITERIA_FROM_YEAR)
+    lo, hi = WEIGHT_KG_RANGE
+    return [
+        "| all | body weight (kg) | normal, "
+        + ", ".join(f"{sex} {mu:g} ± {sd:g}" for sex, (mu, sd) in WEIGHT_KG.items())
+        + f", clipped to {lo:g}-{hi:g} | assumption | |",
+        f"| all | disease duration at treatment (years) | log-normal(median {med:g}, sigma {sigma:g}), at least "
+        f"{MIN_DISEASE_DURATION_YEARS:g}, diagnosis at age {MIN_AGE_AT_DIAGNOSIS} or later | assumption | |",
+        f"| all | classification criteria by diagnosis year | {criteria}; {CLASSIFICATION_CRITERIA_BEFORE} before "
+        "| Aringer 2019; Petri 2012; Hochberg 1997 | assumption: a set is used from the year after its "
+        "publication |",
+        f"| all | relapse or flare descriptor set | each descriptor with {FLARE_DESCRIPTOR_FACTOR:g} x its "
+        "baseline probability | assumption | a flare is usually less extensive than the presentation |",
+        f"| all | end of follow-up at the latest | last nominal visit (day {VISIT_DAYS[-1]}) + "
+        f"{FOLLOW_UP_AFTER_LAST_VISIT_DAYS} days | design choice | |",
+        "| all | lowest prednisone dose in remission (mg/day) | "
+        + "; ".join(f"{t} {a:g} or {b:g}" for t, (a, b) in REMISSION_PREDNISONE_FLOOR_MG.items())
+        + f", {REMISSION_PREDNISONE_FLOOR_SPLIT:.0%} each | assumption | drug-free after CAR-T (Mackensen 2022) |",
+    ]
+
+
+def table_rows() -> list[str]:
+    """Rows for the calibration table of ``docs/synth.md``: the baseline, laboratory and count
+    assumptions of this module, each with its source or marked as an assumption."""
+    return [*_baseline_rows(), *_lab_rows(), *_count_rows()]
