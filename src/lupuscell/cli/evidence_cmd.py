@@ -35,6 +35,7 @@ effects = lazy_module("lupuscell.evidence.effects")
 meta = lazy_module("lupuscell.evidence.meta")
 request = lazy_module("lupuscell.evidence.request")
 sensitivity_mod = lazy_module("lupuscell.evidence.sensitivity")
+conventions = lazy_module("lupuscell.analysis.conventions")
 
 evidence_app = typer.Typer(
     name="evidence",
@@ -230,7 +231,7 @@ def pool_cmd(
         out["excluded"] = [{"study_id": s, "outcome": o, "reason": why} for s, o, why in sel.excluded]
         if report is not None:
             out["sensitivity"] = report
-        typer.echo(json.dumps(meta._finite(out), indent=2))
+        typer.echo(json.dumps(conventions.json_safe(out), indent=2))
         return
     _print_fit(fit, f"{outcome} ({therapy or 'all therapies'}), {measure} {method}")
     for r in sel.table():
