@@ -120,7 +120,7 @@ class Evaluation:
     den: FloatArray  # per slot: the Efron-adjusted denominator
 
 
-def _risk_sums(rs: RiskSets, x: FloatArray, r: FloatArray) -> tuple[FloatArray, FloatArray]:
+def risk_sums(rs: RiskSets, x: FloatArray, r: FloatArray) -> tuple[FloatArray, FloatArray]:
     """S0 (m,) and S1 (m, p) at each event time."""
     m, p = rs.m, x.shape[1]
     rw = rs.seg_weight * r[rs.seg_row]
@@ -157,7 +157,7 @@ def evaluate(
     p = x.shape[1]
     eta = x @ beta
     r = np.exp(eta)
-    s0, s1 = _risk_sums(rs, x, r)
+    s0, s1 = risk_sums(rs, x, r)
     dr = rs.death_row
     wr = rs.death_weight * r[dr]
     e0 = np.bincount(rs.death_time, wr, minlength=rs.m)

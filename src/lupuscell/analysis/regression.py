@@ -44,7 +44,7 @@ from lupuscell.analysis.design import Design, build_design, check_columns, desig
 from lupuscell.analysis.ph_test import PHTest, Transform, ph_score_test
 from lupuscell.errors import ValidationError
 
-__all__ = ["CoxResult", "coefficient_table", "cox_model", "design_matrix"]
+__all__ = ["CoxResult", "coefficient_table", "cox_model", "design_matrix", "fit_warning_messages"]
 
 WHAT = "cox model"
 
@@ -159,7 +159,8 @@ def coefficient_table(terms: Sequence[str], beta: np.ndarray, se: np.ndarray, al
         )
 
 
-def _warnings(fit: Fit, terms: Sequence[str]) -> tuple[str, ...]:
+def fit_warning_messages(fit: Fit, terms: Sequence[str]) -> tuple[str, ...]:
+    """Warnings a fit must carry: terms not estimable, coefficients running off, no convergence."""
     out = []
     if fit.singular:
         names = ", ".join(terms[k] for k in fit.singular)
@@ -259,7 +260,7 @@ def cox_model(
         concordance=conc.value,
         dropped_terms=prep.design.dropped,
         ph_violations=tuple(t for t, p in zip(terms, coefs["ph_p"], strict=True) if p < 0.05),
-        fit_warnings=_warnings(fit, terms),
+        fit_warnings=fit_warning_messages(fit, terms),
         ties=ties,
         ph_global_p=None if ph is None else ph.global_p,
         loglik=fit.loglik,
