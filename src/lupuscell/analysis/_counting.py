@@ -8,7 +8,7 @@ million rows take a fraction of a second (benchmarks/survival_scale.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,8 @@ class CountingData:
     stop: FloatArray
     status: IntArray
     entry: FloatArray | None
+    #: the distinct exit times and each row's index into them, when already known (one sort less)
+    stop_unique: tuple[FloatArray, IntArray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -75,43 +77,55 @@ class CountingData:
                 raise ValidationError.single(
                     what, "entry", f"entry must be before the exit time: {_rows(start >= stop)}"
                 )
-        stop, start = time_fix(stop, start)
+        stop, start, unique = time_fix(stop, start)
         if start is not None and (start >= stop).any():
             raise ValidationError.single(
                 what, "entry", f"entry and exit times equal to rounding error: {_rows(start >= stop)}"
             )
-        return cls(stop=stop, status=codes, entry=start)
+        return cls(stop=stop, status=codes, entry=start, stop_unique=unique)
 
 
 #: Times closer than this (absolutely, or relative to their mean size) are one time (R's aeqSurv).
 TIME_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
-def time_fix(stop: FloatArray, entry: FloatArray | None) -> tuple[FloatArray, FloatArray | None]:
+def time_fix(
+    stop: FloatArray, entry: FloatArray | None
+) -> tuple[FloatArray, FloatArray | None, tuple[FloatArray, IntArray] | None]:
     """Merge times that differ only by floating-point rounding, as R ``aeqSurv`` (``timefix = TRUE``).
 
     Times computed two ways (``60 + 25/12`` and ``61 + 13/12`` years) are equal in exact
     arithmetic but not in floating point; R survival treats distinct values within
     ``sqrt(eps)`` (absolutely, or relative to the mean absolute time) as tied and replaces each
     by the first of its run. Without this the estimates would depend on how a time was computed.
+    Also returns the distinct exit times with each row's index into them (saves a sort later).
     """
     values = stop if entry is None else np.concatenate((stop, entry))
-    y = np.unique(values)
+    y, inverse = np.unique(values, return_inverse=True)
     dy = np.diff(y)
     scale = float(np.mean(np.abs(y))) if y.size else 0.0
-    tied = (dy <= TIME_TOLERANCE) | (dy / scale <= TIME_TOLERANCE if scale > 0 else np.zeros_like(dy, dtype=bool))
+    tied = dy <= TIME_TOLERANCE
+    if scale > 0:
+        tied |= dy / scale <= TIME_TOLERANCE
+    inverse = inverse.astype(np.int64)
+    run_start = np.concatenate(([True], ~tied))
+    run = np.cumsum(run_start) - 1  # each distinct value -> its run (itself when nothing is tied)
+    cuts = y[run_start]
+    row_run = run[inverse]
+    present = np.bincount(row_run[: stop.size], minlength=cuts.size) > 0  # runs holding an exit time
+    stop_unique = (cuts[present], (np.cumsum(present) - 1)[row_run[: stop.size]])
     if not tied.any():
-        return stop, entry
-    cuts = y[np.concatenate(([True], ~tied))]
-
-    def snap(v: FloatArray) -> FloatArray:
-        return np.asarray(cuts[np.searchsorted(cuts, v, side="right") - 1], dtype=float)
-
-    return snap(stop), None if entry is None else snap(entry)
+        return stop, entry, stop_unique
+    fixed = cuts[row_run]
+    return fixed[: stop.size], None if entry is None else fixed[stop.size :], stop_unique
 
 
 def _status_codes(raw: npt.NDArray[np.generic], what: str, field: str) -> IntArray:
     if raw.dtype == bool:
+        return raw.astype(np.int64)
+    if raw.dtype.kind in "iu":
+        if (raw < 0).any():
+            raise ValidationError.single(what, field, f"must be 0 (censored) or 1..K (event): {_rows(raw < 0)}")
         return raw.astype(np.int64)
     try:
         num = raw.astype(float)
@@ -146,7 +160,7 @@ class RiskTable:
 
 def risk_table(data: CountingData, n_causes: int) -> RiskTable:
     """The risk table of ``data`` at each distinct exit time (events of causes 1..n_causes)."""
-    time, index = np.unique(data.stop, return_inverse=True)
+    time, index = data.stop_unique or np.unique(data.stop, return_inverse=True)
     m = time.size
     index = index.astype(np.int64)
     events = np.zeros((n_causes, m), dtype=np.int64)

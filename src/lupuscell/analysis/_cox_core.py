@@ -26,6 +26,7 @@ Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Sprin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -59,6 +60,62 @@ class RiskSets:
     def m(self) -> int:
         return int(self.times.size)
 
+    @cached_property
+    def windows(self) -> tuple[Window, Window | None]:
+        """The plain segments and the factor-weighted ones (``None`` when there are none)."""
+        plain = np.flatnonzero(~self.seg_factor)
+        fac = np.flatnonzero(self.seg_factor)
+        return Window.build(plain, self.seg_lo, self.seg_hi, self.m), (
+            Window.build(fac, self.seg_lo, self.seg_hi, self.m) if fac.size else None
+        )
+
+    @cached_property
+    def rows_are_segments(self) -> bool:
+        rows = self.seg_row
+        return bool(rows.size == rows[-1] + 1 and np.array_equal(rows, np.arange(rows.size)))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Segments of one kind sorted by their ends, to sum values over ``lo <= j < hi`` by cumsums."""
+
+    count: int
+    by_hi: IntArray | None  # segment indices sorted by hi (None: the first ``count``, in order)
+    hi_cut: IntArray  # per event time j: segments (in by_hi order) with hi <= j
+    by_lo: IntArray | None  # None when every segment starts at the first event time
+    lo_cut: IntArray | None
+
+    @classmethod
+    def build(cls, segments: IntArray, seg_lo: IntArray, seg_hi: IntArray, m: int) -> Window:
+        hi, lo = seg_hi[segments], seg_lo[segments]
+        j = np.arange(m)
+        by_hi = segments[np.argsort(hi, kind="stable")]
+        hi_cut = np.searchsorted(seg_hi[by_hi], j, side="right")
+        in_order = bool(np.array_equal(by_hi, np.arange(by_hi.size)))  # rows sorted by exit: a slice
+        if not lo.any():
+            return cls(segments.size, None if in_order else by_hi, hi_cut, None, None)
+        by_lo = segments[np.argsort(lo, kind="stable")]
+        lo_cut = np.searchsorted(seg_lo[by_lo], j, side="right")
+        return cls(segments.size, None if in_order else by_hi, hi_cut, by_lo, lo_cut)
+
+    def sums(self, values: FloatArray) -> FloatArray:
+        """``values`` (k x segments) summed over each event time's risk set: k x m."""
+        ordered = values[:, : self.count] if self.by_hi is None else values[:, self.by_hi]
+        out = _tail_sums(ordered, self.hi_cut)
+        if self.by_lo is not None and self.lo_cut is not None:
+            out -= _tail_sums(values[:, self.by_lo], self.lo_cut)
+        return out
+
+
+def _tail_sums(sorted_values: FloatArray, cut: IntArray) -> FloatArray:
+    """``sorted_values[:, cut[j]:].sum(axis=1)`` for every j, by one cumulative sum along rows."""
+    if not sorted_values.shape[1]:
+        return np.zeros((sorted_values.shape[0], cut.size))
+    c = np.cumsum(sorted_values, axis=1)
+    before = c[:, np.maximum(cut - 1, 0)]
+    before[:, cut == 0] = 0.0
+    return np.asarray(c[:, -1:] - before, dtype=float)
+
 
 def cox_risk_sets(
     stop: FloatArray, event: npt.NDArray[np.bool_], entry: FloatArray | None, weights: FloatArray
@@ -80,11 +137,6 @@ def cox_risk_sets(
         death_time=np.searchsorted(times, stop[rows], side="left").astype(np.int64),
         death_weight=weights[rows].astype(float),
     )
-
-
-def interval_sum(lo: IntArray, hi: IntArray, values: FloatArray, m: int) -> FloatArray:
-    """For each j < m, the sum of ``values`` over segments with ``lo <= j < hi``."""
-    return np.cumsum(np.bincount(lo, values, minlength=m + 1) - np.bincount(hi, values, minlength=m + 1))[:m]
 
 
 @dataclass(frozen=True)
@@ -109,35 +161,60 @@ def make_slots(rs: RiskSets, ties: Ties) -> Slots:
 
 
 @dataclass(frozen=True)
+class Covariates:
+    """The design matrix in the layouts the sums read fastest, computed once per fit."""
+
+    x: FloatArray  # rows x p
+    seg_t: FloatArray  # p x segments: each segment's row, transposed (cumsums run along memory)
+    dead: FloatArray  # the rows with an event, events x p
+
+    @classmethod
+    def of(cls, rs: RiskSets, x: FloatArray) -> Covariates:
+        seg = x if rs.rows_are_segments else x[rs.seg_row]
+        return cls(x=x, seg_t=np.ascontiguousarray(seg.T), dead=x[rs.death_row])
+
+    @property
+    def p(self) -> int:
+        return int(self.x.shape[1])
+
+
+@dataclass(frozen=True)
 class Evaluation:
-    """Log partial likelihood, score and information at ``beta`` (plus the pieces tests reuse)."""
+    """Log partial likelihood, score and information at ``beta``, with the per-time sums they use.
+
+    Every Efron term is a function of ``den_l = S0 - f_l E0`` (``f_l = l / d``) and of ``S1 - f_l
+    E1``, so sums over the tied events at a time reduce to the scalars ``a = sum w / den``,
+    ``b = sum w f / den`` and ``c_k = sum w f^k / den^2`` per distinct time: no array of events
+    by covariates is ever formed.
+    """
 
     loglik: float
     score: FloatArray
     information: FloatArray
-    s0: FloatArray  # risk-set sum at each event time
-    xbar: FloatArray  # per slot: the Efron-adjusted weighted mean covariate
-    den: FloatArray  # per slot: the Efron-adjusted denominator
+    s0: FloatArray
+    s1: FloatArray
+    e1: FloatArray
+    a: FloatArray  # per event time: sum over the tied events of meanwt / den (the hazard increment)
+    b: FloatArray
+    c: FloatArray  # 3 x m: sum of meanwt f^k / den^2, k = 0, 1, 2
+
+    def mean_sum(self, time_weight: FloatArray | None = None) -> FloatArray:
+        """``sum over events of weight * xbar`` (the Efron-adjusted covariate means)."""
+        a, b = (self.a, self.b) if time_weight is None else (self.a * time_weight, self.b * time_weight)
+        return np.asarray(self.s1.T @ a - self.e1.T @ b, dtype=float)
 
 
-def risk_sums(rs: RiskSets, x: FloatArray, r: FloatArray) -> tuple[FloatArray, FloatArray]:
+def risk_sums(rs: RiskSets, cov: Covariates, r: FloatArray) -> tuple[FloatArray, FloatArray]:
     """S0 (m,) and S1 (m, p) at each event time."""
-    m, p = rs.m, x.shape[1]
-    rw = rs.seg_weight * r[rs.seg_row]
-    plain, fac = ~rs.seg_factor, rs.seg_factor
-
-    def total(values: FloatArray) -> FloatArray:
-        out = interval_sum(rs.seg_lo[plain], rs.seg_hi[plain], values[plain], m)
-        if fac.any():
-            out = out + rs.factor * interval_sum(rs.seg_lo[fac], rs.seg_hi[fac], values[fac], m)
-        return out
-
-    s0 = total(rw)
-    s1 = np.empty((m, p))
-    xs = x[rs.seg_row]
-    for k in range(p):
-        s1[:, k] = total(rw * xs[:, k])
-    return s0, s1
+    rw = rs.seg_weight * (r if rs.rows_are_segments else r[rs.seg_row])
+    values = np.empty((cov.p + 1, rw.size))  # one row per quantity: cumsums run along memory
+    values[0] = rw
+    np.multiply(cov.seg_t, rw, out=values[1:])
+    plain, fac = rs.windows
+    sums = plain.sums(values)
+    if fac is not None:
+        sums += rs.factor * fac.sums(values)
+    return sums[0], np.ascontiguousarray(sums[1:].T)
 
 
 def _segment_coefficient(rs: RiskSets, a: FloatArray, n: int, r: FloatArray) -> FloatArray:
@@ -151,50 +228,49 @@ def _segment_coefficient(rs: RiskSets, a: FloatArray, n: int, r: FloatArray) -> 
 
 
 def evaluate(
-    rs: RiskSets, slots: Slots, x: FloatArray, beta: FloatArray, penalty: float = 0.0, info: bool = True
+    rs: RiskSets, slots: Slots, cov: Covariates, beta: FloatArray, penalty: float = 0.0, info: bool = True
 ) -> Evaluation:
     """Log partial likelihood (minus ``penalty/2 |beta|^2``), score and information at ``beta``."""
-    p = x.shape[1]
-    eta = x @ beta
+    p, m = cov.p, rs.m
+    eta = cov.x @ beta
     r = np.exp(eta)
-    s0, s1 = risk_sums(rs, x, r)
-    dr = rs.death_row
-    wr = rs.death_weight * r[dr]
-    e0 = np.bincount(rs.death_time, wr, minlength=rs.m)
-    e1 = np.zeros((rs.m, p))
+    s0, s1 = risk_sums(rs, cov, r)
+    wr = rs.death_weight * r[rs.death_row]
+    e0 = np.bincount(rs.death_time, wr, minlength=m)
+    e1 = np.zeros((m, p))
     for k in range(p):
-        e1[:, k] = np.bincount(rs.death_time, wr * x[dr, k], minlength=rs.m)
+        e1[:, k] = np.bincount(rs.death_time, wr * cov.dead[:, k], minlength=m)
     den = s0[slots.time] - slots.frac * e0[slots.time]
-    xbar = (s1[slots.time] - slots.frac[:, None] * e1[slots.time]) / den[:, None]
-    loglik = float(rs.death_weight @ eta[dr] - slots.meanwt @ np.log(den)) - 0.5 * penalty * float(beta @ beta)
-    score = rs.death_weight @ x[dr] - slots.meanwt @ xbar - penalty * beta
-    if not info:
-        return Evaluation(loglik, score, np.empty((p, p)), s0, xbar, den)
-    information = slot_information(rs, slots, x, r, den, xbar, slots.meanwt) + penalty * np.eye(p)
-    return Evaluation(loglik, score, information, s0, xbar, den)
+    w = slots.meanwt / den
+    a = np.bincount(slots.time, w, minlength=m)
+    b = np.bincount(slots.time, w * slots.frac, minlength=m)
+    c = np.stack([np.bincount(slots.time, w * slots.frac**k / den, minlength=m) for k in (0, 1, 2)])
+    loglik = float(rs.death_weight @ eta[rs.death_row] - slots.meanwt @ np.log(den))
+    loglik -= 0.5 * penalty * float(beta @ beta)
+    ev = Evaluation(loglik, np.empty(p), np.empty((p, p)), s0, s1, e1, a, b, c)
+    score = rs.death_weight @ cov.dead - ev.mean_sum() - penalty * beta
+    information = slot_information(rs, cov, r, ev) + penalty * np.eye(p) if info else np.empty((p, p))
+    return Evaluation(loglik, score, information, s0, s1, e1, a, b, c)
 
 
 def slot_information(
-    rs: RiskSets,
-    slots: Slots,
-    x: FloatArray,
-    r: FloatArray,
-    den: FloatArray,
-    xbar: FloatArray,
-    slot_weight: FloatArray,
+    rs: RiskSets, cov: Covariates, r: FloatArray, ev: Evaluation, time_weight: FloatArray | None = None
 ) -> FloatArray:
-    """``sum over slots of weight * (S2/den - xbar xbar')``, the (time-weighted) information.
+    """``sum over events of weight * (S2/den - xbar xbar')``: the (time-weighted) information.
 
-    With ``slot_weight = meanwt`` this is the information matrix; multiplying the weights by
-    ``g(t)`` or ``g(t)^2`` gives the blocks of the proportional-hazards score test.
+    Without ``time_weight`` this is the information matrix; weights ``g(t)`` or ``g(t)^2`` give
+    the blocks of the proportional-hazards score test.
     """
-    n = x.shape[0]
+    tw = np.ones(rs.m) if time_weight is None else time_weight
     dr = rs.death_row
-    a = np.asarray(np.bincount(slots.time, slot_weight / den, minlength=rs.m), dtype=float)
-    b = np.asarray(np.bincount(slots.time, slot_weight * slots.frac / den, minlength=rs.m), dtype=float)
-    coef = _segment_coefficient(rs, a, n, r)
-    coef[dr] -= rs.death_weight * r[dr] * b[rs.death_time]
-    return np.asarray((x * coef[:, None]).T @ x - (xbar * slot_weight[:, None]).T @ xbar)
+    coef = _segment_coefficient(rs, ev.a * tw, cov.x.shape[0], r)
+    coef[dr] -= rs.death_weight * r[dr] * (ev.b * tw)[rs.death_time]
+    xt = cov.seg_t if rs.rows_are_segments else cov.x.T
+    s1, e1 = ev.s1, ev.e1
+    c0, c1, c2 = (ev.c * tw)
+    cross = (s1 * c1[:, None]).T @ e1
+    outer = (s1 * c0[:, None]).T @ s1 - cross - cross.T + (e1 * c2[:, None]).T @ e1
+    return np.asarray((xt * coef) @ xt.T - outer)
 
 
 @dataclass(frozen=True)
@@ -207,6 +283,7 @@ class Fit:
     converged: bool
     infinite: tuple[int, ...]  # columns whose coefficient may be infinite (R's rule)
     singular: tuple[int, ...] = ()  # columns the data carry no information on (not estimable)
+    evaluation: Evaluation | None = None  # at beta, over the estimable columns
 
 
 def newton(
@@ -215,8 +292,9 @@ def newton(
     """Newton-Raphson from 0 with step halving, as R ``coxph`` (converged to ``tol`` in beta)."""
     slots = make_slots(rs, ties)
     p = x.shape[1]
+    cov = Covariates.of(rs, x)
     beta = np.zeros(p)
-    ev = evaluate(rs, slots, x, beta, penalty)
+    ev = evaluate(rs, slots, cov, beta, penalty)
     singular = singular_columns(ev.information)
     if singular:
         keep = np.setdiff1d(np.arange(p), singular)
@@ -226,7 +304,9 @@ def newton(
         info = np.zeros((p, p))
         info[np.ix_(keep, keep)] = sub.information
         infinite = tuple(int(keep[k]) for k in sub.infinite)
-        return Fit(beta, info, sub.loglik, sub.loglik_null, sub.iterations, sub.converged, infinite, singular)
+        return Fit(
+            beta, info, sub.loglik, sub.loglik_null, sub.iterations, sub.converged, infinite, singular, sub.evaluation
+        )
     loglik_null = ev.loglik
     converged = False
     iterations = 0
@@ -235,12 +315,12 @@ def newton(
         iterations += 1
         step = _solve(ev.information, ev.score)
         new = beta + step
-        ev_new = evaluate(rs, slots, x, new, penalty)
+        ev_new = evaluate(rs, slots, cov, new, penalty)
         halvings = 0
         while not (ev_new.loglik >= ev.loglik - 1e-12 * abs(ev.loglik)) and halvings < 30:
             step = step / 2
             new = beta + step
-            ev_new = evaluate(rs, slots, x, new, penalty)
+            ev_new = evaluate(rs, slots, cov, new, penalty)
             halvings += 1
         gain = ev_new.loglik - ev.loglik
         beta, ev = new, ev_new
@@ -255,7 +335,9 @@ def newton(
         int(k) for k in np.flatnonzero((np.abs(final_step) > eps) & (np.abs(final_step) > np.sqrt(eps) * np.abs(beta)))
     )
     converged = converged or float(np.max(np.abs(final_step), initial=0.0)) < 1e-6
-    return Fit(beta, ev.information, ev.loglik, loglik_null, iterations, converged and not infinite, infinite)
+    return Fit(
+        beta, ev.information, ev.loglik, loglik_null, iterations, converged and not infinite, infinite, (), ev
+    )
 
 
 def singular_columns(information: FloatArray, toler: float = 1e-9) -> tuple[int, ...]:

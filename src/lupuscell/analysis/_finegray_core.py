@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from lupuscell.analysis._cox_core import FloatArray, IntArray, RiskSets, risk_sums
+from lupuscell.analysis._cox_core import Covariates, FloatArray, IntArray, RiskSets, risk_sums
 from lupuscell.analysis.conventions import step_value
 from lupuscell.analysis.survival import kaplan_meier
 
@@ -158,7 +158,7 @@ def _psi(fg: FGData, rs: RiskSets, x: FloatArray, r: FloatArray, s0: FloatArray,
 def sandwich(fg: FGData, rs: RiskSets, x: FloatArray, beta: FloatArray, information: FloatArray) -> FloatArray:
     """Fine & Gray's (1999) variance ``I^-1 (sum (eta_i + psi_i)(eta_i + psi_i)') I^-1`` (crr)."""
     r = np.exp(x @ beta)
-    s0, s1 = risk_sums(rs, x, r)
+    s0, s1 = risk_sums(rs, Covariates.of(rs, x), r)
     infl = _eta(fg, rs, x, r, s0, s1) + _psi(fg, rs, x, r, s0, s1)
     inv = np.linalg.inv(information)
     return np.asarray(inv @ (infl.T @ infl) @ inv, dtype=float)

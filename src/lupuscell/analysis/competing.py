@@ -40,7 +40,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from lupuscell.analysis._counting import CountingData, FloatArray, RiskTable, risk_table
+from lupuscell.analysis._counting import CountingData, FloatArray, IntArray, RiskTable, risk_table
 from lupuscell.analysis.conventions import json_safe, numbers_at_risk, step_value
 
 __all__ = ["CIFResult", "cumulative_incidence"]
@@ -108,7 +108,32 @@ def _hazards(rt: RiskTable) -> _Hazards:
     return _Hazards(y=y, s_before=s_before, cum_c=np.concatenate(([0.0], np.cumsum(c))), c_exit=c_exit)
 
 
-def _cause_curve(rt: RiskTable, hz: _Hazards, k: int, data: CountingData) -> tuple[FloatArray, FloatArray]:
+@dataclass(frozen=True)
+class _Groups:
+    """Rows with the same entry time, exit time and status have the same influence: one group each."""
+
+    alpha: IntArray  # distinct times at or before entry
+    beta: IntArray  # 1 + index of the exit time
+    status: IntArray
+    count: FloatArray
+
+    @classmethod
+    def of(cls, rt: RiskTable, data: CountingData, n_codes: int) -> _Groups:
+        m = rt.time.size
+        beta = rt.index + 1
+        alpha = np.zeros_like(beta) if rt.entry_index is None else rt.entry_index
+        key = (alpha * (m + 1) + beta) * n_codes + data.status
+        if rt.entry_index is None:
+            counts = np.bincount(key, minlength=(m + 1) * n_codes)
+            keys = np.flatnonzero(counts)
+            counts = counts[keys]
+        else:
+            keys, counts = np.unique(key, return_counts=True)
+        status, rest = keys % n_codes, keys // n_codes
+        return cls(rest // (m + 1), rest % (m + 1), status, counts.astype(float))
+
+
+def _cause_curve(rt: RiskTable, hz: _Hazards, k: int, grp: _Groups) -> tuple[FloatArray, FloatArray]:
     """CIF of cause ``k`` and its infinitesimal-jackknife standard error at each time."""
     m = rt.time.size
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -116,19 +141,18 @@ def _cause_curve(rt: RiskTable, hz: _Hazards, k: int, data: CountingData) -> tup
         e = np.where(hz.y > 0, f / hz.y, 0.0)
     cif = np.concatenate(([0.0], np.cumsum(f)))  # F(j), j = 0..m
     h = np.concatenate(([0.0], np.cumsum(f * hz.cum_c[:-1] - e)))  # H(j)
-    beta = rt.index + 1
-    alpha_ = np.zeros_like(beta) if rt.entry_index is None else rt.entry_index
+    beta, alpha_ = grp.beta, grp.alpha
     c_a, c_b = hz.cum_c[alpha_], hz.cum_c[beta]
-    infl_slope = -(c_b - c_a) + np.where(data.status > 0, hz.c_exit[rt.index], 0.0)
-    own = np.where(data.status == k, hz.s_before[rt.index] / hz.y[rt.index], 0.0)
+    infl_slope = -(c_b - c_a) + np.where(grp.status > 0, hz.c_exit[beta - 1], 0.0)
+    own = np.where(grp.status == k, hz.s_before[beta - 1] / hz.y[beta - 1], 0.0)
     gamma = h[beta] - h[alpha_] - c_a * (cif[beta] - cif[alpha_]) + own + infl_slope * cif[beta]
     a_off = h[alpha_] - c_a * cif[alpha_]
 
     def entered(g: FloatArray) -> FloatArray:  # sum over rows with entry index < J, J = 1..m
-        return np.asarray(np.cumsum(np.bincount(alpha_, weights=g, minlength=m + 1))[:-1], dtype=float)
+        return np.asarray(np.cumsum(np.bincount(alpha_, weights=g * grp.count, minlength=m + 1))[:-1], dtype=float)
 
     def exited(g: FloatArray) -> FloatArray:  # sum over rows with exit index <= J, J = 1..m
-        return np.asarray(np.cumsum(np.bincount(beta, weights=g, minlength=m + 1))[1:], dtype=float)
+        return np.asarray(np.cumsum(np.bincount(beta, weights=g * grp.count, minlength=m + 1))[1:], dtype=float)
 
     def at_risk(g: FloatArray) -> FloatArray:
         return entered(g) - exited(g)
@@ -207,12 +231,13 @@ def cumulative_incidence(
     n_causes = max(kmax, max(labels, default=0))
     rt = risk_table(data, n_causes)
     hz = _hazards(rt)
-    columns: dict[str, FloatArray] = {"time": rt.time, "n_at_risk": rt.n_at_risk.astype(float)}
+    grp = _Groups.of(rt, data, n_causes + 1)
+    columns: dict[str, np.ndarray] = {"time": rt.time, "n_at_risk": rt.n_at_risk}
     for k in range(1, n_causes + 1):
-        cif, se = _cause_curve(rt, hz, k, data)
+        cif, se = _cause_curve(rt, hz, k, grp)
         lo, hi = _loglog_ci(cif, se, alpha)
         columns |= {f"cif_{k}": cif, f"se_{k}": se, f"ci_low_{k}": lo, f"ci_high_{k}": hi}
-    table = pd.DataFrame(columns)
-    table["n_at_risk"] = rt.n_at_risk
+    columns["n_at_risk"] = rt.n_at_risk
+    table = pd.DataFrame(columns, copy=False)
     landmarks = _landmarks(table, data, labels, n_causes, landmark_times)
     return CIFResult(label=label, n=data.n, causes=labels, table=table, landmarks=landmarks)

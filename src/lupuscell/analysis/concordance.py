@@ -7,13 +7,16 @@ the event has the higher risk score, and a tie in the score counts one half. Thi
 comparable), the C-statistic R ``coxph`` prints.
 
 Counting pairs naively is quadratic; here each count is a two-dimensional dominance count
-(rows still at risk *and* with a lower score) answered by a merge-sort tree built with NumPy:
-O(n log^2 n) without a Python loop over rows (a million rows in about a second). Written by
+(rows still at risk *and* with a lower score) answered by a wavelet matrix built with NumPy:
+O(n log n) without a Python loop over rows (a million rows in about a second). Written by
 hand because lifelines' ``concordance_index`` walks a Python B-tree row by row and has no
 delayed entry.
 
 References
 ----------
+Claude F, Navarro G, Ordonez A. The wavelet matrix: an efficient wavelet tree for large
+alphabets. Information Systems 2015;47:15-32.
+
 Harrell FE, Lee KL, Mark DB. Multivariable prognostic models. Stat Med 1996;15:361-387.
 
 Therneau TM, Atkinson EJ. Concordance. Vignette of the R survival package, 2023.
@@ -44,31 +47,46 @@ class Concordance:
         return float("nan") if total == 0 else (self.concordant + 0.5 * self.tied_risk) / total
 
 
-class _DominanceCounter:
-    """Counts, for queries ``(k, v)``, the points among the first ``k`` whose value is below ``v``."""
+class _WaveletMatrix:
+    """Counts, for queries ``(k, v)``, the values below ``v`` among the first ``k`` of a sequence.
+
+    A wavelet matrix (Claude, Navarro & Ordonez 2015): one stable partition by each bit of the
+    values, from the highest, with the running count of zeros kept per level. A query walks the
+    levels with two array lookups each, vectorised over all queries: no binary search and no
+    loop over rows.
+    """
 
     def __init__(self, values: IntArray) -> None:
         self.n = int(values.size)
-        self.big = int(values.max(initial=0)) + 2
-        self.levels: list[IntArray] = []
-        keys = values.astype(np.int64)
-        level = 0
-        while (1 << level) <= max(self.n, 1):
-            block = np.arange(self.n, dtype=np.int64) >> level
-            keys = np.sort(block * self.big + values, kind="stable")
-            self.levels.append(keys)
-            level += 1
+        top = int(values.max(initial=0))
+        self.bits = max(top.bit_length(), 1)
+        self.zeros: list[IntArray] = []
+        self.n_zeros: list[int] = []
+        seq = values.astype(np.int64)
+        for level in range(self.bits - 1, -1, -1):
+            bit = (seq >> level) & 1
+            is_zero = bit == 0
+            z = np.zeros(self.n + 1, dtype=np.int32 if self.n < 2**31 - 1 else np.int64)
+            np.cumsum(is_zero, out=z[1:])
+            self.zeros.append(z)
+            self.n_zeros.append(int(z[-1]))
+            seq = np.concatenate((seq[is_zero], seq[~is_zero]))
 
-    def count(self, k: IntArray, v: IntArray, side: str) -> IntArray:
-        out = np.zeros(k.size, dtype=np.int64)
-        for level, keys in enumerate(self.levels):
-            has = ((k >> level) & 1).astype(bool)
-            if not has.any():
-                continue
-            b = (k[has] >> level) - 1
-            pos = np.searchsorted(keys, b * self.big + v[has], side=side)  # type: ignore[call-overload]
-            out[has] += pos - b * (1 << level)
-        return out
+    def count_less(self, k: IntArray, v: IntArray) -> IntArray:
+        """Per query: how many of the first ``k`` values are ``< v`` (``v`` may exceed the largest)."""
+        count = np.zeros(k.size, dtype=np.int64)
+        over = v >> self.bits > 0  # larger than every value: all k count
+        lo = np.zeros(k.size, dtype=np.int64)
+        hi = k.astype(np.int64).copy()
+        for depth, level in enumerate(range(self.bits - 1, -1, -1)):
+            z = self.zeros[depth]
+            z_lo, z_hi = z[lo], z[hi]
+            one = ((v >> level) & 1).astype(bool)
+            count += np.where(one, z_hi - z_lo, 0)
+            nz = self.n_zeros[depth]
+            lo = np.where(one, nz + lo - z_lo, z_lo)
+            hi = np.where(one, nz + hi - z_hi, z_hi)
+        return np.where(over, k, count)
 
 
 def _count_below(
@@ -77,9 +95,18 @@ def _count_below(
     """Per query: points with ``x >= query_x`` and value ``< v`` and ``<= v``."""
     order = np.argsort(-point_x, kind="stable")
     xs = -point_x[order]
-    counter = _DominanceCounter(point_v[order])
+    values = point_v[order]
+    counter = _WaveletMatrix(values)
     k = np.searchsorted(xs, -query_x, side="right").astype(np.int64)  # points with x >= query
-    return counter.count(k, query_v, "left"), counter.count(k, query_v, "right")
+    below = counter.count_less(k, query_v)
+    if np.unique(values).size == values.size:  # distinct scores: "<= v" adds the one point equal to v
+        position = np.empty(int(values.max(initial=0)) + 1, dtype=np.int64)
+        position[values] = np.arange(values.size)
+        present = query_v < position.size
+        equal = np.zeros(k.size, dtype=np.int64)
+        equal[present] = (position[query_v[present]] < k[present]).astype(np.int64)
+        return below, below + equal
+    return below, counter.count_less(k, query_v + 1)
 
 
 def concordance(

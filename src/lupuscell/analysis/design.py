@@ -103,6 +103,11 @@ def _numeric(frame: pd.DataFrame, col: str, what: str) -> pd.Series:
     return values.astype(float).rename(col)
 
 
+def _constant(values: np.ndarray) -> bool:
+    finite = values[~np.isnan(values)]
+    return finite.size == 0 or bool(finite.min() == finite.max())
+
+
 def build_design(
     frame: pd.DataFrame,
     covariates: Sequence[str],
@@ -115,19 +120,18 @@ def build_design(
     unknown = [c for c in categorical if c not in covariates]
     if unknown:
         raise ValidationError([Problem(what, c, "categorical but not among the covariates") for c in unknown])
-    parts: list[pd.Series] = []
+    columns: dict[str, np.ndarray] = {}
     levels: dict[str, tuple[str, ...]] = {}
     for col in covariates:
         if col in categorical:
-            values = frame[col].astype(str)
-            kept = [lv for lv in sorted(values.unique()) if lv != categorical[col]]
+            values = frame[col].astype(str).to_numpy()
+            kept = [lv for lv in sorted(set(values)) if lv != categorical[col]]
             levels[col] = tuple(kept)
-            parts += [pd.Series((values == lv).astype(float), name=f"{col}[{lv}]") for lv in kept]
+            columns |= {f"{col}[{lv}]": (values == lv).astype(float) for lv in kept}
         else:
-            parts.append(_numeric(frame, col, what))
-    x = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-    dropped = tuple(c for c in x.columns if x[c].nunique(dropna=True) <= 1)
-    x = x.drop(columns=list(dropped))
+            columns[col] = _numeric(frame, col, what).to_numpy()
+    dropped = tuple(c for c, v in columns.items() if _constant(v))
+    x = pd.DataFrame({c: v for c, v in columns.items() if c not in dropped}, index=frame.index, copy=False)
     levels = {c: tuple(lv for lv in lvs if f"{c}[{lv}]" in x.columns) for c, lvs in levels.items()}
     design = Design(tuple(covariates), categorical, levels, tuple(str(c) for c in x.columns), dropped)
     return x, design

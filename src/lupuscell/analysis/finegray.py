@@ -47,11 +47,18 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from lupuscell.analysis._counting import CountingData
-from lupuscell.analysis._cox_core import Ties, evaluate, make_slots, newton
+from lupuscell.analysis._cox_core import Ties, newton
 from lupuscell.analysis._finegray_core import CensoringWeights, censoring_curve, finegray_risk_sets, sandwich
 from lupuscell.analysis.conventions import json_number, json_safe, step_value
 from lupuscell.analysis.design import Design, build_design, check_columns
-from lupuscell.analysis.regression import CoxResult, coefficient_table, cox_model, fit_warning_messages
+from lupuscell.analysis.regression import (
+    CoxResult,
+    baseline_hazard,
+    coefficient_table,
+    complete_rows,
+    cox_model,
+    fit_warning_messages,
+)
 from lupuscell.errors import ValidationError
 
 __all__ = ["FineGrayResult", "cause_specific_cox", "fine_gray"]
@@ -134,7 +141,7 @@ def _prepare(
     cause: int,
 ) -> _Prepared:
     check_columns(frame, WHAT, duration_col=duration_col, event_col=event_col, covariates=covariates)
-    data = frame[list(dict.fromkeys([duration_col, event_col, *covariates]))].dropna()
+    data = complete_rows(frame, list(dict.fromkeys([duration_col, event_col, *covariates])))
     if data.empty:
         raise ValidationError.single(WHAT, duration_col, "no complete rows to fit")
     counting = CountingData.build(data[duration_col], data[event_col], None, WHAT, event_col)
@@ -185,10 +192,11 @@ def fine_gray(
             WHAT, "censoring_weights", f"must be one of {get_args(CensoringWeights)}, got {censoring_weights!r}"
         )
     prep = _prepare(frame, duration_col, event_col, covariates, categorical, cause)
-    c = prep.counting
+    order = np.argsort(prep.counting.stop, kind="stable")  # sorted rows make risk-set sums slices
+    c = CountingData(prep.counting.stop[order], prep.counting.status[order], None)
     fg = censoring_curve(c.stop, c.status, cause, censoring_weights)
     rs = finegray_risk_sets(fg)
-    x = prep.x.to_numpy(dtype=float)
+    x = prep.x.to_numpy(dtype=float)[order]
     means = x.mean(axis=0)
     xc = x - means
     fit = newton(rs, xc, ties)
@@ -197,9 +205,6 @@ def fine_gray(
     if ok.any():
         var = sandwich(fg, rs, xc[:, ok], fit.beta[ok], fit.information[np.ix_(ok, ok)])
         se[ok] = np.sqrt(np.diag(var))
-    slots = make_slots(rs, ties)
-    ev = evaluate(rs, slots, xc[:, ok], fit.beta[ok], info=False)
-    increments = np.bincount(slots.time, slots.meanwt / ev.den, minlength=rs.m)
     terms = list(prep.design.columns)
     return FineGrayResult(
         cause=cause,
@@ -218,7 +223,7 @@ def fine_gray(
         cause_specific=_cause_specific(prep, covariates, categorical, ties, alpha) if cause_specific else {},
         design=prep.design,
         means=means,
-        baseline=pd.DataFrame({"time": rs.times, "cumhaz": np.cumsum(increments)}),
+        baseline=baseline_hazard(rs, xc, fit, ties),
     )
 
 

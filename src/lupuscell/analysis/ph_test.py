@@ -26,7 +26,16 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from lupuscell.analysis._cox_core import FloatArray, RiskSets, Ties, evaluate, make_slots, slot_information
+from lupuscell.analysis._cox_core import (
+    Covariates,
+    Evaluation,
+    FloatArray,
+    RiskSets,
+    Ties,
+    evaluate,
+    make_slots,
+    slot_information,
+)
 from lupuscell.analysis.conventions import step_value
 from lupuscell.analysis.survival import kaplan_meier
 
@@ -72,21 +81,18 @@ def ph_score_test(
     event: np.ndarray,
     entry: FloatArray | None = None,
     transform: Transform = "km",
+    evaluation: Evaluation | None = None,
 ) -> PHTest:
     """Score test of ``beta_k(t) = beta_k + theta_k g(t)`` at the fitted ``beta`` (R ``cox.zph``)."""
     p = x.shape[1]
     g_row = _time_transform(transform, stop, event, entry)
     g_time = np.zeros(rs.m)
     g_time[rs.death_time] = g_row[rs.death_row]
-    slots = make_slots(rs, ties)
-    ev = evaluate(rs, slots, x, beta, info=False)
+    cov = Covariates.of(rs, x)
+    ev = evaluation or evaluate(rs, make_slots(rs, ties), cov, beta, info=False)
     r = np.exp(x @ beta)
-    g_slot = g_time[slots.time]
-    g_death = g_time[rs.death_time]
-    u_time = (rs.death_weight * g_death) @ x[rs.death_row] - (slots.meanwt * g_slot) @ ev.xbar
-    blocks = [
-        slot_information(rs, slots, x, r, ev.den, ev.xbar, slots.meanwt * g_slot**k) for k in (0, 1, 2)
-    ]
+    u_time = (rs.death_weight * g_time[rs.death_time]) @ cov.dead - ev.mean_sum(g_time)
+    blocks = [slot_information(rs, cov, r, ev, g_time**k) for k in (0, 1, 2)]
     full = np.block([[blocks[0], blocks[1]], [blocks[1], blocks[2]]])
     u = np.concatenate([np.zeros(p), u_time])
     chisq = np.empty(p)

@@ -37,14 +37,31 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from lupuscell.analysis._counting import CountingData
-from lupuscell.analysis._cox_core import Fit, RiskSets, Ties, cox_risk_sets, evaluate, make_slots, newton
+from lupuscell.analysis._cox_core import (
+    Covariates,
+    Fit,
+    RiskSets,
+    Ties,
+    cox_risk_sets,
+    evaluate,
+    make_slots,
+    newton,
+)
 from lupuscell.analysis.concordance import concordance
 from lupuscell.analysis.conventions import json_number, json_safe, step_value
 from lupuscell.analysis.design import Design, build_design, check_columns, design_matrix
 from lupuscell.analysis.ph_test import PHTest, Transform, ph_score_test
 from lupuscell.errors import ValidationError
 
-__all__ = ["CoxResult", "coefficient_table", "cox_model", "design_matrix", "fit_warning_messages"]
+__all__ = [
+    "CoxResult",
+    "baseline_hazard",
+    "coefficient_table",
+    "complete_rows",
+    "cox_model",
+    "design_matrix",
+    "fit_warning_messages",
+]
 
 WHAT = "cox model"
 
@@ -105,6 +122,14 @@ class CoxResult:
         return np.asarray(np.exp(-cumhaz * np.exp(lp)), dtype=float)
 
 
+def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows with a value in every one of ``columns`` (the frame itself when none is missing)."""
+    missing = np.zeros(len(frame), dtype=bool)
+    for col in columns:
+        missing |= frame[col].isna().to_numpy()
+    return frame.loc[~missing] if missing.any() else frame
+
+
 @dataclass(frozen=True)
 class _Prepared:
     data: CountingData
@@ -127,7 +152,7 @@ def _prepare(
         entry_col=entry_col, id_col=id_col,
     )
     used = list(dict.fromkeys([duration_col, event_col, *(c for c in (entry_col, id_col) if c), *covariates]))
-    data = frame[used].dropna()
+    data = complete_rows(frame, used)
     if data.empty:
         raise ValidationError.single(WHAT, duration_col, "no complete rows to fit")
     counting = CountingData.build(
@@ -175,24 +200,31 @@ def fit_warning_messages(fit: Fit, terms: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _ph(
-    rs: RiskSets, xc: np.ndarray, beta: np.ndarray, ties: Ties, data: CountingData, transform: Transform
-) -> PHTest | None:
+def _ph(rs: RiskSets, xc: np.ndarray, fit: Fit, ties: Ties, data: CountingData, transform: Transform) -> PHTest | None:
     if xc.shape[1] == 0 or not rs.death_row.size:
         return None
     try:
         return ph_score_test(
-            rs, xc, beta, ties, stop=data.stop, event=data.status > 0, entry=data.entry, transform=transform
+            rs,
+            xc,
+            fit.beta[np.isfinite(fit.beta)],
+            ties,
+            evaluation=fit.evaluation,
+            stop=data.stop,
+            event=data.status > 0,
+            entry=data.entry,
+            transform=transform,
         )
     except np.linalg.LinAlgError:  # pragma: no cover - degenerate data
         return None
 
 
-def _baseline(rs: RiskSets, xc: np.ndarray, beta: np.ndarray, ties: Ties) -> pd.DataFrame:
-    """Cumulative baseline hazard at the mean covariates (Breslow or Efron increments)."""
+def baseline_hazard(rs: RiskSets, xc: np.ndarray, fit: Fit, ties: Ties) -> pd.DataFrame:
+    """Cumulative baseline hazard at the mean covariates (Breslow or Efron increments, as R)."""
     slots = make_slots(rs, ties)
-    ev = evaluate(rs, slots, xc, beta, info=False)
-    increments = np.bincount(slots.time, slots.meanwt / ev.den, minlength=rs.m)
+    ok = np.isfinite(fit.beta)
+    ev = fit.evaluation or evaluate(rs, slots, Covariates.of(rs, xc[:, ok]), fit.beta[ok], info=False)
+    increments = ev.a
     return pd.DataFrame({"time": rs.times, "cumhaz": np.cumsum(increments)})
 
 
@@ -209,6 +241,7 @@ def cox_model(
     id_col: str | None = None,
     penalizer: float = 0.0,
     ph_transform: Transform = "km",
+    diagnostics: bool = True,
 ) -> CoxResult:
     """Fit a Cox model of ``duration_col``/``event_col`` on ``covariates``.
 
@@ -225,6 +258,10 @@ def cox_model(
         Ridge penalty ``penalizer/2 * |beta|^2`` on the log partial likelihood (0: none).
     ph_transform
         Time transform of the proportional-hazards test (R ``cox.zph``'s ``transform``).
+    diagnostics
+        Compute the proportional-hazards test and the concordance (default). ``False`` skips
+        both (``ph_p`` and ``concordance`` are then missing), for repeated fits such as a
+        bootstrap, where only the coefficients are needed.
 
     Rows with a missing value in a used column are excluded (complete-case analysis) and ``n``
     reports how many were used. An unknown column, a non-numeric covariate not declared
@@ -234,8 +271,11 @@ def cox_model(
     if ties not in get_args(Ties):
         raise ValidationError.single(WHAT, "ties", f"must be one of {get_args(Ties)}, got {ties!r}")
     prep = _prepare(frame, duration_col, event_col, covariates, categorical, entry_col, id_col)
-    data = prep.data
-    x = prep.x.to_numpy(dtype=float)
+    order = np.argsort(prep.data.stop, kind="stable")  # sorted rows make every risk-set sum a slice
+    data = CountingData(
+        prep.data.stop[order], prep.data.status[order], None if prep.data.entry is None else prep.data.entry[order]
+    )
+    x = prep.x.to_numpy(dtype=float)[order]
     means = x.mean(axis=0)
     xc = x - means
     rs = cox_risk_sets(data.stop, data.status > 0, data.entry, np.ones(data.n))
@@ -246,18 +286,18 @@ def cox_model(
         se[ok] = np.sqrt(np.diag(np.linalg.inv(fit.information[np.ix_(ok, ok)])))
     terms = list(prep.design.columns)
     coefs = coefficient_table(terms, fit.beta, se, alpha)
-    ph = _ph(rs, xc[:, ok], fit.beta[ok], ties, data, ph_transform)
+    ph = _ph(rs, xc[:, ok], fit, ties, data, ph_transform) if diagnostics else None
     coefs["ph_p"] = np.nan
     if ph is not None:
         coefs.loc[ok, "ph_p"] = ph.p
     lp = xc[:, ok] @ fit.beta[ok]
-    conc = concordance(data.stop, data.status > 0, lp, data.entry)
+    c_index = concordance(data.stop, data.status > 0, lp, data.entry).value if diagnostics else float("nan")
     return CoxResult(
         n=prep.n_people,
         events=int(data.status.sum()),
         reference_levels=dict(prep.design.reference_levels),
         coefficients=coefs,
-        concordance=conc.value,
+        concordance=c_index,
         dropped_terms=prep.design.dropped,
         ph_violations=tuple(t for t, p in zip(terms, coefs["ph_p"], strict=True) if p < 0.05),
         fit_warnings=fit_warning_messages(fit, terms),
@@ -267,5 +307,5 @@ def cox_model(
         loglik_null=fit.loglik_null,
         design=prep.design,
         means=means,
-        baseline=_baseline(rs, xc[:, ok], fit.beta[ok], ties),
+        baseline=baseline_hazard(rs, xc, fit, ties),
     )

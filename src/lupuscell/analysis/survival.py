@@ -138,8 +138,11 @@ def survival_quantile(
     y = np.concatenate(([0.0], 1.0 - np.asarray(surv, dtype=float)))
     if np.isnan(y).all() or np.nanmax(y) < p:
         return None
+    fast = _monotone_quantile(x, y, p)
+    if fast is not False:
+        return fast
     xmax = x[-1]
-    keep = ~pd.Series(y).duplicated().to_numpy()
+    keep = _first_occurrences(y)
     x, y = x[keep], y[keep]
     tol = QUANTILE_TOLERANCE
     i1 = _right_constant_index(y + tol, p)
@@ -152,13 +155,54 @@ def survival_quantile(
     return None if np.isnan(quant) else float(quant)
 
 
+def _monotone_quantile(x: FloatArray, y: FloatArray, p: float) -> float | bool | None:
+    """The same rule in O(log n) when ``1 - S`` never decreases and is missing only at the end.
+
+    The first index at or above a level is then the first occurrence of its value, so R's
+    de-duplication changes nothing. Returns ``False`` when the shortcut does not apply.
+    """
+    nan = np.isnan(y)
+    n_ok = int(np.argmax(nan)) if nan.any() else y.size
+    if nan[n_ok:].size and not nan[n_ok:].all():
+        return False
+    yv = y[:n_ok]
+    if np.any(yv[1:] < yv[:-1]) or p == 0:
+        return False
+    tol = QUANTILE_TOLERANCE
+    i1 = int(np.searchsorted(yv + tol, p, side="left"))
+    i2 = int(np.searchsorted(yv - tol, p, side="left"))
+    if i1 >= n_ok:
+        return None
+    if n_ok == y.size and abs(p - yv[-1]) < tol:  # flat at p until the last time
+        return float((x[i1] + x[-1]) / 2)
+    if i2 >= n_ok:
+        return None
+    return float((x[i1] + x[i2]) / 2)
+
+
+def _first_occurrences(y: FloatArray) -> np.ndarray:
+    """R ``!duplicated(y)`` (the first NaN counts as a value); linear when ``y`` is monotone."""
+    nan = np.isnan(y)
+    idx = np.flatnonzero(~nan)
+    vals = y[idx]
+    if np.any(np.diff(vals) < 0):
+        return ~pd.Series(y).duplicated().to_numpy()
+    keep = np.zeros(y.size, dtype=bool)
+    keep[idx[np.concatenate(([True], vals[1:] != vals[:-1]))] if idx.size else idx] = True
+    if nan.any():
+        keep[np.flatnonzero(nan)[0]] = True
+    return keep
+
+
 def _right_constant_index(knots: FloatArray, p: float) -> int | None:
     """R ``approx(knots, seq_along(knots), p, method="constant", f=1)``: index of the first knot >= p."""
     idx = np.flatnonzero(~np.isnan(knots))
     if idx.size == 0:
         return None
-    order = np.argsort(knots[idx], kind="stable")
-    xs, pos = knots[idx][order], idx[order]
+    xs, pos = knots[idx], idx
+    if np.any(np.diff(xs) < 0):
+        order = np.argsort(xs, kind="stable")
+        xs, pos = xs[order], idx[order]
     if p < xs[0] or p > xs[-1]:
         return None
     return int(pos[int(np.searchsorted(xs, p, side="left"))])
@@ -201,7 +245,8 @@ def _km_table(data: CountingData, alpha: float) -> pd.DataFrame:
             "std_err": std_err,
             "ci_low": lo,
             "ci_high": hi,
-        }
+        },
+        copy=False,  # fresh arrays: no consolidation copy (a million-row table in milliseconds)
     )
 
 
@@ -247,7 +292,7 @@ def kaplan_meier(
     if not 0 < alpha < 1:
         raise ValidationError.single(label, "alpha", f"must lie in (0, 1), got {alpha}")
     data = CountingData.build(durations, events, entry, label)
-    data = CountingData(stop=data.stop, status=(data.status > 0).astype(np.int64), entry=data.entry)
+    data = CountingData(data.stop, (data.status > 0).astype(np.int64), data.entry, data.stop_unique)
     table = _km_table(data, alpha)
     times = table["time"].to_numpy()
     median = survival_quantile(times, table["survival"].to_numpy())
