@@ -124,9 +124,10 @@ def _status_codes(raw: npt.NDArray[np.generic], what: str, field: str) -> IntArr
     if raw.dtype == bool:
         return raw.astype(np.int64)
     if raw.dtype.kind in "iu":
-        if (raw < 0).any():
-            raise ValidationError.single(what, field, f"must be 0 (censored) or 1..K (event): {_rows(raw < 0)}")
-        return raw.astype(np.int64)
+        ints = raw.astype(np.int64)
+        if (ints < 0).any():
+            raise ValidationError.single(what, field, f"must be 0 (censored) or 1..K (event): {_rows(ints < 0)}")
+        return ints
     try:
         num = raw.astype(float)
     except (TypeError, ValueError) as exc:

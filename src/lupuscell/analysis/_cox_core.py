@@ -242,9 +242,9 @@ def evaluate(
         e1[:, k] = np.bincount(rs.death_time, wr * cov.dead[:, k], minlength=m)
     den = s0[slots.time] - slots.frac * e0[slots.time]
     w = slots.meanwt / den
-    a = np.bincount(slots.time, w, minlength=m)
-    b = np.bincount(slots.time, w * slots.frac, minlength=m)
-    c = np.stack([np.bincount(slots.time, w * slots.frac**k / den, minlength=m) for k in (0, 1, 2)])
+    a = np.asarray(np.bincount(slots.time, w, minlength=m), dtype=float)
+    b = np.asarray(np.bincount(slots.time, w * slots.frac, minlength=m), dtype=float)
+    c = np.stack([np.bincount(slots.time, w * slots.frac**k / den, minlength=m) for k in (0, 1, 2)]).astype(float)
     loglik = float(rs.death_weight @ eta[rs.death_row] - slots.meanwt @ np.log(den))
     loglik -= 0.5 * penalty * float(beta @ beta)
     ev = Evaluation(loglik, np.empty(p), np.empty((p, p)), s0, s1, e1, a, b, c)

@@ -60,7 +60,7 @@ class _WaveletMatrix:
         self.n = int(values.size)
         top = int(values.max(initial=0))
         self.bits = max(top.bit_length(), 1)
-        self.zeros: list[IntArray] = []
+        self.zeros: list[np.ndarray] = []
         self.n_zeros: list[int] = []
         seq = values.astype(np.int64)
         for level in range(self.bits - 1, -1, -1):
