@@ -287,14 +287,24 @@ class Fit:
 
 
 def newton(
-    rs: RiskSets, x: FloatArray, ties: Ties, penalty: float = 0.0, max_iter: int = 60, tol: float = 1e-10
+    rs: RiskSets,
+    x: FloatArray,
+    ties: Ties,
+    penalty: float = 0.0,
+    max_iter: int = 60,
+    tol: float = 1e-10,
+    init: FloatArray | None = None,
 ) -> Fit:
-    """Newton-Raphson from 0 with step halving, as R ``coxph`` (converged to ``tol`` in beta)."""
+    """Newton-Raphson from 0 (or ``init``) with step halving, as R ``coxph`` (converged to ``tol``)."""
     slots = make_slots(rs, ties)
     p = x.shape[1]
     cov = Covariates.of(rs, x)
     beta = np.zeros(p)
     ev = evaluate(rs, slots, cov, beta, penalty)
+    loglik_null = ev.loglik
+    if init is not None and not np.any(np.isnan(init)):
+        beta = np.asarray(init, dtype=float)
+        ev = evaluate(rs, slots, cov, beta, penalty)
     singular = singular_columns(ev.information)
     if singular:
         keep = np.setdiff1d(np.arange(p), singular)
@@ -307,7 +317,6 @@ def newton(
         return Fit(
             beta, info, sub.loglik, sub.loglik_null, sub.iterations, sub.converged, infinite, singular, sub.evaluation
         )
-    loglik_null = ev.loglik
     converged = False
     iterations = 0
     step = np.zeros(p)

@@ -61,6 +61,7 @@ __all__ = [
     "cox_model",
     "design_matrix",
     "fit_warning_messages",
+    "model_based_se",
 ]
 
 WHAT = "cox model"
@@ -165,6 +166,15 @@ def _prepare(
     x, design = build_design(data, covariates, categorical, what=WHAT)
     n_people = int(data[id_col].nunique()) if id_col else len(data)
     return _Prepared(counting, x, design, n_people)
+
+
+def model_based_se(fit: Fit) -> np.ndarray:
+    """Standard errors from the inverse information (missing for coefficients not estimable)."""
+    se = np.full(fit.beta.size, np.nan)
+    ok = np.isfinite(fit.beta)
+    with np.errstate(invalid="ignore"):
+        se[ok] = np.sqrt(np.diag(np.linalg.inv(fit.information[np.ix_(ok, ok)])))
+    return se
 
 
 def coefficient_table(terms: Sequence[str], beta: np.ndarray, se: np.ndarray, alpha: float) -> pd.DataFrame:
@@ -280,12 +290,9 @@ def cox_model(
     xc = x - means
     rs = cox_risk_sets(data.stop, data.status > 0, data.entry, np.ones(data.n))
     fit = newton(rs, xc, ties, penalty=penalizer)
-    se = np.full(fit.beta.size, np.nan)
     ok = np.isfinite(fit.beta)
-    with np.errstate(invalid="ignore"):
-        se[ok] = np.sqrt(np.diag(np.linalg.inv(fit.information[np.ix_(ok, ok)])))
     terms = list(prep.design.columns)
-    coefs = coefficient_table(terms, fit.beta, se, alpha)
+    coefs = coefficient_table(terms, fit.beta, model_based_se(fit), alpha)
     ph = _ph(rs, xc[:, ok], fit, ties, data, ph_transform) if diagnostics else None
     coefs["ph_p"] = np.nan
     if ph is not None:
