@@ -59,6 +59,9 @@ class Design:
             if cov not in pattern:
                 continue
             value = pattern[cov]
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                problems.append(Problem(what, cov, "missing value"))
+                continue
             if cov in self.reference_levels:
                 level, allowed = str(value), (self.reference_levels[cov], *self.levels[cov])
                 if level not in allowed:
@@ -72,7 +75,7 @@ class Design:
                     problems.append(Problem(what, cov, f"not a number: {value!r}"))
         if problems:
             raise ValidationError(problems)
-        return np.array([values[c] for c in self.columns], dtype=float)
+        return np.array([values.get(c, np.nan) for c in self.columns], dtype=float)
 
     def encode_frame(self, frame: pd.DataFrame, what: str = "data") -> np.ndarray:
         """The design matrix of new rows (same coding; an unseen factor level is an error)."""

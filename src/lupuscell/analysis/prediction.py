@@ -95,18 +95,22 @@ def prediction_frame(adsl: pd.DataFrame, horizon_days: float = 365.0) -> pd.Data
     """
     check_columns(adsl, "ADSL", required=("USUBJID", "FUPDY", "first_remission_day", "rfs_days", "rfs_event"))
     out = adsl[["USUBJID", *[c for c in (*DEFAULT_PREDICTORS, *OPTIONAL_PREDICTORS) if c in adsl]]].copy()
-    for col in ("NEPHRITIS", "BDSDNA"):
-        if col in out:
-            out[col] = out[col].astype("boolean").astype("Float64").astype(float)
+    for col in out.columns.drop(["USUBJID", *CATEGORICAL], errors="ignore"):
+        out[col] = _floats(out[col].astype("boolean") if out[col].dtype in (bool, object) else out[col])
     if "LNCLASS" in out:
         out["LNCLASS"] = out["LNCLASS"].fillna("none").astype(str)
-    remission = pd.to_numeric(adsl["first_remission_day"], errors="coerce")
-    followed = pd.to_numeric(adsl["FUPDY"], errors="coerce") >= horizon_days
+    remission = _floats(adsl["first_remission_day"])
     reached = remission <= horizon_days
+    followed = _floats(adsl["FUPDY"]) >= horizon_days
     out["remission_12m"] = np.where(reached, 1.0, np.where(followed, 0.0, np.nan))
-    out["rfs_days"] = pd.to_numeric(adsl["rfs_days"], errors="coerce")
-    out["rfs_event"] = adsl["rfs_event"].astype("boolean").astype("Float64").astype(float)
+    out["rfs_days"] = _floats(adsl["rfs_days"])
+    out["rfs_event"] = _floats(adsl["rfs_event"].astype("boolean"))
     return out
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A numeric column (nullable or not) as floats, missing values as NaN."""
+    return np.asarray(pd.to_numeric(column, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from lupuscell.cli import (
     design_cmd,
     evidence_cmd,
     outcomes_cmd,
+    predict_cmd,
     registry_cmd,
     report_cmd,
     score_cmd,
@@ -50,6 +51,7 @@ for _module in (
     report_cmd,
     evidence_cmd,
     design_cmd,
+    predict_cmd,
 ):
     _module.register(app)
 
