@@ -10,7 +10,7 @@ Tasks (the same seeded data for every implementation, one process, one run):
 Baselines, measured in the same run:
 
 * lifelines 0.30 (``KaplanMeierFitter``, ``AalenJohansenFitter(calculate_variance=True)``,
-  ``CoxPHFitter``): the library users ask us to beat (statistics_notes.md);
+  ``CoxPHFitter``): the library users ask us to beat (lifelines issues #1067, #786);
 * a *vectorised NumPy* implementation of the bare estimator, written here in a few lines
   (KM: one ``np.unique`` and cumulative products; Cox: Breslow Newton-Raphson on reverse
   cumulative sums, no ties correction, no delayed entry, no standard errors beyond the

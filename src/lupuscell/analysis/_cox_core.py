@@ -8,7 +8,7 @@ multiplied by a time factor common to all such segments (the Fine-Gray censoring
 ``G(t-)``). The risk-set sums at every event time are then differences of cumulative sums,
 and the information matrix is ``X' diag(c) X`` for a per-row coefficient ``c``: O(n p^2) work
 per Newton step with no loop over event times or subjects, where lifelines, scikit-survival and
-statsmodels loop over event times (10^6 rows: 150-200 s in each; statistics_notes.md).
+statsmodels loop over event times (minutes at 10^6 rows; benchmarks/survival_scale.py).
 
 Ties follow R ``coxph``: Efron's approximation with the mean case weight of the tied events,
 or Breslow's (R ``survival`` agfit4.c; Therneau & Grambsch 2000, section 3.3).

@@ -7,7 +7,7 @@ multi-state curves (Therneau, survival vignette "Multi-state models and competin
 computed in closed form: the influence of a subject on ``CIF_k(t)`` is linear in
 ``CIF_k(t)`` between its entry and exit, so the sum of squares over subjects is a handful of
 cumulative sums (O(n log n) for n subjects instead of lifelines' row-by-row loop, which takes
-97-99 % of its run time; statistics_notes.md). It stays finite at the last event time, where
+most of its run time; benchmarks/survival_scale.py). It stays finite at the last event time, where
 the Greenwood-type (delta-method) variance divides by zero. Confidence intervals use the
 log(-log) transform, ``F^exp(+-z se / (F log F))``, which keeps them inside (0, 1) (Choudhury,
 Stat Med 2002;21:1129).

@@ -11,7 +11,7 @@ Every number is checked against R survival 3.5 in tests/analysis/test_survival_r
 Written with NumPy rather than on lifelines' ``KaplanMeierFitter``: lifelines counts a subject
 entering at ``t`` as at risk for events at ``t`` (R does not), takes the first time the curve is
 at or below 0.5 as the median (no midpoint rule), and is about ten times slower than a
-vectorised estimator on a million rows (statistics_notes.md; benchmarks/survival_scale.py).
+vectorised estimator on a million rows (benchmarks/survival_scale.py).
 
 References
 ----------
