@@ -38,6 +38,9 @@ class CountingData:
     entry: FloatArray | None
     #: the distinct exit times and each row's index into them, when already known (one sort less)
     stop_unique: tuple[FloatArray, IntArray] | None = field(default=None, repr=False, compare=False)
+    #: per distinct exit time, how many rows entered before it; per row, the exit times at or
+    #: before its entry (the delayed-entry counts, from the same sort)
+    entry_counts: tuple[IntArray, IntArray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -77,12 +80,12 @@ class CountingData:
                 raise ValidationError.single(
                     what, "entry", f"entry must be before the exit time: {_rows(start >= stop)}"
                 )
-        stop, start, unique = time_fix(stop, start)
+        stop, start, unique, counts = time_fix(stop, start)
         if start is not None and (start >= stop).any():
             raise ValidationError.single(
                 what, "entry", f"entry and exit times equal to rounding error: {_rows(start >= stop)}"
             )
-        return cls(stop=stop, status=codes, entry=start, stop_unique=unique)
+        return cls(stop=stop, status=codes, entry=start, stop_unique=unique, entry_counts=counts)
 
 
 #: Times closer than this (absolutely, or relative to their mean size) are one time (R's aeqSurv).
@@ -91,14 +94,15 @@ TIME_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 def time_fix(
     stop: FloatArray, entry: FloatArray | None
-) -> tuple[FloatArray, FloatArray | None, tuple[FloatArray, IntArray] | None]:
+) -> tuple[FloatArray, FloatArray | None, tuple[FloatArray, IntArray], tuple[IntArray, IntArray] | None]:
     """Merge times that differ only by floating-point rounding, as R ``aeqSurv`` (``timefix = TRUE``).
 
     Times computed two ways (``60 + 25/12`` and ``61 + 13/12`` years) are equal in exact
     arithmetic but not in floating point; R survival treats distinct values within
     ``sqrt(eps)`` (absolutely, or relative to the mean absolute time) as tied and replaces each
     by the first of its run. Without this the estimates would depend on how a time was computed.
-    Also returns the distinct exit times with each row's index into them (saves a sort later).
+    Also returns, from the same sort, the distinct exit times with each row's index into them and
+    (with entry times) the delayed-entry counts of :class:`CountingData`.
     """
     values = stop if entry is None else np.concatenate((stop, entry))
     y, inverse = np.unique(values, return_inverse=True)
@@ -113,11 +117,18 @@ def time_fix(
     cuts = y[run_start]
     row_run = run[inverse]
     present = np.bincount(row_run[: stop.size], minlength=cuts.size) > 0  # runs holding an exit time
-    stop_unique = (cuts[present], (np.cumsum(present) - 1)[row_run[: stop.size]])
+    exits_upto = np.cumsum(present)  # per run: distinct exit times at or before it
+    stop_unique = (cuts[present], exits_upto[row_run[: stop.size]] - 1)
+    counts = None
+    if entry is not None:
+        entry_run = row_run[stop.size :]
+        entries_upto = np.cumsum(np.bincount(entry_run, minlength=cuts.size))
+        before = np.concatenate(([0], entries_upto))[np.flatnonzero(present)]  # entries in runs before
+        counts = (before.astype(np.int64), exits_upto[entry_run].astype(np.int64))
     if not tied.any():
-        return stop, entry, stop_unique
+        return stop, entry, stop_unique, counts
     fixed = cuts[row_run]
-    return fixed[: stop.size], None if entry is None else fixed[stop.size :], stop_unique
+    return fixed[: stop.size], None if entry is None else fixed[stop.size :], stop_unique, counts
 
 
 def _status_codes(raw: npt.NDArray[np.generic], what: str, field: str) -> IntArray:
@@ -172,6 +183,9 @@ def risk_table(data: CountingData, n_causes: int) -> RiskTable:
     entry_index = None
     if data.entry is None:
         n_at_risk = data.n - exits_before
+    elif data.entry_counts is not None:
+        entered_before, entry_index = data.entry_counts
+        n_at_risk = entered_before - exits_before
     else:
         entered_before = np.searchsorted(np.sort(data.entry), time, side="left")
         n_at_risk = entered_before - exits_before

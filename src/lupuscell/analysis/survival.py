@@ -292,7 +292,7 @@ def kaplan_meier(
     if not 0 < alpha < 1:
         raise ValidationError.single(label, "alpha", f"must lie in (0, 1), got {alpha}")
     data = CountingData.build(durations, events, entry, label)
-    data = CountingData(data.stop, (data.status > 0).astype(np.int64), data.entry, data.stop_unique)
+    data = CountingData(data.stop, (data.status > 0).astype(np.int64), data.entry, data.stop_unique, data.entry_counts)
     table = _km_table(data, alpha)
     times = table["time"].to_numpy()
     median = survival_quantile(times, table["survival"].to_numpy())
