@@ -59,8 +59,9 @@ def test_reverse_km_median_follow_up_hand_computed() -> None:
     t = np.array([5, 10, 20, 25, 30])
     e = np.array([True, False, False, True, False])
     fu = median_follow_up(t, e)
-    # reverse KM: at 10: 1 - 1/4 = .75; at 20: .75*(1-1/3) = .5 -> median 20
-    assert fu.median == 20
+    # reverse KM: at 10: 1 - 1/4 = .75; at 20: .75*(1-1/3) = .5, and it stays 0.5 until the
+    # next drop at 30: the median is the midpoint 25, as R print(survfit(...)) reports
+    assert fu.median == 25
 
 
 def test_km_rejects_negative_durations() -> None:

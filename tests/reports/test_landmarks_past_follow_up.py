@@ -1,13 +1,14 @@
 """A cumulative-incidence landmark past the longest follow-up is null, like Kaplan-Meier's,
-and the report shows it as "–" and makes no literature comparison from it."""
+and the report shows it as "– (after the last follow-up)" and makes no literature comparison from it."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from lupuscell.analysis.competing import cumulative_incidence
+from lupuscell.analysis.conventions import json_safe
 from lupuscell.analysis.survival import kaplan_meier
-from lupuscell.reports.build import _cif_display, _clean
+from lupuscell.reports.build import _cif_display
 from lupuscell.reports.literature import compare_with_literature
 
 CAUSES = {1: "relapse", 2: "non-relapse mortality"}
@@ -29,16 +30,17 @@ def test_cif_landmark_past_last_follow_up_is_null_like_kaplan_meier() -> None:
     assert not np.isnan(lm.loc[(200.0, "relapse"), "cif"])  # ending on the landmark: estimable
     assert lm.loc[365.0, "cif"].isna().all() and lm.loc[365.0, "ci_low"].isna().all()
     assert [m.survival is None for m in km.landmarks] == [False, False, True]
-    as_json = _clean(cif.to_dict())
+    as_json = json_safe(cif.to_dict())
     assert [r["cif"] for r in as_json["landmarks"] if r["time"] == 365.0] == [None, None]
 
 
 def test_report_shows_a_dash_and_skips_the_literature_comparison() -> None:
     days, status = _short_follow_up()
     cif = cumulative_incidence(days, status, causes=CAUSES, landmark_times=[100, 365])
-    display = _cif_display({"cumulative_incidence": {"autologous_hsct": _clean(cif.to_dict())}})
+    display = _cif_display({"cumulative_incidence": {"autologous_hsct": json_safe(cif.to_dict())}})
     shown = display.set_index(["Day", "Event"])["Cumulative incidence, % (95% CI)"]
-    assert shown.loc[(365, "relapse")] == "–" and shown.loc[(100, "relapse")] != "–"
+    assert shown.loc[(365, "relapse")] == "– (after the last follow-up)"
+    assert not shown.loc[(100, "relapse")].startswith("–")
     rows, comparisons = compare_with_literature({"autologous_hsct": cif})
     assert comparisons == []
     assert "not estimable" in rows[0]["sentence"]

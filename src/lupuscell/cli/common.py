@@ -151,6 +151,13 @@ def database_hint(message: str) -> str:
     return ""
 
 
+def registry_read_failed(exc: Any) -> typer.Exit:
+    """``error: --db: cannot read the registry (reason); hint`` for a database error (SQLAlchemy
+    ``DBAPIError``) of a command that only reads the registry (report, predict); exit code 2."""
+    first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    return fail(f"--db: cannot read the registry ({first}); {database_hint(first)}".rstrip("; "))
+
+
 @contextmanager
 def registry_errors() -> Iterator[None]:
     """Turn lupuscell and database errors of a registry command into readable messages.

@@ -15,6 +15,7 @@ from lupuscell.cli import (
     design_cmd,
     evidence_cmd,
     outcomes_cmd,
+    predict_cmd,
     protocols_cmd,
     registry_cmd,
     report_cmd,
@@ -64,6 +65,7 @@ for _module in (
     screen_cmd,
     synth_omop_cmd,
     trials_cmd,
+    predict_cmd,
 ):
     _module.register(app)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lupuscell.cli.common import database_hint, err, fail
+from lupuscell.cli.common import err, fail, registry_read_failed
 from lupuscell.errors import LupuscellError
 
 
@@ -58,8 +58,7 @@ def register(app: typer.Typer) -> None:
         except LupuscellError as exc:
             raise fail(str(exc)) from exc
         except DBAPIError as exc:  # e.g. an uninitialised database: a hint, never a traceback
-            first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-            raise fail(f"--db: cannot read the registry ({first}); {database_hint(first)}") from None
+            raise registry_read_failed(exc) from None
         typer.echo(
             f"Report for {summary['n_patients']} patients written to {out}/ "
             "(report.html, report.pdf, summary.json, datasets/)"

@@ -83,6 +83,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from lupuscell.analysis.conventions import numbers_at_risk
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.evidence.ipd_km import (
     KMSummary,
@@ -221,9 +222,7 @@ class Reconstruction:
 
     def n_risk_at(self, times: npt.ArrayLike) -> IntArray:
         """Rebuilt numbers at risk at ``times`` (patients with time >= t)."""
-        t = np.sort(self.ipd["time"].to_numpy())
-        q = np.asarray(times, dtype=float)
-        return np.asarray(t.size - np.searchsorted(t, q, side="left"), dtype=np.int64)
+        return np.asarray(numbers_at_risk(self.ipd["time"], np.atleast_1d(times)), dtype=np.int64)
 
     def to_dict(self, landmarks: Sequence[float] = (), alpha: float = 0.05) -> dict[str, Any]:
         summ = self.summary(landmarks=landmarks, alpha=alpha)

@@ -1,12 +1,14 @@
 """Kaplan-Meier helpers for reconstructed data: step curves, medians and landmarks with CIs.
 
-Thin wrappers over lifelines' ``KaplanMeierFitter`` that return fixed-schema results (numbers,
-not drawings), used by :mod:`lupuscell.evidence.ipd` (fit check, summaries) and
-:mod:`lupuscell.evidence.ipd_pool` (pooling).
+Thin views of the one Kaplan-Meier estimator, :func:`lupuscell.analysis.survival.kaplan_meier`
+(checked against R survival), returning fixed-schema results (numbers, not drawings), used by
+:mod:`lupuscell.evidence.ipd` (fit check, summaries) and :mod:`lupuscell.evidence.ipd_pool`
+(pooling). The step lookup and the JSON-safe number are the analysis conventions
+(:mod:`lupuscell.analysis.conventions`).
 
-Confidence intervals are lifelines' defaults: pointwise Greenwood intervals on the log(-log)
-scale, and for the median the times where those limits cross 0.5 (Brookmeyer and Crowley 1982
-style, as R ``survfit(conf.type = "log-log")`` reports).
+Confidence intervals: pointwise Greenwood intervals on the log(-log) scale, and for the median
+the times where those limits cross 0.5 (Brookmeyer and Crowley 1982), with R's midpoint rule
+where a curve equals 0.5 over an interval, as R ``survfit(conf.type = "log-log")`` reports.
 
 References
 ----------
@@ -22,13 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from lifelines import KaplanMeierFitter
-from lifelines.utils import median_survival_times
 
+from lupuscell.analysis.conventions import json_number, step_value
+from lupuscell.analysis.survival import kaplan_meier
 from lupuscell.errors import ValidationError
 from lupuscell.evidence.km_digitised import FloatArray
 
@@ -36,28 +38,18 @@ __all__ = ["KMSummary", "LandmarkSurvival", "json_float", "km_step_curve", "km_s
 
 
 def json_float(x: float | None) -> float | None:
-    """A finite float, or ``None`` (JSON has no infinity or NaN)."""
-    if x is None or not math.isfinite(float(x)):
-        return None
-    return float(x)
+    """A finite float, or ``None`` (JSON has no infinity or NaN): the analysis ``json_number``."""
+    value = json_number(None if x is None else float(x))
+    return None if value is None else float(value)
 
 
 def km_step_curve(time: npt.ArrayLike, event: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Kaplan-Meier curve (lifelines) as arrays ``(times, survival)``, starting at time 0."""
-    kmf = KaplanMeierFitter().fit(np.asarray(time, dtype=float), np.asarray(event, dtype=int))
-    sf = kmf.survival_function_
-    return sf.index.to_numpy(dtype=float), sf.iloc[:, 0].to_numpy(dtype=float)
-
-
-def step_value(
-    x: FloatArray, y: FloatArray, q: FloatArray, side: Literal["left", "right"] = "right"
-) -> FloatArray:
-    """Value of the step function ``(x, y)`` at ``q``: after (``right``) or before (``left``) a jump.
-
-    Before the first step the value is 1 (a survival curve).
-    """
-    idx = np.searchsorted(x, q, side=side) - 1
-    return np.where(idx >= 0, y[np.clip(idx, 0, None)], 1.0)
+    """Kaplan-Meier curve as arrays ``(times, survival)``, starting at time 0."""
+    tab = kaplan_meier(time, np.asarray(event, dtype=int)).table
+    x, y = tab["time"].to_numpy(dtype=float), tab["survival"].to_numpy(dtype=float)
+    if x[0] > 0:
+        x, y = np.concatenate(([0.0], x)), np.concatenate(([1.0], y))
+    return x, y
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,7 @@ def km_summary(
     alpha: float = 0.05,
     label: str = "",
 ) -> KMSummary:
-    """Kaplan-Meier size, events, median with CI and landmark survival with CI (lifelines).
+    """Kaplan-Meier size, events, median with CI and landmark survival with CI.
 
     A landmark after the last observed time gets ``nan`` (the curve says nothing there); a
     median not reached is ``inf``, as are CI limits that are not reached.
@@ -153,35 +145,25 @@ def km_summary(
     if not np.isin(e_raw, (0, 1)).all():
         raise ValidationError.single(where, "event", "must be 0 (censored) or 1 (event)")
     e = e_raw.astype(int)
-    kmf = KaplanMeierFitter(alpha=alpha).fit(t, e)
-    ci = kmf.confidence_interval_survival_function_
-    med_ci = median_survival_times(ci)
-    x = ci.index.to_numpy(dtype=float)
-    sf = kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float)
-    lo_ci = ci.iloc[:, 0].to_numpy(dtype=float)
-    hi_ci = ci.iloc[:, 1].to_numpy(dtype=float)
-    t_max = float(t.max()) if t.size else 0.0
+    km = kaplan_meier(t, e, alpha=alpha, landmark_times=[lm for lm in landmarks if lm >= 0])
+    by_time = {lm.time: lm for lm in km.landmarks}
     marks = []
     for lm in landmarks:
-        q = np.array([float(lm)])
-        if lm > t_max or lm < 0:
-            marks.append(LandmarkSurvival(float(lm), math.nan, math.nan, math.nan))
-            continue
-        marks.append(
-            LandmarkSurvival(
-                time=float(lm),
-                survival=float(step_value(x, sf, q, "right")[0]),
-                ci_low=float(step_value(x, lo_ci, q, "right")[0]),
-                ci_high=float(step_value(x, hi_ci, q, "right")[0]),
-            )
-        )
+        mark = by_time.get(float(lm))
+        values = (None, None, None) if mark is None else (mark.survival, mark.ci_low, mark.ci_high)
+        s, lo, hi = (math.nan if v is None else v for v in values)  # nan: after the end of the curve
+        marks.append(LandmarkSurvival(float(lm), s, lo, hi))
+
+    def reached(v: float | None) -> float:
+        return math.inf if v is None else v
+
     return KMSummary(
         label=label,
-        n=int(t.size),
-        events=int(e.sum()),
-        median=float(kmf.median_survival_time_),
-        median_ci_low=float(med_ci.iloc[0, 0]),
-        median_ci_high=float(med_ci.iloc[0, 1]),
+        n=km.n,
+        events=km.events,
+        median=reached(km.median),
+        median_ci_low=reached(km.median_ci[0]),
+        median_ci_high=reached(km.median_ci[1]),
         landmarks=tuple(marks),
         alpha=alpha,
     )

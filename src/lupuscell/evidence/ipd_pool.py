@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 
+from lupuscell.analysis.survival import kaplan_meier
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.evidence.ipd_km import KMSummary, json_float, km_summary
 
@@ -131,17 +131,8 @@ def pool_reconstructed(
         for f in frames
     )
     pooled = km_summary(stacked["time"], stacked["event"], landmarks=landmarks, alpha=alpha, label="pooled")
-    kmf = KaplanMeierFitter(alpha=alpha).fit(stacked["time"], stacked["event"])
-    ci = kmf.confidence_interval_survival_function_
-    curve = pd.DataFrame(
-        {
-            "time": kmf.survival_function_.index.to_numpy(dtype=float),
-            "survival": kmf.survival_function_.iloc[:, 0].to_numpy(),
-            "ci_low": ci.iloc[:, 0].to_numpy(),
-            "ci_high": ci.iloc[:, 1].to_numpy(),
-            "n_risk": kmf.event_table["at_risk"].to_numpy(),
-        }
-    )
+    table = kaplan_meier(stacked["time"], stacked["event"], alpha=alpha).table
+    curve = table.rename(columns={"n_at_risk": "n_risk"})[["time", "survival", "ci_low", "ci_high", "n_risk"]]
     if len(frames) > 1:
         lr = multivariate_logrank_test(stacked["time"], stacked["study"], stacked["event"])
         chi2, df, p = float(lr.test_statistic), len(frames) - 1, float(lr.p_value)

@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from lupuscell.analysis.conventions import step_value
 from lupuscell.errors import Problem, ValidationError
 
 FloatArray = npt.NDArray[np.float64]
@@ -93,8 +94,7 @@ class DigitisedCurve:
 
     def step_value(self, t: npt.ArrayLike) -> FloatArray:
         """Survival of the digitised step curve at ``t`` (right-continuous: after any drop)."""
-        idx = np.searchsorted(self.time, np.asarray(t, dtype=float), side="right") - 1
-        return np.where(idx >= 0, self.survival[np.clip(idx, 0, None)], 1.0)
+        return step_value(self.time, self.survival, t)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"time": self.time, "survival": self.survival})

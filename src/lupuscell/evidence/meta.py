@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ import statsmodels.api as sm
 from numpy.typing import NDArray
 from scipy import stats
 
+from lupuscell.analysis.conventions import json_safe
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.evidence.effects import EffectSizes, back_transform
 from lupuscell.evidence.tau2 import (
@@ -170,17 +171,6 @@ class MetaResult:
             out["qm"] = self.qm
             out["qm_p"] = self.qm_p
         return json_safe(out)
-
-
-def json_safe(obj: Any) -> Any:
-    """NaN/inf -> None (recursively through dicts, lists, tuples) so the JSON is strict."""
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return float(obj) if np.isfinite(obj) else None
-    return obj
 
 
 # ------------------------------------------------------------------ design matrix
@@ -736,12 +726,15 @@ class EggerResult:
     limit_ci: tuple[float, float]
 
 
+EggerModel = Literal["rma", "lm"]
+
+
 def egger_test(
     es: EffectSizes,
     method: str = "REML",
     test: Test | str = "z",
     *,
-    model: Literal["rma", "lm"] = "rma",
+    model: EggerModel = "rma",
     level: float = 0.95,
 ) -> EggerResult:
     """Egger's regression test with the standard error as predictor.
@@ -751,6 +744,8 @@ def egger_test(
     a weighted least-squares regression (weights 1/vi, residual variance estimated) fitted with
     statsmodels ``WLS``. The intercept is the "limit estimate" as SE -> 0.
     """
+    if model not in get_args(EggerModel):
+        raise ValidationError.single("options", "model", f"must be one of {get_args(EggerModel)}, got {model!r}")
     if es.k < 3:
         raise ValidationError.single("", "studies", "Egger's test needs at least 3 studies")
     sei = np.sqrt(es.vi)

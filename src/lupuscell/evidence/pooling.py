@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from lupuscell.analysis.conventions import json_safe
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.evidence import contrasts as _contrasts
 from lupuscell.evidence.doses import dose_per_kg
@@ -33,7 +34,7 @@ from lupuscell.evidence.effects import (
     EffectSizes,
     escalc,
 )
-from lupuscell.evidence.meta import MetaResult, Test, json_safe, rma
+from lupuscell.evidence.meta import MetaResult, Test, rma
 from lupuscell.evidence.sensitivity import sensitivity_report
 from lupuscell.evidence.studies import LEVEL_SHORT, Selection, StudyFilter, check_therapy, select_for_pooling
 

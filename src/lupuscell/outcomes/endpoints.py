@@ -21,7 +21,6 @@ implements the clinical definitions (flare rule, CIBMTR engraftment runs, compet
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lupuscell.analysis.conventions import json_number
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.outcomes.cohort import BILAG_COLUMNS, CohortData
 from lupuscell.outcomes.definitions import (
@@ -562,20 +562,6 @@ def derive_patient(
     return records(result.patients)[0]
 
 
-def _plain(value: Any) -> Any:
-    """numpy/pandas scalar -> JSON-ready Python value (NA/NaN -> None)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        f = float(value)
-        return None if math.isnan(f) else f
-    return value
-
-
 def records(patients: pd.DataFrame, fields: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Rows of the patient endpoint frame as dicts (``id`` first; NA -> None)."""
     frame = patients.rename(columns={"patient_id": "id"})
@@ -583,4 +569,4 @@ def records(patients: pd.DataFrame, fields: tuple[str, ...] | None = None) -> li
     if fields is None:
         cols = ["id", *[c for c in cols if c != "id"]]
     data: Mapping[str, list[Any]] = {c: frame[c].tolist() for c in cols}
-    return [{c: _plain(data[c][i]) for c in cols} for i in range(len(frame))]
+    return [{c: json_number(data[c][i]) for c in cols} for i in range(len(frame))]

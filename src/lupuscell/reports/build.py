@@ -11,7 +11,6 @@ builds on any machine with the Python dependencies alone.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import json
 import textwrap
@@ -31,6 +30,7 @@ from matplotlib.figure import Figure
 
 from lupuscell import __version__
 from lupuscell.analysis.competing import CIFResult, cumulative_incidence
+from lupuscell.analysis.conventions import json_safe
 from lupuscell.analysis.regression import CoxResult, cox_model
 from lupuscell.analysis.survival import (
     DAYS_PER_MONTH,
@@ -74,27 +74,6 @@ AE_COLUMNS = {
     "max_crs_grade": "CRS (ASTCT)",
     "max_icans_grade": "ICANS (ASTCT)",
 }
-
-
-def _num(x: Any) -> Any:
-    """JSON-safe scalar: NaN/inf -> None, numpy -> python."""
-    if x is None:
-        return None
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, pd.Timestamp | dt.date):
-        return obj.isoformat()
-    return _num(obj)
 
 
 @dataclass
@@ -263,7 +242,7 @@ def compute_summary(data: ReportData) -> tuple[dict[str, Any], dict[str, Any]]:
         "traj_pred": traj_pred,
         "ae": ae,
     }
-    return _clean(summary), fitted
+    return json_safe(summary), fitted
 
 
 def _therapy_column(col: str) -> str:
@@ -338,8 +317,8 @@ def _cif_display(summary: Mapping[str, Any]) -> pd.DataFrame:
                     "Day": int(lm["time"]),
                     "Event": lm["cause"],
                     "Cumulative incidence, % (95% CI)": (
-                        "–"
-                        if _num(lm["cif"]) is None
+                        "– (after the last follow-up)"
+                        if lm["cif"] is None
                         else f"{100 * lm['cif']:.1f} ({100 * lm['ci_low']:.1f}–{100 * lm['ci_high']:.1f})"
                     ),
                 }

@@ -28,8 +28,9 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from lupuscell import __version__
+from lupuscell.analysis.conventions import json_safe
 from lupuscell.evidence.effects import escalc
-from lupuscell.evidence.meta import MetaResult, json_safe, rma, subgroup_analysis
+from lupuscell.evidence.meta import MetaResult, rma, subgroup_analysis
 from lupuscell.evidence.plots import bubble_plot, forest_plot
 from lupuscell.evidence.questions import (
     SAFETY_OUTCOMES,
