@@ -17,6 +17,7 @@ from lupuscell.cli import (
     report_cmd,
     score_cmd,
     synth_cmd,
+    web_cmd,
 )
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ for _module in (
     report_cmd,
     evidence_cmd,
     design_cmd,
+    web_cmd,
 ):
     _module.register(app)
 

@@ -381,7 +381,7 @@ def _db_frame(name: str, frame: pd.DataFrame, state: _State, ids: list[int] | No
             out[col] = frame[col].to_numpy()
         elif col == "sledai_window_days":
             out[col] = 10
-        elif col == "number_of_infusions":
+        elif col == "number_of_infusions" or col == "version":
             out[col] = 1
         else:
             out[col] = None

@@ -36,9 +36,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from lupuscell import units
-from lupuscell.errors import NotFoundError, Problem, ValidationError
+from lupuscell.errors import ConflictError, NotFoundError, Problem, ValidationError
 from lupuscell.registry import audit
 from lupuscell.registry.models import (
     AdverseEvent,
@@ -320,6 +321,12 @@ def integrity_problem(exc: sa.exc.IntegrityError, label: str) -> ValidationError
     return ValidationError(Problem(label, field, f"rejected by the database: {text.splitlines()[0]}"))
 
 
+def _check_version(obj: Any, expected_version: int | None, label: str) -> None:
+    """ConflictError when the caller read an older version of ``obj`` (optimistic locking)."""
+    if expected_version is not None and obj.version != expected_version:
+        raise ConflictError(label, expected_version, obj.version, as_dict(obj))
+
+
 # --------------------------------------------------------------------------- the API
 
 
@@ -367,8 +374,14 @@ class Registry:
         *,
         actor: str,
         reason: str | None,
+        expected_version: int | None = None,
     ) -> dict[str, Any]:
-        """Change fields of a record; one audit row per changed field. ``reason`` is required."""
+        """Change fields of a record; one audit row per changed field. ``reason`` is required.
+
+        ``expected_version`` (optimistic locking): the ``version`` the caller read; when the
+        stored record has moved on, :class:`~lupuscell.errors.ConflictError` is raised with the
+        current record and nothing is written.
+        """
         spec = spec_of(entity)
         label = _label(spec, key)
         who = audit.require_actor(actor, label)
@@ -376,6 +389,7 @@ class Registry:
         try:
             with transaction(self.engine) as session:
                 obj = _load(session, spec, key)
+                _check_version(obj, expected_version, label)
                 record = validate(spec.schema, {**_as_input(spec, obj), **changes}, label)
                 row, problems = cross_record_problems(session, spec, record, obj.id, label)
                 if problems:
@@ -392,13 +406,29 @@ class Registry:
                 obj_id = obj.id
         except sa.exc.IntegrityError as exc:
             raise integrity_problem(exc, label) from None
+        except StaleDataError:
+            raise self._conflict(entity, key, label, expected_version) from None
         return self.get(entity, obj_id)
 
-    def delete(self, entity: str, key: int | str, *, actor: str, reason: str | None) -> int:
+    def _conflict(self, entity: str, key: int | str, label: str, expected: int | None) -> ConflictError:
+        """The conflict of a write that lost a race inside its own flush (``StaleDataError``)."""
+        current = self.get(entity, key)
+        return ConflictError(label, expected or current["version"] - 1, current["version"], current)
+
+    def delete(
+        self,
+        entity: str,
+        key: int | str,
+        *,
+        actor: str,
+        reason: str | None,
+        expected_version: int | None = None,
+    ) -> int:
         """Delete a record (a patient with all their clinical records, a course with its drugs).
 
         Every deleted row is audited with its last values. Returns the number of rows deleted.
         A site with patients, or a course that adverse events refer to, is not deleted.
+        ``expected_version`` as in :meth:`update`.
         """
         spec = spec_of(entity)
         label = _label(spec, key)
@@ -406,6 +436,7 @@ class Registry:
         why = audit.require_reason(reason, label, "delete a record")
         with transaction(self.engine) as session:
             obj = _load(session, spec, key)
+            _check_version(obj, expected_version, label)
             dependants = self._dependants(session, spec, obj, label)
             for item in dependants:
                 audit.log_delete(session, item, actor=who, reason=why)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,11 +39,13 @@ def patient_summaries(
     therapy: str | None = None,
     site: str | None = None,
     limit: int | None = None,
+    codes: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per patient: code, site, sex, birth year, therapies, day 0, visits, last date, status.
 
     ``therapy`` keeps patients with at least one course of that therapy; ``site`` keeps one
-    site code. Ordered by patient code.
+    site code; ``codes`` keeps only these patient codes (a page of the web patient list).
+    Ordered by patient code.
     """
     query = (
         sa.select(Patient.id, Patient.code, Site.code.label("site"), Patient.sex, Patient.birth_year)
@@ -55,6 +58,8 @@ def patient_summaries(
         query = query.where(
             Patient.id.in_(sa.select(TherapyCourse.patient_id).where(TherapyCourse.therapy == therapy))
         )
+    if codes is not None:
+        query = query.where(Patient.code.in_(list(codes)))
     if limit is not None:
         query = query.limit(limit)
     with Session(engine) as session:

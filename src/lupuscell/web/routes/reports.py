@@ -1,0 +1,110 @@
+"""Reports and exports for the user's sites: the outcomes report (HTML / PDF) and the
+de-identified analysis datasets (ADSL / ADTTE / ADRS). Every download is audited.
+
+De-identification of the datasets: patient codes are replaced by random subject ids for the
+download (a new mapping each time, never stored, the same across the three tables of one
+download); the datasets hold study days, not dates, and no free text. Statisticians can use
+these pages; they never see patient codes.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from lupuscell.errors import LupuscellError
+from lupuscell.registry import scoped
+from lupuscell.web.dashboard import cohort_for_sites
+from lupuscell.web.deps import AppState, Principal, csrf_guard, require, state
+from lupuscell.web.pages import render
+
+router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
+SUBJECT_COLUMNS = ("USUBJID", "SUBJID", "patient_id", "patient_code")
+
+
+@router.get("/reports")
+def reports_page(request: Request, who: Principal = require("report")) -> Response:
+    return render(request, "reports.html", {"error": None}, who)
+
+
+def pseudonymise(frames: dict[str, Any]) -> dict[str, Any]:
+    """Replace patient codes by random subject ids, consistently across the frames."""
+    codes: set[str] = set()
+    for frame in frames.values():
+        for col in SUBJECT_COLUMNS:
+            if col in frame.columns:
+                codes.update(frame[col].astype(str))
+    order = sorted(codes, key=lambda _: secrets.randbits(64))
+    mapping = {code: f"SUBJ-{i:06d}" for i, code in enumerate(order, start=1)}
+    out = {}
+    for name, frame in frames.items():
+        frame = frame.copy()
+        for col in SUBJECT_COLUMNS:
+            if col in frame.columns:
+                frame[col] = frame[col].astype(str).map(mapping)
+        out[name] = frame
+    return out
+
+
+@router.post("/reports/datasets")
+def download_datasets(
+    request: Request, who: Principal = require("export"), app: AppState = Depends(state)
+) -> Response:
+    cohort, datasets = cohort_for_sites(app.engine, who.sites)
+    frames = pseudonymise({"adsl": datasets.adsl, "adtte": datasets.adtte, "adrs": datasets.adrs})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, frame in frames.items():
+            archive.writestr(f"{name}.csv", frame.to_csv(index=False))
+        archive.writestr(
+            "README.txt",
+            "De-identified analysis datasets (lupuscell). Subject ids are random and not stored; "
+            "times are study days from day 0; no dates, codes or free text.\n",
+        )
+    scoped.record_export(
+        app.engine,
+        actor=who.username,
+        what="analysis_datasets",
+        sites=who.sites,
+        detail={"patients": cohort.n_patients, "tables": list(frames)},
+    )
+    headers = {"Content-Disposition": 'attachment; filename="lupuscell-datasets.zip"'}
+    return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+
+@router.post("/reports/build")
+def build_report(
+    request: Request,
+    fmt: str = Form("html", pattern="^(html|pdf)$"),
+    who: Principal = require("report"),
+    app: AppState = Depends(state),
+) -> Response:
+    from lupuscell.reports.pipeline import report_from_cohort
+
+    cohort, _ = cohort_for_sites(app.engine, who.sites)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            report_from_cohort(
+                cohort, Path(tmp), source=f"registry, sites {', '.join(who.sites)}", datasets_format="csv"
+            )
+            name = "report.html" if fmt == "html" else "report.pdf"
+            body = (Path(tmp) / name).read_bytes()
+    except LupuscellError as exc:
+        return render(request, "reports.html", {"error": str(exc)}, who, status=422)
+    scoped.record_export(
+        app.engine,
+        actor=who.username,
+        what=f"outcomes_report_{fmt}",
+        sites=who.sites,
+        detail={"patients": cohort.n_patients},
+    )
+    media = "text/html" if fmt == "html" else "application/pdf"
+    headers = {"Content-Disposition": f'attachment; filename="lupuscell-report.{fmt}"'}
+    return Response(body, media_type=media, headers=headers)
