@@ -80,7 +80,7 @@ def _check(username: str, role: str) -> None:
 
 def _site_ids(session: Session, codes: Iterable[str], label: str) -> list[int]:
     codes = list(dict.fromkeys(codes))
-    found = dict(session.execute(sa.select(Site.code, Site.id).where(Site.code.in_(codes))).tuples().all())
+    found = {code: sid for code, sid in session.execute(sa.select(Site.code, Site.id).where(Site.code.in_(codes)))}
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise ValidationError(Problem(label, "sites", f"unknown site(s): {', '.join(unknown)}"))

@@ -222,7 +222,7 @@ def _owner(row: AuditLog, live: dict[tuple[str, str], int], courses: dict[int, i
 
 def _live_owners(session: Session, rows: list[AuditLog]) -> tuple[dict[tuple[str, str], int], dict[int, int]]:
     live: dict[tuple[str, str], int] = {}
-    courses = dict(session.execute(sa.select(TherapyCourse.id, TherapyCourse.patient_id)).tuples().all())
+    courses = {cid: pid for cid, pid in session.execute(sa.select(TherapyCourse.id, TherapyCourse.patient_id))}
     by_table: dict[str, set[int]] = {}
     for row in rows:
         if row.entity_id and row.entity_id.isdigit():
@@ -237,7 +237,7 @@ def _live_owners(session: Session, rows: list[AuditLog]) -> tuple[dict[tuple[str
             )
         else:
             pairs = session.execute(sa.select(model.id, model.patient_id).where(model.id.in_(ids)))
-        for rid, pid in pairs.tuples():
+        for rid, pid in pairs:
             live[(table, str(rid))] = pid
     return live, courses
 
@@ -272,9 +272,7 @@ def audit_trail(
         pats = (
             session.execute(
                 sa.select(Patient.id, Patient.code, Site.code).join(Site).where(Site.code.in_(list(sites)))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         wanted = {
             pid: code for pid, code, s in pats if (site is None or s == site) and patient_code in (None, code)

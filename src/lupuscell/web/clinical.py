@@ -46,7 +46,12 @@ def timeline_frames(timeline: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "adverse_events": timeline["adverse_events"],
         "clinical_events": timeline["clinical_events"],
     }
-    return {name: pd.DataFrame([{**r, "patient_code": code} for r in rows]) for name, rows in frames.items()}
+    out = {name: pd.DataFrame([{**r, "patient_code": code} for r in rows]) for name, rows in frames.items()}
+    visits = out["visits"]
+    if "bilag" in visits.columns and visits["bilag"].isna().all():
+        # from_tables fails on a bilag column without any grades (pandas from_records on zero rows)
+        out["visits"] = visits.drop(columns="bilag")
+    return out
 
 
 def patient_outcome(
