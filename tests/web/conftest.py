@@ -5,7 +5,7 @@ TestClients logged in as those users (cookie session + CSRF token) or holding AP
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,12 +117,16 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture
-def web(engine: Engine) -> Web:
+def web(engine: Engine) -> Iterator[Web]:
     ids = seed(engine)
     url = engine.url.render_as_string(hide_password=False)
+    apps: list[Any] = []
 
     def make_app(**overrides: Any) -> Any:
         settings = Settings(database_url=url, secret_key="test-secret-" + "x" * 40, **overrides)
-        return create_app(settings)
+        apps.append(create_app(settings))
+        return apps[-1]
 
-    return Web(engine, ids, make_app)
+    yield Web(engine, ids, make_app)
+    for app in apps:
+        app.state.lc.engine.dispose()

@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from lupuscell.outcomes.datasets import AnalysisDatasets, build_datasets
-from lupuscell.outcomes.inputs import CohortData, from_registry
+from lupuscell.outcomes.inputs import CohortData
 from lupuscell.registry import scoped
 from lupuscell.web.schedule import PlannedVisit, planned_visits
 
@@ -54,7 +54,9 @@ def cohort_for_sites(engine: Engine, sites: Sequence[str]) -> tuple[CohortData, 
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    cohort = from_registry(engine)
+    from lupuscell.web.clinical import registry_cohort
+
+    cohort = registry_cohort(engine)
     cohort = cohort.subset(cohort.patients.loc[cohort.patients["site"].isin(list(sites)), "patient_id"])
     datasets = build_datasets(cohort)
     with _LOCK:
