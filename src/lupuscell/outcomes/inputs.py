@@ -558,7 +558,7 @@ def from_tables(frames: Mapping[str, pd.DataFrame]) -> CohortData:
     raw_name = {new: old for old, new in _VISIT_RENAME.items()}
     keep_visit = [raw_name.get(c, c) for c in (*VISIT_COLUMNS[2:], "bilag")]
     visits = with_day(_get(frames, "visits"), "visit_date", keep_visit).rename(columns=_VISIT_RENAME)
-    if "bilag" in visits.columns:
+    if "bilag" in visits.columns and visits["bilag"].notna().any():
         # parse only the visits that carry grades (JSON objects, or JSON text from CSV/synthetic)
         given = visits["bilag"].notna().to_numpy()
         cells = visits["bilag"].to_numpy()[given]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from lupuscell.outcomes.definitions import DEFAULT_OPTIONS, EndpointOptions
 from lupuscell.outcomes.endpoints import derive_endpoints, records, score_visits
-from lupuscell.outcomes.inputs import CohortData, from_tables, read_registry_tables
+from lupuscell.outcomes.inputs import CohortData, from_registry, from_tables
 from lupuscell.vocab import SLEDAI_2K_DESCRIPTORS
 
 
@@ -46,23 +46,12 @@ def timeline_frames(timeline: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "adverse_events": timeline["adverse_events"],
         "clinical_events": timeline["clinical_events"],
     }
-    return _without_empty_bilag(
-        {name: pd.DataFrame([{**r, "patient_code": code} for r in rows]) for name, rows in frames.items()}
-    )
-
-
-def _without_empty_bilag(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Drop a ``bilag`` column that holds no grade at all: ``from_tables`` fails on it (pandas
-    ``from_records`` on zero rows); without the column it reads "no BILAG recorded", the same."""
-    visits = frames.get("visits")
-    if visits is not None and "bilag" in visits.columns and visits["bilag"].isna().all():
-        frames = {**frames, "visits": visits.drop(columns="bilag")}
-    return frames
+    return {name: pd.DataFrame([{**r, "patient_code": code} for r in rows]) for name, rows in frames.items()}
 
 
 def registry_cohort(engine: Any) -> CohortData:
-    """The whole registry as a cohort (:func:`lupuscell.outcomes.inputs.read_registry_tables`)."""
-    return from_tables(_without_empty_bilag(read_registry_tables(engine)))
+    """The whole registry as a cohort (:func:`lupuscell.outcomes.inputs.from_registry`)."""
+    return from_registry(engine)
 
 
 def patient_outcome(

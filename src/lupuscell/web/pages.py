@@ -109,7 +109,9 @@ def parse_form(schema: type, form: Mapping[str, Any], multi: Mapping[str, list[s
         elif kind == "list":
             data[name] = [part.strip() for part in text.split(",") if part.strip()]
         elif text == "":
-            data[name] = None
+            default = schema.model_fields[name].default  # type: ignore[attr-defined]
+            if default is None or schema.model_fields[name].is_required():  # type: ignore[attr-defined]
+                data[name] = None  # cleared (a required field then fails validation, by name)
         else:
             data[name] = text
     return data
