@@ -166,8 +166,9 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
             for d in ("arthritis", "rash", "low_complement", "increased_dna_binding"):
                 page.check(f'input[name="{d}"]')
             page.wait_for_timeout(800)
+            page.evaluate("window.scrollTo(0, document.querySelector('fieldset').offsetTop - 150)")
         if name == "patient-timeline.png":
-            page.locator("#h-timeline").scroll_into_view_if_needed()
+            page.evaluate("window.scrollTo(0, document.getElementById('h-timeline').offsetTop - 8)")
         page.screenshot(path=str(out / name))
         assert (out / name).stat().st_size > 20_000
     assert re.match(r"^[A-Z]+-\d+$", chosen)

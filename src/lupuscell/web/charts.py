@@ -95,7 +95,16 @@ def _therapy_phase_label(course: Mapping[str, Any], label: str) -> str:
     return label
 
 
+def treatment_window(timeline: Mapping[str, Any], engraftment: Mapping[str, int | None]) -> tuple[int, int]:
+    """Study-day range of the treatment phase: first phase date - 7 to last phase / engraftment + 21."""
+    days = [d for course in timeline["courses"] for _, d in phase_events(course)]
+    days += [d for d in engraftment.values() if d is not None]
+    return (min(days) - 7, max(max(days), 0) + 21) if days else (-30, 60)
+
+
 def _course_panel(ax: Any, timeline: Mapping[str, Any], engraftment: Mapping[str, int | None]) -> None:
+    """Phases of every course, conditioning drugs, engraftment and adverse events in the treatment window."""
+    low, high = treatment_window(timeline, engraftment)
     rows: list[str] = []
     for course in timeline["courses"]:
         y = len(rows)
@@ -104,51 +113,46 @@ def _course_panel(ax: Any, timeline: Mapping[str, Any], engraftment: Mapping[str
         days = [d for _, d in events]
         ax.hlines(y, min(days), max(days), color="#bbbbbb", lw=6, zorder=1)
         for label, day in events:
-            ax.plot(
-                day,
-                y,
-                "o",
-                ms=8,
-                color=PHASE_COLOURS.get(label, "#333333"),
-                zorder=3,
-                label=_therapy_phase_label(course, label),
-            )
+            ax.plot(day, y, "o", ms=9, color=PHASE_COLOURS.get(label, "#333333"), zorder=3,
+                    label=_therapy_phase_label(course, label))
         for drug in course["drugs"]:
             if drug.get("purpose") in ("mobilisation", "conditioning", "lymphodepletion"):
-                ax.plot(drug["study_day"], y + 0.25, "|", ms=7, color="#555555", zorder=2)
+                ax.plot(drug["study_day"], y + 0.3, "|", ms=8, color="#555555", zorder=2,
+                        label=f"{drug['purpose']} drug")
     for name, day in engraftment.items():
         if day is not None:
-            ax.plot(
-                day, 0, "D", ms=7, color=PHASE_COLOURS["engraftment"], zorder=4, label=f"{name} engraftment"
-            )
+            ax.plot(day, 0, "D", ms=8, color=PHASE_COLOURS["engraftment"], zorder=4, label=f"{name} engraftment")
     y_ae = len(rows)
-    rows.append("Adverse events (CTCAE grade)")
+    rows.append("Adverse events")
     for ae in timeline["adverse_events"]:
-        grade = int(ae["ctcae_grade"])
-        ax.plot(
-            ae["study_day"],
-            y_ae,
-            "v",
-            ms=6 + grade,
-            color=GRADE_COLOURS[grade],
-            zorder=3,
-            label=f"AE grade {grade}",
-        )
-    for ev in timeline["clinical_events"]:
-        if ev["event_type"] in ("death", "flare", "relapse"):
-            ax.axvline(
-                ev["study_day"],
-                color="#000000" if ev["event_type"] == "death" else "#9467bd",
-                ls="--",
-                lw=1,
-                label=ev["event_type"],
-            )
+        if low <= ae["study_day"] <= high:
+            grade = int(ae["ctcae_grade"])
+            ax.plot(ae["study_day"], y_ae, "v", ms=6 + grade, color=GRADE_COLOURS[grade], zorder=3,
+                    label=f"AE grade {grade}")
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(rows)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.invert_yaxis()
-    ax.set_title("Therapy course phases and adverse events", loc="left")
-    _dedup_legend(ax, ncol=4)
+    ax.set_xlim(low, high)
+    ax.set_xlabel("Study day (day 0 = infusion)")
+    ax.set_title(f"Treatment phase: study days {low} to {high}", loc="left")
+    _dedup_legend(ax)
+
+
+def _events_panel(ax: Any, timeline: Mapping[str, Any]) -> None:
+    """Adverse events by grade and flares / death over the whole follow-up."""
+    for ae in timeline["adverse_events"]:
+        grade = int(ae["ctcae_grade"])
+        ax.plot(ae["study_day"], grade, "v", ms=5 + grade, color=GRADE_COLOURS[grade], label=f"AE grade {grade}")
+    for ev in timeline["clinical_events"]:
+        if ev["event_type"] in ("death", "flare", "relapse"):
+            colour = "#000000" if ev["event_type"] == "death" else "#9467bd"
+            ax.axvline(ev["study_day"], color=colour, ls="--", lw=1.2, label=ev["event_type"])
+    ax.set_ylim(0.5, 5.5)
+    ax.set_yticks([1, 2, 3, 4, 5])
+    ax.set_ylabel("CTCAE grade")
+    ax.set_title("Adverse events, flares and death over follow-up", loc="left")
+    _dedup_legend(ax)
 
 
 def _dedup_legend(ax: Any, ncol: int = 3) -> None:
@@ -204,13 +208,16 @@ def _lab_panel(ax: Any, labs: Sequence[Mapping[str, Any]], analyte: str) -> None
         ms=3,
         lw=1,
         color="#1f77b4",
-        label=f"{label}, n={len(rows)}",
+        label=f"results, n={len(rows)}",
     )
     for ref, word in ((low, "lower"), (high, "upper")):
         if ref is not None:
             ax.axhline(ref, color="#d62728", ls=":", lw=1, label=f"{word} reference {ref:g}")
-    ax.set_ylabel(label.split(" (")[0], fontsize=8)
+    from lupuscell import units
+
+    ax.set_ylabel(units.canonical_unit(analyte), fontsize=8)
     ax.set_title(label, loc="left", fontsize=9)
+    ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.8)
     if not rows:
         ax.text(0.5, 0.5, "no results", transform=ax.transAxes, ha="center", va="center", color="#555555")
 
@@ -220,24 +227,29 @@ def timeline_figure(
     visit_scores: Mapping[Any, Mapping[str, Any]],
     engraftment: Mapping[str, int | None],
 ) -> Figure:
-    """The patient timeline: phases + AEs, activity scores, then one panel per key lab."""
+    """The patient timeline: the treatment phase (zoomed), then on one follow-up axis the adverse
+    events, activity scores with PGA and prednisone, and one panel per key lab."""
     visits = [
         {**v, **{k: visit_scores.get(v["visit_date"], {}).get(k) for k in ("sledai_2k", "clinical_sledai")}}
         for v in timeline["visits"]
     ]
     lab_names = [a for a in KEY_LABS if any(str(x["analyte"]).lower() == a for x in timeline["labs"])]
     n_lab_rows = (len(lab_names) + 1) // 2
-    fig = _new_figure(12.5, 3.0 + 2.6 + 1.9 * n_lab_rows)
-    grid = fig.add_gridspec(2 + n_lab_rows, 2, height_ratios=[3.0, 2.6] + [1.9] * n_lab_rows)
-    ax_course = fig.add_subplot(grid[0, :])
-    ax_act = fig.add_subplot(grid[1, :], sharex=ax_course)
-    _course_panel(ax_course, timeline, engraftment)
+    heights = [2.4, 1.6, 2.6] + [1.8] * n_lab_rows
+    fig = _new_figure(12.5, sum(heights) + 0.6)
+    grid = fig.add_gridspec(len(heights), 2, height_ratios=heights)
+    _course_panel(fig.add_subplot(grid[0, :]), timeline, engraftment)
+    ax_events = fig.add_subplot(grid[1, :])
+    _events_panel(ax_events, timeline)
+    ax_act = fig.add_subplot(grid[2, :], sharex=ax_events)
     _activity_panel(ax_act, visits)
+    last_row = [ax_act]
     for i, analyte in enumerate(lab_names):
-        ax = fig.add_subplot(grid[2 + i // 2, i % 2], sharex=ax_course)
+        ax = fig.add_subplot(grid[3 + i // 2, i % 2], sharex=ax_events)
         _lab_panel(ax, timeline["labs"], analyte)
-        ax.set_xlabel("Study day (day 0 = infusion)" if i >= len(lab_names) - 2 else "")
-    ax_act.set_xlabel("Study day (day 0 = infusion)")
+        last_row = [ax] if i % 2 == 0 else [*last_row, ax]
+    for ax in (*last_row, ax_act):
+        ax.set_xlabel("Study day (day 0 = infusion)")
     for ax in fig.axes:
         ax.grid(alpha=0.3)
     return fig

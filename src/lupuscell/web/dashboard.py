@@ -95,7 +95,7 @@ def _survival_svg(datasets: AnalysisDatasets) -> str | None:
         curves[str(therapy)] = kaplan_meier(group["AVAL"], group["CNSR"] == 0, label=str(therapy))
         durations[str(therapy)] = group["AVAL"].to_numpy(dtype=float)
     fig, _ = km_plot(curves, title="Overall survival by therapy", durations_by_group=durations)
-    fig.set_size_inches(9, 5.6)
+    fig.set_size_inches(6.6, 5.4)
     return svg_data_uri(fig)
 
 

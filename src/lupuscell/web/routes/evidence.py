@@ -36,7 +36,7 @@ def _pooled(outcome: str, therapy: str | None, measure: str, method: str) -> dic
     fig, _ = forest_plot(
         fit,
         labels=labels,
-        title=f"{outcome.replace('_', ' ').capitalize()}: {therapy or 'all therapies'}",
+        title=f"{outcome.replace('_', ' ').capitalize()}: {studies.THERAPY_LABELS.get(therapy or '', 'all therapies')}",
         xlabel="Proportion (95% CI)",
     )
     return {"summary": fit.summary(), "forest": svg_data_uri(fig), "k": es.k, "studies": sel.table()}
