@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
 
 from lupuscell.registry.repository import SPECS
+
+def _utc(value: dt.datetime) -> str:
+    """RFC 3339 with offset: the registry stores UTC, but SQLite hands timestamps back naive."""
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
+UtcDatetime = Annotated[dt.datetime, PlainSerializer(_utc, return_type=str)]
+"""A timestamp always written with its UTC offset."""
 
 PLURALS: dict[str, str] = {
     "site": "sites",
@@ -33,7 +41,7 @@ def _python_type(column: sa.Column) -> Any:
     if isinstance(column.type, sa.JSON):
         base: Any = Any
     elif isinstance(column.type, sa.DateTime):
-        base = dt.datetime
+        base = UtcDatetime
     elif isinstance(column.type, sa.Date):
         base = dt.date
     elif isinstance(column.type, sa.Boolean):
@@ -112,6 +120,7 @@ class ProblemsOut(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "malformed request body (not JSON)"},
     401: {"model": ErrorOut, "description": "not authenticated"},
     403: {"model": ErrorOut, "description": "role or CSRF check refuses"},
     404: {"model": ErrorOut, "description": "no such record among the sites you may see"},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, status
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from lupuscell.registry import accounts
 from lupuscell.web import security
+from lupuscell.web.api.models import UtcDatetime
 from lupuscell.web.deps import AppState, Principal, principal, state
 
 router = APIRouter(tags=["account"])
@@ -37,9 +37,9 @@ class TokenOut(BaseModel):
     id: int
     name: str
     prefix: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
 
 
 @router.get("/me", response_model=MeOut)
