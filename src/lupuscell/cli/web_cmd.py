@@ -197,7 +197,8 @@ def serve(
     finally:
         engine.dispose()
     os.environ.setdefault("LUPUSCELL_SECRET_KEY", secret_key())
-    _out.print(f"lupuscell web: http://{host}:{port}/  (registry {url.split('@')[-1]}, {workers} worker(s))")
+    _out.print(f"registry: {url.split('@')[-1]}; {workers} worker(s)", soft_wrap=True)
+    _out.print(f"lupuscell web: open http://{host}:{port}/ in a browser", soft_wrap=True)
     uvicorn.run(
         "lupuscell.web.asgi:app",
         host=host,
