@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import seed  # type: ignore[import-not-found]
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -20,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from conftest import seed  # type: ignore[import-not-found]
 from lupuscell.registry import accounts, migrate
 from lupuscell.registry.session import make_engine
 from lupuscell.web import Settings, create_app, security

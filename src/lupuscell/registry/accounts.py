@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lupuscell.errors import NotFoundError, Problem, ValidationError
 from lupuscell.registry import audit
@@ -40,6 +40,11 @@ class Account:
     session_epoch: int
     sites: tuple[str, ...]
     last_login_at: dt.datetime | None = None
+
+
+def _user_query() -> sa.Select[tuple[User]]:
+    """Users with their memberships and sites in the same round trips (no lazy load per site)."""
+    return sa.select(User).options(selectinload(User.memberships).joinedload(SiteMembership.site))
 
 
 def _account(user: User) -> Account:
@@ -130,7 +135,7 @@ def create_user(
 def get_account(engine: Engine, user_id: int) -> Account | None:
     """The account with this id, or None."""
     with Session(engine) as session:
-        user = session.get(User, user_id)
+        user = session.scalars(_user_query().where(User.id == user_id)).one_or_none()
         return None if user is None else _account(user)
 
 
@@ -144,7 +149,7 @@ def get_by_username(engine: Engine, username: str) -> tuple[Account, str] | None
 def list_accounts(engine: Engine) -> list[Account]:
     """Every user, by username."""
     with Session(engine) as session:
-        return [_account(u) for u in session.scalars(sa.select(User).order_by(User.username))]
+        return [_account(u) for u in session.scalars(_user_query().order_by(User.username))]
 
 
 def update_account(
@@ -239,7 +244,7 @@ def account_for_token(engine: Engine, token_hash: str) -> Account | None:
         ).one_or_none()
         if token is None:
             return None
-        user = session.get(User, token.user_id)
+        user = session.scalars(_user_query().where(User.id == token.user_id)).one_or_none()
         if user is None or not user.active:
             return None
         last = token.last_used_at

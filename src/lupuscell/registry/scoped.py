@@ -14,6 +14,7 @@ Nephritis means an ISN/RPS class recorded or ``renal`` in the organ involvement,
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +29,11 @@ from lupuscell.registry.models import (
     AuditLog,
     ClinicalEvent,
     DrugAdministration,
+    LabResult,
     Patient,
     Site,
     TherapyCourse,
+    Visit,
 )
 from lupuscell.registry.repository import as_dict, spec_of
 
@@ -318,3 +321,77 @@ def record_export(engine: Engine, *, actor: str, what: str, sites: Sequence[str]
             reason=f"web export for sites {', '.join(sites)}",
             new_value=detail,
         )
+
+
+# --------------------------------------------------------------------------- fast timeline
+
+_TIMELINE_TABLES: tuple[tuple[str, Any, str], ...] = (
+    ("visits", Visit, "visit_date"),
+    ("labs", LabResult, "result_date"),
+    ("adverse_events", AdverseEvent, "onset_date"),
+    ("clinical_events", ClinicalEvent, "event_date"),
+)
+
+
+def patient_timeline(engine: Engine, code: str, sites: Sequence[str]) -> dict[str, Any]:
+    """:func:`lupuscell.registry.views.patient_timeline` for a patient of ``sites``, read with a
+    handful of Core selects instead of ORM objects (the web API serves it under load: about 5x
+    faster on a 150-record patient). Same output, item for item (a test compares both on every
+    patient of a synthetic cohort); day 0 is the infusion of the index course, the first course
+    by infusion date (then id), as in ``views``. NotFoundError outside ``sites``.
+    """
+    from lupuscell import units
+    from lupuscell.registry.views import study_day
+
+    p, s = Patient.__table__, Site.__table__
+    with engine.connect() as conn:
+        head = conn.execute(
+            sa.select(p, s.c.code.label("site_code")).join(s, p.c.site_id == s.c.id).where(p.c.code == code)
+        ).mappings().one_or_none()
+        if head is None or head["site_code"] not in sites:
+            raise NotFoundError(f"patient {code!r} does not exist")
+        pid = head["id"]
+
+        def rows(model: Any, where: Any, order: tuple[str, ...]) -> list[dict[str, Any]]:
+            table = model.__table__
+            query = sa.select(table).where(where).order_by(*(table.c[o] for o in order))
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+        c = TherapyCourse.__table__
+        courses = rows(TherapyCourse, c.c.patient_id == pid, ("infusion_date", "id"))
+        course_ids = [course["id"] for course in courses]
+        d = DrugAdministration.__table__
+        drugs = rows(DrugAdministration, d.c.course_id.in_(course_ids), ("admin_date", "id")) if course_ids else []
+        lists = {
+            name: rows(model, model.__table__.c.patient_id == pid, (field, "id"))
+            for name, model, field in _TIMELINE_TABLES
+        }
+    day0 = courses[0]["infusion_date"] if courses else None
+
+    def dated(item: dict[str, Any], field: str) -> dict[str, Any]:
+        item["patient_code"] = code
+        item["study_day"] = study_day(item[field], day0)
+        return item
+
+    rules: dict[tuple[str, str], tuple[float, str]] = {}
+    for lab in lists["labs"]:
+        key = (lab["analyte"], lab["unit"])
+        if key not in rules:  # one unit lookup per (analyte, unit): normalise is value * factor
+            rules[key] = units.normalise(key[0], 1.0, key[1], record=f"lab_result {lab['id']}")
+        factor, canonical = rules[key]
+        if not math.isfinite(lab["value"]):  # as normalise would: a stored value must be finite
+            units.normalise(key[0], lab["value"], key[1], record=f"lab_result {lab['id']}")
+        lab["value_canonical"], lab["unit_canonical"] = lab["value"] * factor, canonical
+    course_items = []
+    for number, course in enumerate(courses, start=1):
+        item = dated(course, "infusion_date")
+        item["course_no"] = number
+        item["drugs"] = [dated(drug, "admin_date") for drug in drugs if drug["course_id"] == course["id"]]
+        course_items.append(item)
+    patient = {k: v for k, v in head.items()}
+    return {
+        "patient": patient,
+        "day0": day0,
+        "courses": course_items,
+        **{name: [dated(item, field) for item in lists[name]] for name, _, field in _TIMELINE_TABLES},
+    }

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
 
 from lupuscell.registry.repository import SPECS
 
+
 def _utc(value: dt.datetime) -> str:
     """RFC 3339 with offset: the registry stores UTC, but SQLite hands timestamps back naive."""
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()

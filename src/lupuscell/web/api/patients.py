@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.encoders import jsonable_encoder
 
-from lupuscell.errors import NotFoundError
-from lupuscell.registry import scoped, views
+from lupuscell.registry import scoped
 from lupuscell.web.clinical import patient_outcome
 from lupuscell.web.deps import AppState, Principal, require, state
 
@@ -18,14 +19,32 @@ CODE = Path(min_length=1, max_length=32, description="patient code")
 
 def visible_timeline(app: AppState, who: Principal, code: str) -> dict[str, Any]:
     """The timeline of a patient of the caller's sites (NotFoundError otherwise)."""
-    if scoped.patient_site(app.engine, code) not in who.sites:
-        raise NotFoundError(f"patient {code!r} does not exist")
-    return views.patient_timeline(app.engine, code)
+    return scoped.patient_timeline(app.engine, code, who.sites)
 
 
-@router.get("/{code}/timeline", summary="Everything recorded for one patient, on the study-day axis")
-def timeline(code: str = CODE, who: Principal = require("read"), app: AppState = Depends(state)) -> Any:
-    return jsonable_encoder(visible_timeline(app, who, code))
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def json_response(data: Any) -> Response:
+    """JSON straight from ``json.dumps`` (dates ISO 8601, timestamps with their UTC offset):
+    several times faster than FastAPI's generic encoder on a 150-record timeline."""
+    body = json.dumps(data, default=_plain, separators=(",", ":"), ensure_ascii=False)
+    return Response(body.encode("utf-8"), media_type="application/json")
+
+
+@router.get(
+    "/{code}/timeline",
+    summary="Everything recorded for one patient, on the study-day axis",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+def timeline(code: str = CODE, who: Principal = require("read"), app: AppState = Depends(state)) -> Response:
+    return json_response(visible_timeline(app, who, code))
 
 
 @router.get("/{code}/endpoints", summary="The patient's derived endpoints (as `lupuscell endpoints`)")
