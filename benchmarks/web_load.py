@@ -46,8 +46,15 @@ PASSWORD = "benchmark-password"
 # --------------------------------------------------------------------------- load client
 
 
-async def _client_loop(base: str, paths: list[str], headers: dict[str, str], cookies: dict[str, str],
-                       deadline: float, latencies: list[float], errors: list[int]) -> None:
+async def _client_loop(
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    cookies: dict[str, str],
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
     import httpx
 
     async with httpx.AsyncClient(base_url=base, headers=headers, cookies=cookies, timeout=30.0) as client:
@@ -70,10 +77,14 @@ async def _run_clients(spec: dict[str, Any]) -> dict[str, Any]:
     errors: list[int] = []
     deadline = time.perf_counter() + spec["seconds"]
     start = time.perf_counter()
-    await asyncio.gather(*[
-        _client_loop(spec["base"], spec["paths"], spec["headers"], spec["cookies"], deadline, latencies, errors)
-        for _ in range(spec["clients"])
-    ])
+    await asyncio.gather(
+        *[
+            _client_loop(
+                spec["base"], spec["paths"], spec["headers"], spec["cookies"], deadline, latencies, errors
+            )
+            for _ in range(spec["clients"])
+        ]
+    )
     elapsed = time.perf_counter() - start
     latencies.sort()
     n = len(latencies)
@@ -136,11 +147,22 @@ def _seed(url: str, patients: int) -> tuple[str, list[str]]:
     try:
         migrate.upgrade(engine)
         t0 = time.perf_counter()
-        load_tables(engine, iter_cohort_tables(patients, 2026, chunk_size=2000), actor="benchmark",
-                    source="benchmarks/web_load.py", reason="web load benchmark")
+        load_tables(
+            engine,
+            iter_cohort_tables(patients, 2026, chunk_size=2000),
+            actor="benchmark",
+            source="benchmarks/web_load.py",
+            reason="web load benchmark",
+        )
         print(f"loaded {patients} patients in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        account = accounts.create_user(engine, username="bench", role="admin", sites=accounts.site_codes(engine),
-                                       password_hash=security.hash_password(PASSWORD), actor="benchmark")
+        account = accounts.create_user(
+            engine,
+            username="bench",
+            role="admin",
+            sites=accounts.site_codes(engine),
+            password_hash=security.hash_password(PASSWORD),
+            actor="benchmark",
+        )
         token, digest, prefix = security.new_api_token()
         accounts.create_token(engine, account.id, "benchmark", digest, prefix)
         with engine.connect() as conn:
@@ -165,8 +187,21 @@ def _start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]
     port = _free_port()
     env = {**os.environ, "LUPUSCELL_DATABASE_URL": url, "LUPUSCELL_SECRET_KEY": secrets.token_urlsafe(32)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "lupuscell.web.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "lupuscell.web.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -183,8 +218,14 @@ def _start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]
 
 def _load(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the load generator in a second process."""
-    out = subprocess.run([sys.executable, __file__, "--client"], input=json.dumps(spec), capture_output=True,
-                         text=True, check=True, timeout=spec["seconds"] + 120)
+    out = subprocess.run(
+        [sys.executable, __file__, "--client"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=spec["seconds"] + 120,
+    )
     return dict(json.loads(out.stdout))
 
 
@@ -209,10 +250,20 @@ def main() -> None:
         sample = random.Random(1).sample(codes, min(2000, len(codes)))
         targets = {
             "hello world": ({"paths": ["/api/v1/health"], "headers": {}, "cookies": {}}),
-            "timeline API": ({"paths": [f"/api/v1/patients/{c}/timeline" for c in sample],
-                              "headers": {"Authorization": f"Bearer {token}"}, "cookies": {}}),
-            "patient list page": ({"paths": [f"/patients?page={p}" for p in range(1, pages + 1)],
-                                   "headers": {}, "cookies": cookies}),
+            "timeline API": (
+                {
+                    "paths": [f"/api/v1/patients/{c}/timeline" for c in sample],
+                    "headers": {"Authorization": f"Bearer {token}"},
+                    "cookies": {},
+                }
+            ),
+            "patient list page": (
+                {
+                    "paths": [f"/patients?page={p}" for p in range(1, pages + 1)],
+                    "headers": {},
+                    "cookies": cookies,
+                }
+            ),
         }
         common = {"base": base, "clients": args.clients}
         _load({**common, **targets["timeline API"], "seconds": 2.0})  # warm-up (imports, caches, pools)
@@ -224,17 +275,23 @@ def main() -> None:
         _drop_database(handle)
     load = os.getloadavg()
     hello = results["hello world"]["rps"]
-    print(f"\nweb load: {args.patients} patients (PostgreSQL), {args.workers} uvicorn workers, {args.clients} "
-          f"concurrent clients in a second process, {args.seconds:g} s per target, 127.0.0.1; machine load "
-          f"average {load[0]:.1f} / {load[1]:.1f} (1 / 5 min) on {os.cpu_count()} cores\n")
+    print(
+        f"\nweb load: {args.patients} patients (PostgreSQL), {args.workers} uvicorn workers, {args.clients} "
+        f"concurrent clients in a second process, {args.seconds:g} s per target, 127.0.0.1; machine load "
+        f"average {load[0]:.1f} / {load[1]:.1f} (1 / 5 min) on {os.cpu_count()} cores\n"
+    )
     print("| target | requests | errors | req/s | p50 ms | p99 ms | throughput vs hello world |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
-        print(f"| {name} | {r['requests']} | {r['errors']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | "
-              f"{r['p99_ms']:.1f} | {r['rps'] / hello:.2f} |")
+        print(
+            f"| {name} | {r['requests']} | {r['errors']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | "
+            f"{r['p99_ms']:.1f} | {r['rps'] / hello:.2f} |"
+        )
     t = results["timeline API"]
     ok = t["p99_ms"] < 150 and t["rps"] >= 200 and t["rps"] / hello >= 0.25
-    print(f"\ngoal (timeline p99 < 150 ms at >= 200 req/s and >= 25 % of hello world): {'met' if ok else 'NOT met'}")
+    print(
+        f"\ngoal (timeline p99 < 150 ms at >= 200 req/s and >= 25 % of hello world): {'met' if ok else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -82,8 +82,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = _free_port()
     env = {**os.environ, "LUPUSCELL_DATABASE_URL": db_url, "LUPUSCELL_SECRET_KEY": SECRET}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "lupuscell.web.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "lupuscell.web.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     url = f"http://127.0.0.1:{port}"

@@ -79,7 +79,9 @@ def test_coordinator_journey_monitor_and_isolation(browser: object, server: Serv
     admin = login(browser, server, "admin")
     b_patient = admin.request.get(f"{server.url}/api/v1/patients?limit=500").json()["items"]
     b_patient = next(p for p in b_patient if p["site_code"] == site_b)
-    b_visit = admin.request.get(f"{server.url}/api/v1/visits?patient_code={b_patient['code']}").json()["items"][0]
+    b_visit = admin.request.get(f"{server.url}/api/v1/visits?patient_code={b_patient['code']}").json()[
+        "items"
+    ][0]
     assert page.goto(f"{server.url}/patients/{b_patient['code']}").status == 404
     page.goto(f"{server.url}/patients?q={b_patient['code']}")
     expect(page.locator("main")).to_contain_text("No patient matches")
@@ -116,11 +118,22 @@ def test_coordinator_journey_monitor_and_isolation(browser: object, server: Serv
     expect(second.locator(".conflict")).to_contain_text("pga")
 
 
-MAIN_PAGES = ("/dashboard", "/patients", "{patient}", "/records/visit/new?patient_code={code}", "/evidence",
-              "/design", "/audit", "/reports", "/account/tokens")
+MAIN_PAGES = (
+    "/dashboard",
+    "/patients",
+    "{patient}",
+    "/records/visit/new?patient_code={code}",
+    "/evidence",
+    "/design",
+    "/audit",
+    "/reports",
+    "/account/tokens",
+)
 
 
-def test_main_pages_have_no_serious_or_critical_accessibility_violations(browser: object, server: Server) -> None:
+def test_main_pages_have_no_serious_or_critical_accessibility_violations(
+    browser: object, server: Server
+) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     page = login(browser, server, "admin")

@@ -17,8 +17,12 @@ from lupuscell.synth.cohort import iter_cohort_tables
 def test_the_fast_timeline_equals_the_orm_timeline(engine: Engine) -> None:
     load_tables(engine, iter_cohort_tables(40, 7, chunk_size=40), actor="t", source="test", reason="test")
     with engine.connect() as conn:
-        codes = [(code, site) for code, site in conn.execute(
-            sa.text("SELECT p.code, s.code FROM patients p JOIN sites s ON s.id = p.site_id"))]
+        codes = [
+            (code, site)
+            for code, site in conn.execute(
+                sa.text("SELECT p.code, s.code FROM patients p JOIN sites s ON s.id = p.site_id")
+            )
+        ]
     assert len(codes) == 40
     for code, site in codes:
         assert scoped.patient_timeline(engine, code, [site]) == views.patient_timeline(engine, code), code

@@ -47,21 +47,38 @@ def seed(engine: Engine) -> dict[str, Any]:
             code = f"{site}-{n:03d}"
             reg.create(
                 "patient",
-                {"code": code, "site_code": site, "sex": "F", "birth_year": 1985, "organ_involvement": ["renal"]},
+                {
+                    "code": code,
+                    "site_code": site,
+                    "sex": "F",
+                    "birth_year": 1985,
+                    "organ_involvement": ["renal"],
+                },
                 actor=ACTOR,
             )
         code = f"{site}-001"
         course = reg.create(
             "therapy_course",
-            {"patient_code": code, "therapy": "autologous_hsct", "infusion_date": "2022-01-10",
-             "mobilisation_date": "2021-12-01", "harvest_date": "2021-12-10", "conditioning_start_date": "2022-01-04"},
+            {
+                "patient_code": code,
+                "therapy": "autologous_hsct",
+                "infusion_date": "2022-01-10",
+                "mobilisation_date": "2021-12-01",
+                "harvest_date": "2021-12-10",
+                "conditioning_start_date": "2022-01-04",
+            },
             actor=ACTOR,
         )
         visit = reg.create(
             "visit",
-            {"patient_code": code, "visit_date": "2022-07-10", "arthritis": True, "pga": 0.5,
-             "prednisone_mg_per_day": 5.0,
-             **{d: False for d in ("seizure", "rash", "low_complement")}},
+            {
+                "patient_code": code,
+                "visit_date": "2022-07-10",
+                "arthritis": True,
+                "pga": 0.5,
+                "prednisone_mg_per_day": 5.0,
+                **{d: False for d in ("seizure", "rash", "low_complement")},
+            },
             actor=ACTOR,
         )
         lab = reg.create(
@@ -71,13 +88,28 @@ def seed(engine: Engine) -> dict[str, Any]:
         )
         ae = reg.create(
             "adverse_event",
-            {"patient_code": code, "course_id": course["id"], "term": "Febrile neutropenia", "category": "infection",
-             "ctcae_grade": 3, "onset_date": "2022-01-15", "serious": True},
+            {
+                "patient_code": code,
+                "course_id": course["id"],
+                "term": "Febrile neutropenia",
+                "category": "infection",
+                "ctcae_grade": 3,
+                "onset_date": "2022-01-15",
+                "serious": True,
+            },
             actor=ACTOR,
         )
-        ids[site] = {"patient": code, "course": course["id"], "visit": visit["id"], "lab": lab["id"], "ae": ae["id"]}
+        ids[site] = {
+            "patient": code,
+            "course": course["id"],
+            "visit": visit["id"],
+            "lab": lab["id"],
+            "ae": ae["id"],
+        }
     for name, (role, sites) in USERS.items():
-        accounts.create_user(engine, username=name, role=role, sites=sites, password_hash=password_hash(), actor=ACTOR)
+        accounts.create_user(
+            engine, username=name, role=role, sites=sites, password_hash=password_hash(), actor=ACTOR
+        )
     return ids
 
 
@@ -96,7 +128,9 @@ class Web:
         page = client.get("/login")
         token = csrf_of(page.text)
         response = client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
         )
         assert response.status_code == 303, response.text
         return client, token

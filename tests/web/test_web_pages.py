@@ -50,14 +50,24 @@ def test_a_monitor_sees_the_visit_but_cannot_edit_it(web: Web) -> None:
     client, token = web.login("mon_a")
     vid = web.ids["SA"]["visit"]
     assert client.get(f"/patients/{web.ids['SA']['patient']}").status_code == 200
-    response = client.post(f"/records/visit/{vid}/edit", data={"csrf_token": token, "reason": "x", "pga": "0.1"})
+    response = client.post(
+        f"/records/visit/{vid}/edit", data={"csrf_token": token, "reason": "x", "pga": "0.1"}
+    )
     assert response.status_code == 403
     assert Registry(web.engine).get("visit", vid)["pga"] == 0.5
 
 
 def _visit_form(code: str, token: str, **extra: str) -> dict[str, str]:
-    return {"csrf_token": token, "patient_code": code, "visit_date": "2022-09-01", "sledai_assessed": "yes",
-            "arthritis": "yes", "pga": "0.4", "prednisone_mg_per_day": "5", **extra}
+    return {
+        "csrf_token": token,
+        "patient_code": code,
+        "visit_date": "2022-09-01",
+        "sledai_assessed": "yes",
+        "arthritis": "yes",
+        "pga": "0.4",
+        "prednisone_mg_per_day": "5",
+        **extra,
+    }
 
 
 def test_a_visit_with_labs_is_saved_scored_and_audited(web: Web) -> None:
@@ -67,7 +77,9 @@ def test_a_visit_with_labs_is_saved_scored_and_audited(web: Web) -> None:
     response = client.post("/records/visit/new", data=form, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/patients/{code}"
     reg = Registry(web.engine)
-    visit = next(v for v in reg.list_records("visit", patient_code=code) if str(v["visit_date"]) == "2022-09-01")
+    visit = next(
+        v for v in reg.list_records("visit", patient_code=code) if str(v["visit_date"]) == "2022-09-01"
+    )
     assert visit["arthritis"] is True and visit["seizure"] is False
     assert any(lab["analyte"] == "c4" for lab in reg.list_records("lab_result", patient_code=code))
     page = client.get(f"/patients/{code}").text
@@ -80,17 +92,22 @@ def test_an_unknown_lab_unit_is_refused_and_nothing_is_saved(web: Web) -> None:
     form = _visit_form(code, token, **{"lab0.analyte": "c4", "lab0.value": "5", "lab0.unit": "mg/furlong"})
     response = client.post("/records/visit/new", data=form)
     assert response.status_code == 422 and "mg/furlong" in response.text
-    assert not [v for v in Registry(web.engine).list_records("visit", patient_code=code)
-                if str(v["visit_date"]) == "2022-09-01"]
+    assert not [
+        v
+        for v in Registry(web.engine).list_records("visit", patient_code=code)
+        if str(v["visit_date"]) == "2022-09-01"
+    ]
 
 
 def test_live_score_changes_as_descriptors_are_ticked(web: Web) -> None:
     client, token = web.login("coord_a")
 
     def scores(**ticked: str) -> dict[str, str]:
-        html = client.post("/forms/visit/score", data={"sledai_assessed": "yes", "pga": "0.2",
-                                                       "prednisone_mg_per_day": "0", **ticked},
-                           headers={"X-CSRF-Token": token}).text
+        html = client.post(
+            "/forms/visit/score",
+            data={"sledai_assessed": "yes", "pga": "0.2", "prednisone_mg_per_day": "0", **ticked},
+            headers={"X-CSRF-Token": token},
+        ).text
         return dict(re.findall(r'data-score="(\w+)">([^<]*)<', html))
 
     assert scores()["sledai_2k"] == "0"
@@ -106,16 +123,27 @@ def test_an_edit_needs_a_reason_and_a_stale_edit_shows_what_changed(web: Web) ->
     ae = web.ids["SA"]["ae"]
     form = coord.get(f"/records/adverse_event/{ae}/edit").text
     assert 'name="version" value="1"' in form
-    base = {"patient_code": web.ids["SA"]["patient"], "term": "Febrile neutropenia", "category": "infection",
-            "ctcae_grade": "3", "onset_date": "2022-01-15", "serious": "yes", "version": "1"}
+    base = {
+        "patient_code": web.ids["SA"]["patient"],
+        "term": "Febrile neutropenia",
+        "category": "infection",
+        "ctcae_grade": "3",
+        "onset_date": "2022-01-15",
+        "serious": "yes",
+        "version": "1",
+    }
     no_reason = coord.post(f"/records/adverse_event/{ae}/edit", data={**base, "csrf_token": t1, "reason": ""})
     assert no_reason.status_code == 422 and "reason is required" in no_reason.text
-    saved = inv.post(f"/records/adverse_event/{ae}/edit", data={**base, "ctcae_grade": "4", "csrf_token": t2,
-                                                                 "reason": "worst grade per source"},
-                     follow_redirects=False)
+    saved = inv.post(
+        f"/records/adverse_event/{ae}/edit",
+        data={**base, "ctcae_grade": "4", "csrf_token": t2, "reason": "worst grade per source"},
+        follow_redirects=False,
+    )
     assert saved.status_code == 303
-    stale = coord.post(f"/records/adverse_event/{ae}/edit", data={**base, "term": "Neutropenic fever",
-                                                                   "csrf_token": t1, "reason": "wording"})
+    stale = coord.post(
+        f"/records/adverse_event/{ae}/edit",
+        data={**base, "term": "Neutropenic fever", "csrf_token": t1, "reason": "wording"},
+    )
     assert stale.status_code == 409
     assert "Someone else saved this record" in stale.text and "ctcae_grade" in stale.text
     assert 'value="Neutropenic fever"' in stale.text  # the user's input is kept
@@ -131,11 +159,19 @@ def test_free_text_is_escaped_on_every_page_that_shows_it(web: Web) -> None:
     reg = Registry(web.engine)
     code = web.ids["SA"]["patient"]
     reg.update("adverse_event", web.ids["SA"]["ae"], {"term": XSS}, actor="coord_a", reason=XSS)
-    reg.create("clinical_event", {"patient_code": code, "event_type": "death", "event_date": "2023-03-01",
-                                  "cause": XSS}, actor="coord_a")
+    reg.create(
+        "clinical_event",
+        {"patient_code": code, "event_type": "death", "event_date": "2023-03-01", "cause": XSS},
+        actor="coord_a",
+    )
     client, _ = web.login("admin")
-    pages = [f"/patients/{code}", f"/patients/{code}/audit", "/audit", "/dashboard",
-             f"/records/adverse_event/{web.ids['SA']['ae']}/edit"]
+    pages = [
+        f"/patients/{code}",
+        f"/patients/{code}/audit",
+        "/audit",
+        "/dashboard",
+        f"/records/adverse_event/{web.ids['SA']['ae']}/edit",
+    ]
     for path in pages:
         html = client.get(path).text
         assert XSS not in html and "<script>alert" not in html, path
@@ -158,13 +194,24 @@ def test_dataset_export_is_audited_and_holds_no_patient_code(web: Web) -> None:
 
 def test_admin_adds_a_user_who_can_log_in(web: Web) -> None:
     client, token = web.login("admin")
-    response = client.post("/admin/users", data={"csrf_token": token, "username": "newbie", "role": "monitor",
-                                                  "password": "a long enough password", "sites": ["SB"]},
-                           follow_redirects=False)
+    response = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "newbie",
+            "role": "monitor",
+            "password": "a long enough password",
+            "sites": ["SB"],
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     fresh = web.client()
     page = fresh.get("/login")
-    ok = fresh.post("/login", data={"username": "newbie", "password": "a long enough password",
-                                    "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    ok = fresh.post(
+        "/login",
+        data={"username": "newbie", "password": "a long enough password", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     assert "SB-001" in fresh.get("/patients").text and "SA-001" not in fresh.get("/patients").text

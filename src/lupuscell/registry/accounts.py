@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -42,7 +43,7 @@ class Account:
     last_login_at: dt.datetime | None = None
 
 
-def _user_query() -> sa.Select[tuple[User]]:
+def _user_query() -> sa.Select[Any]:
     """Users with their memberships and sites in the same round trips (no lazy load per site)."""
     return sa.select(User).options(selectinload(User.memberships).joinedload(SiteMembership.site))
 
@@ -85,7 +86,9 @@ def _check(username: str, role: str) -> None:
 
 def _site_ids(session: Session, codes: Iterable[str], label: str) -> list[int]:
     codes = list(dict.fromkeys(codes))
-    found = {code: sid for code, sid in session.execute(sa.select(Site.code, Site.id).where(Site.code.in_(codes)))}
+    found = {
+        code: sid for code, sid in session.execute(sa.select(Site.code, Site.id).where(Site.code.in_(codes)))
+    }
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise ValidationError(Problem(label, "sites", f"unknown site(s): {', '.join(unknown)}"))

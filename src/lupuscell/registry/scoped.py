@@ -117,8 +117,8 @@ def list_records(
             )
     with Session(engine) as session:
         total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(model.id).offset(offset).limit(limit))
-        return Page(int(total), offset, limit, [as_dict(r) for r in rows])
+        found: list[Any] = list(session.scalars(query.order_by(model.id).offset(offset).limit(limit)))
+        return Page(int(total), offset, limit, [as_dict(r) for r in found])
 
 
 def patient_site(engine: Engine, code: str) -> str | None:
@@ -225,7 +225,9 @@ def _owner(row: AuditLog, live: dict[tuple[str, str], int], courses: dict[int, i
 
 def _live_owners(session: Session, rows: list[AuditLog]) -> tuple[dict[tuple[str, str], int], dict[int, int]]:
     live: dict[tuple[str, str], int] = {}
-    courses = {cid: pid for cid, pid in session.execute(sa.select(TherapyCourse.id, TherapyCourse.patient_id))}
+    courses = {
+        cid: pid for cid, pid in session.execute(sa.select(TherapyCourse.id, TherapyCourse.patient_id))
+    }
     by_table: dict[str, set[int]] = {}
     for row in rows:
         if row.entity_id and row.entity_id.isdigit():
@@ -272,11 +274,9 @@ def audit_trail(
     ``patient_code`` when the patient still exists.
     """
     with Session(engine) as session:
-        pats = (
-            session.execute(
-                sa.select(Patient.id, Patient.code, Site.code).join(Site).where(Site.code.in_(list(sites)))
-            ).all()
-        )
+        pats = session.execute(
+            sa.select(Patient.id, Patient.code, Site.code).join(Site).where(Site.code.in_(list(sites)))
+        ).all()
         wanted = {
             pid: code for pid, code, s in pats if (site is None or s == site) and patient_code in (None, code)
         }
@@ -345,9 +345,15 @@ def patient_timeline(engine: Engine, code: str, sites: Sequence[str]) -> dict[st
 
     p, s = Patient.__table__, Site.__table__
     with engine.connect() as conn:
-        head = conn.execute(
-            sa.select(p, s.c.code.label("site_code")).join(s, p.c.site_id == s.c.id).where(p.c.code == code)
-        ).mappings().one_or_none()
+        head = (
+            conn.execute(
+                sa.select(p, s.c.code.label("site_code"))
+                .join(s, p.c.site_id == s.c.id)
+                .where(p.c.code == code)
+            )
+            .mappings()
+            .one_or_none()
+        )
         if head is None or head["site_code"] not in sites:
             raise NotFoundError(f"patient {code!r} does not exist")
         pid = head["id"]
@@ -361,7 +367,11 @@ def patient_timeline(engine: Engine, code: str, sites: Sequence[str]) -> dict[st
         courses = rows(TherapyCourse, c.c.patient_id == pid, ("infusion_date", "id"))
         course_ids = [course["id"] for course in courses]
         d = DrugAdministration.__table__
-        drugs = rows(DrugAdministration, d.c.course_id.in_(course_ids), ("admin_date", "id")) if course_ids else []
+        drugs = (
+            rows(DrugAdministration, d.c.course_id.in_(course_ids), ("admin_date", "id"))
+            if course_ids
+            else []
+        )
         lists = {
             name: rows(model, model.__table__.c.patient_id == pid, (field, "id"))
             for name, model, field in _TIMELINE_TABLES

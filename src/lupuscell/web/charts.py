@@ -97,8 +97,8 @@ def _therapy_phase_label(course: Mapping[str, Any], label: str) -> str:
 
 def treatment_window(timeline: Mapping[str, Any], engraftment: Mapping[str, int | None]) -> tuple[int, int]:
     """Study-day range of the treatment phase: first phase date - 7 to last phase / engraftment + 21."""
-    days = [d for course in timeline["courses"] for _, d in phase_events(course)]
-    days += [d for d in engraftment.values() if d is not None]
+    days: list[int] = [d for course in timeline["courses"] for _, d in phase_events(course)]
+    days += [int(d) for d in engraftment.values() if d is not None]
     return (min(days) - 7, max(max(days), 0) + 21) if days else (-30, 60)
 
 
@@ -113,22 +113,45 @@ def _course_panel(ax: Any, timeline: Mapping[str, Any], engraftment: Mapping[str
         days = [d for _, d in events]
         ax.hlines(y, min(days), max(days), color="#bbbbbb", lw=6, zorder=1)
         for label, day in events:
-            ax.plot(day, y, "o", ms=9, color=PHASE_COLOURS.get(label, "#333333"), zorder=3,
-                    label=_therapy_phase_label(course, label))
+            ax.plot(
+                day,
+                y,
+                "o",
+                ms=9,
+                color=PHASE_COLOURS.get(label, "#333333"),
+                zorder=3,
+                label=_therapy_phase_label(course, label),
+            )
         for drug in course["drugs"]:
             if drug.get("purpose") in ("mobilisation", "conditioning", "lymphodepletion"):
-                ax.plot(drug["study_day"], y + 0.3, "|", ms=8, color="#555555", zorder=2,
-                        label=f"{drug['purpose']} drug")
-    for name, day in engraftment.items():
-        if day is not None:
-            ax.plot(day, 0, "D", ms=8, color=PHASE_COLOURS["engraftment"], zorder=4, label=f"{name} engraftment")
+                ax.plot(
+                    drug["study_day"],
+                    y + 0.3,
+                    "|",
+                    ms=8,
+                    color="#555555",
+                    zorder=2,
+                    label=f"{drug['purpose']} drug",
+                )
+    for name, engrafted in engraftment.items():
+        if engrafted is not None:
+            ax.plot(
+                engrafted, 0, "D", ms=8, color=PHASE_COLOURS["engraftment"], zorder=4, label=f"{name} engraftment"
+            )
     y_ae = len(rows)
     rows.append("Adverse events")
     for ae in timeline["adverse_events"]:
         if low <= ae["study_day"] <= high:
             grade = int(ae["ctcae_grade"])
-            ax.plot(ae["study_day"], y_ae, "v", ms=6 + grade, color=GRADE_COLOURS[grade], zorder=3,
-                    label=f"AE grade {grade}")
+            ax.plot(
+                ae["study_day"],
+                y_ae,
+                "v",
+                ms=6 + grade,
+                color=GRADE_COLOURS[grade],
+                zorder=3,
+                label=f"AE grade {grade}",
+            )
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(rows)
     ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -143,7 +166,9 @@ def _events_panel(ax: Any, timeline: Mapping[str, Any]) -> None:
     """Adverse events by grade and flares / death over the whole follow-up."""
     for ae in timeline["adverse_events"]:
         grade = int(ae["ctcae_grade"])
-        ax.plot(ae["study_day"], grade, "v", ms=5 + grade, color=GRADE_COLOURS[grade], label=f"AE grade {grade}")
+        ax.plot(
+            ae["study_day"], grade, "v", ms=5 + grade, color=GRADE_COLOURS[grade], label=f"AE grade {grade}"
+        )
     for ev in timeline["clinical_events"]:
         if ev["event_type"] in ("death", "flare", "relapse"):
             colour = "#000000" if ev["event_type"] == "death" else "#9467bd"

@@ -62,7 +62,7 @@ def entity_router(entity: str) -> APIRouter:
         who: Principal = require("write"),
         app: AppState = Depends(state),
     ) -> Any:
-        payload = data.model_dump(mode="json", exclude_unset=True)
+        payload = data.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
         check_write_scope(app, who, entity, payload)
         return app.registry.create(entity, payload, actor=who.username)
 

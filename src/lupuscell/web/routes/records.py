@@ -48,6 +48,8 @@ def descriptor_label(name: str) -> str:
     """``increased_dna_binding`` -> ``Increased DNA binding``."""
     words = [_LABEL_WORDS.get(w, w) for w in name.split("_")]
     return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 INTERNAL = ("id", "created_at", "updated_at", "import_batch_id", "version", "patient_id", "site_id")
 
 
@@ -149,7 +151,9 @@ def _page(
     }
     if entity == "visit":
         context.update(
-            descriptors=[(d, descriptor_label(d), WEIGHTS[d], DEFINITIONS[d]) for d in vocab.SLEDAI_2K_DESCRIPTORS],
+            descriptors=[
+                (d, descriptor_label(d), WEIGHTS[d], DEFINITIONS[d]) for d in vocab.SLEDAI_2K_DESCRIPTORS
+            ],
             flags=VISIT_FLAGS,
             bilag_domains=vocab.BILAG_DOMAINS,
             bilag_grades=vocab.BILAG_GRADES,
