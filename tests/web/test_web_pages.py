@@ -188,6 +188,8 @@ def test_dataset_export_is_audited_and_holds_no_patient_code(web: Web) -> None:
     assert {"adsl.csv", "adtte.csv", "adrs.csv"} <= set(archive.namelist())
     text = "".join(archive.read(n).decode() for n in archive.namelist())
     assert "SA-001" not in text and "SUBJ-000001" in text and "SB-" not in text
+    header = archive.read("adsl.csv").decode().splitlines()[0].split(",")
+    assert "TRTSDT" not in header and "2022-01-10" not in text  # no calendar date
     exports = [r for r in Registry(web.engine).history() if r["action"] == "export"]
     assert exports and exports[-1]["actor"] == "stat_a" and exports[-1]["entity"] == "analysis_datasets"
 
@@ -215,3 +217,46 @@ def test_admin_adds_a_user_who_can_log_in(web: Web) -> None:
     )
     assert ok.status_code == 303
     assert "SB-001" in fresh.get("/patients").text and "SA-001" not in fresh.get("/patients").text
+
+
+def test_the_outcomes_report_is_built_for_the_users_sites_and_audited(web: Web) -> None:
+    from lupuscell.registry import accounts
+    from lupuscell.registry.bulk import load_tables
+    from lupuscell.synth.cohort import iter_cohort_tables
+
+    load_tables(web.engine, iter_cohort_tables(60, 3, chunk_size=60), actor="t", source="test", reason="test")
+    synthetic = [s for s in accounts.site_codes(web.engine) if s not in ("SA", "SB")]
+    accounts.update_account(web.engine, "inv_a", actor="admin", sites=synthetic)
+    client, token = web.login("inv_a")
+    response = client.post("/reports/build", data={"csrf_token": token, "fmt": "html"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert "SA-001" not in response.text and "SB-001" not in response.text
+    exports = [r for r in Registry(web.engine).history() if r["action"] == "export"]
+    assert exports[-1]["entity"] == "outcomes_report_html" and exports[-1]["actor"] == "inv_a"
+
+
+def test_helpers_grade_crs_and_compute_body_size_with_the_instruments(web: Web) -> None:
+    client, token = web.login("coord_a")
+    crs = client.post(
+        "/forms/helper/astct_crs",
+        data={"csrf_token": token, "astct_crs.max_temperature_c": "39.2", "astct_crs.hypotension": "yes"},
+    )
+    assert crs.status_code == 200 and re.search(r"crs grade</th><td>2<", crs.text)
+    body = client.post(
+        "/forms/helper/body_size",
+        data={
+            "csrf_token": token,
+            "body_size.height_cm": "170",
+            "body_size.weight_kg": "70",
+            "body_size.sex": "female",
+        },
+    )
+    assert body.status_code == 200 and "1.82" in body.text  # Mosteller sqrt(170*70/3600)
+    bad = client.post("/forms/helper/body_size", data={"csrf_token": token, "body_size.height_cm": "-5"})
+    assert bad.status_code == 200 and "height_cm" in bad.text
+
+
+def test_a_report_that_cannot_be_fitted_on_one_patient_is_a_clear_422_not_a_500(web: Web) -> None:
+    client, token = web.login("mon_a")  # site SA: one treated patient
+    response = client.post("/reports/build", data={"csrf_token": token, "fmt": "html"})
+    assert response.status_code == 422 and "cannot be built for these 1 patients" in response.text

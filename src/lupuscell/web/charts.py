@@ -136,7 +136,13 @@ def _course_panel(ax: Any, timeline: Mapping[str, Any], engraftment: Mapping[str
     for name, engrafted in engraftment.items():
         if engrafted is not None:
             ax.plot(
-                engrafted, 0, "D", ms=8, color=PHASE_COLOURS["engraftment"], zorder=4, label=f"{name} engraftment"
+                engrafted,
+                0,
+                "D",
+                ms=8,
+                color=PHASE_COLOURS["engraftment"],
+                zorder=4,
+                label=f"{name} engraftment",
             )
     y_ae = len(rows)
     rows.append("Adverse events")

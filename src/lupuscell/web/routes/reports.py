@@ -1,9 +1,10 @@
 """Reports and exports for the user's sites: the outcomes report (HTML / PDF) and the
 de-identified analysis datasets (ADSL / ADTTE / ADRS). Every download is audited.
 
-De-identification of the datasets: patient codes are replaced by random subject ids for the
-download (a new mapping each time, never stored, the same across the three tables of one
-download); the datasets hold study days, not dates, and no free text. Statisticians can use
+De-identification of the datasets (:func:`deidentify`): patient codes are replaced by random
+subject ids (a new mapping each download, never stored, the same across its three tables); the
+calendar day-0 date is dropped (times are study days); death causes are coded; age is in whole
+years, top-coded at 90, as in the registry export. Statisticians can use
 these pages; they never see patient codes.
 """
 
@@ -34,6 +35,30 @@ def reports_page(request: Request, who: Principal = require("report")) -> Respon
     return render(request, "reports.html", {"error": None}, who)
 
 
+DATE_COLUMNS = ("TRTSDT",)
+AGE_TOP_CODE = 90
+
+
+def deidentify(frames: dict[str, Any]) -> dict[str, Any]:
+    """The registry export's de-identification applied to the analysis datasets: random subject
+    ids (:func:`pseudonymise`), no calendar date (``TRTSDT`` dropped; every time is a study day),
+    death cause coded by :func:`lupuscell.registry.exchange.death_cause_category` (free text is
+    never exported), age in whole years top-coded at 90."""
+    import numpy as np
+
+    from lupuscell.registry.exchange import death_cause_category
+
+    out = {}
+    for name, frame in pseudonymise(frames).items():
+        frame = frame.drop(columns=[c for c in DATE_COLUMNS if c in frame.columns])
+        if "DTHCAUS" in frame.columns:
+            frame["DTHCAUS"] = [death_cause_category(c, None) for c in frame["DTHCAUS"]]
+        if "AGE" in frame.columns:
+            frame["AGE"] = np.minimum(np.floor(frame["AGE"].astype(float)), AGE_TOP_CODE)
+        out[name] = frame
+    return out
+
+
 def pseudonymise(frames: dict[str, Any]) -> dict[str, Any]:
     """Replace patient codes by random subject ids, consistently across the frames."""
     codes: set[str] = set()
@@ -58,7 +83,7 @@ def download_datasets(
     request: Request, who: Principal = require("export"), app: AppState = Depends(state)
 ) -> Response:
     cohort, datasets = cohort_for_sites(app.engine, who.sites)
-    frames = pseudonymise({"adsl": datasets.adsl, "adtte": datasets.adtte, "adrs": datasets.adrs})
+    frames = deidentify({"adsl": datasets.adsl, "adtte": datasets.adtte, "adrs": datasets.adrs})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, frame in frames.items():
@@ -66,7 +91,8 @@ def download_datasets(
         archive.writestr(
             "README.txt",
             "De-identified analysis datasets (lupuscell). Subject ids are random and not stored; "
-            "times are study days from day 0; no dates, codes or free text.\n",
+            "times are study days from day 0; no calendar dates, patient codes or free text; death "
+            "causes coded; age in whole years, top-coded at 90.\n",
         )
     scoped.record_export(
         app.engine,
@@ -98,6 +124,9 @@ def build_report(
             body = (Path(tmp) / name).read_bytes()
     except LupuscellError as exc:
         return render(request, "reports.html", {"error": str(exc)}, who, status=422)
+    except (ArithmeticError, ValueError) as exc:  # statistics that cannot be fitted on so few patients
+        message = f"the report cannot be built for these {cohort.n_patients} patients ({exc})"
+        return render(request, "reports.html", {"error": message}, who, status=422)
     scoped.record_export(
         app.engine,
         actor=who.username,
