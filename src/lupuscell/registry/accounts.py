@@ -239,25 +239,53 @@ def create_token(engine: Engine, user_id: int, name: str, token_hash: str, prefi
 
 
 def account_for_token(engine: Engine, token_hash: str) -> Account | None:
-    """The active owner of a non-revoked token, or None."""
+    """The active owner of a non-revoked token, or None.
+
+    Two Core selects on one connection (token with its user, then the user's sites): this runs
+    on every API call, so it avoids building ORM objects.
+    """
     now = dt.datetime.now(dt.UTC)
-    with Session(engine) as session:
-        token = session.scalars(
-            sa.select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
-        ).one_or_none()
-        if token is None:
+    t, u = ApiToken.__table__, User.__table__
+    m, s = SiteMembership.__table__, Site.__table__
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                sa.select(u, t.c.id.label("token_id"), t.c.last_used_at)
+                .join(t, t.c.user_id == u.c.id)
+                .where(t.c.token_hash == token_hash, t.c.revoked_at.is_(None), u.c.active.is_(True))
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
             return None
-        user = session.scalars(_user_query().where(User.id == token.user_id)).one_or_none()
-        if user is None or not user.active:
-            return None
-        last = token.last_used_at
+        sites = (
+            conn.execute(
+                sa.select(s.c.code)
+                .join(m, m.c.site_id == s.c.id)
+                .where(m.c.user_id == row["id"])
+                .order_by(s.c.code)
+            )
+            .scalars()
+            .all()
+        )
+        last = row["last_used_at"]
         if (
             last is None
             or (now - last.replace(tzinfo=last.tzinfo or dt.UTC)).total_seconds() > TOKEN_TOUCH_SECONDS
         ):
-            session.execute(sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-            session.commit()
-        return _account(user)
+            conn.execute(sa.update(t).where(t.c.id == row["token_id"]).values(last_used_at=now))
+            conn.commit()
+    return Account(
+        id=row["id"],
+        username=row["username"],
+        full_name=row["full_name"],
+        role=row["role"],
+        active=row["active"],
+        session_epoch=row["session_epoch"],
+        sites=tuple(sites),
+        last_login_at=row["last_login_at"],
+    )
 
 
 def list_tokens(engine: Engine, user_id: int) -> list[dict[str, object]]:
