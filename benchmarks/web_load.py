@@ -18,7 +18,8 @@ queueing is not hidden). Printed: requests, req/s, p50 and p99 latency, errors, 
 target's throughput as a ratio of hello-world's. Goal (issue 11): timeline p99 < 150 ms at
 >= 200 req/s, and >= 25 % of the hello-world throughput, on 2 cores (the load generator shares
 those cores; its cost is in the numbers, for every target alike; the machine's load average is
-printed, since other work on the same cores changes every number). Bounded: ``--seconds`` per target (default 10), loopback only.
+printed, since other work on the same cores changes every number). Bounded: ``--seconds`` per
+target (default 10), loopback only.
 
 Usage::
 

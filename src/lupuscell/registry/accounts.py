@@ -259,7 +259,7 @@ def account_for_token(engine: Engine, token_hash: str) -> Account | None:
         )
         if row is None:
             return None
-        sites = (
+        sites: list[str] = list(
             conn.execute(
                 sa.select(s.c.code)
                 .join(m, m.c.site_id == s.c.id)
@@ -274,7 +274,7 @@ def account_for_token(engine: Engine, token_hash: str) -> Account | None:
             last is None
             or (now - last.replace(tzinfo=last.tzinfo or dt.UTC)).total_seconds() > TOKEN_TOUCH_SECONDS
         ):
-            conn.execute(sa.update(t).where(t.c.id == row["token_id"]).values(last_used_at=now))
+            conn.execute(sa.update(ApiToken).where(ApiToken.id == row["token_id"]).values(last_used_at=now))
             conn.commit()
     return Account(
         id=row["id"],
