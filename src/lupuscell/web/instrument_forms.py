@@ -86,8 +86,38 @@ def parse_helper(instrument: str, form: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
+DOSE_FIELDS: dict[str, str] = {"dose.total_cells": "cells_per_kg", "dose.total_cd34": "cd34_per_kg"}
+"""Totals the course helper divides by body weight (cells and CD34+ cells infused)."""
+
+
 def score_helper(instrument: str, form: Mapping[str, Any]) -> dict[str, Any]:
-    """The instrument's result (``to_dict``) for the helper's fields."""
+    """The instrument's result (``to_dict``) for the helper's fields; for ``body_size`` also the
+    cell and CD34+ doses per kg when totals are given (:func:`dose_per_kg`)."""
     spec = CATALOG[instrument]
     model = validate_input(spec.input_model, parse_helper(instrument, form), record=spec.name)
-    return spec.scorer(model).to_dict()
+    result = spec.scorer(model).to_dict()
+    if instrument == "body_size":
+        result.update(dose_per_kg(form, float(model.weight_kg)))  # type: ignore[attr-defined]
+    return result
+
+
+def dose_per_kg(form: Mapping[str, Any], weight_kg: float) -> dict[str, float]:
+    """Cells/kg and CD34+/kg of *actual* body weight, the basis of the EBMT and CIBMTR
+    cellular-therapy forms (total cells infused / recipient weight in kg)."""
+    from lupuscell.errors import Problem, ValidationError
+
+    out: dict[str, float] = {}
+    for field, name in DOSE_FIELDS.items():
+        raw = str(form.get(field, "")).strip()
+        if not raw:
+            continue
+        try:
+            total = float(raw)
+        except ValueError:
+            total = -1.0
+        if not total > 0 or total == float("inf"):
+            raise ValidationError(
+                Problem("dose", field.split(".")[1], f"must be a positive number, got {raw!r}")
+            )
+        out[name] = total / weight_kg
+    return out

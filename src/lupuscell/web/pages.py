@@ -132,4 +132,6 @@ def shown(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
     return str(value)
