@@ -97,10 +97,11 @@ async def _run_clients(spec: dict[str, Any]) -> dict[str, Any]:
     errors: list[int] = []
     deadline = time.perf_counter() + spec["seconds"]
     start = time.perf_counter()
+    interval = spec["clients"] / spec["rate"] if spec.get("rate") else None
     await asyncio.gather(
         *[
             _client_loop(
-                spec["base"], spec["paths"], spec["headers"], spec["cookies"], deadline, latencies, errors
+                spec["base"], spec["paths"], spec["headers"], spec["cookies"], deadline, latencies, errors, interval
             )
             for _ in range(spec["clients"])
         ]
