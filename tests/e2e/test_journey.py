@@ -137,6 +137,8 @@ def test_main_pages_have_no_serious_or_critical_accessibility_violations(
     from axe_playwright_python.sync_playwright import Axe
 
     page = login(browser, server, "admin")
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
     page.goto(f"{server.url}/patients")
     code = page.locator("tbody a").first.inner_text()
     axe = Axe()
@@ -149,6 +151,7 @@ def test_main_pages_have_no_serious_or_critical_accessibility_violations(
             if v["impact"] in ("serious", "critical"):
                 problems.append(f"{path}: {v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}")
     assert not problems, "\n".join(problems)
+    assert not console_errors, console_errors  # e.g. a CSP violation by the pages or by htmx
 
 
 def test_keyboard_reaches_the_main_content_first(browser: object, server: Server) -> None:
