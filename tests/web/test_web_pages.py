@@ -233,6 +233,25 @@ def test_the_outcomes_report_is_built_for_the_users_sites_and_audited(web: Web) 
     assert "SA-001" not in response.text and "SB-001" not in response.text
     exports = [r for r in Registry(web.engine).history() if r["action"] == "export"]
     assert exports[-1]["entity"] == "outcomes_report_html" and exports[-1]["actor"] == "inv_a"
+    accounts.update_account(web.engine, "stat_a", actor="admin", sites=synthetic)
+    stat, token = web.login("stat_a")
+    report = stat.post("/reports/build", data={"csrf_token": token, "fmt": "html"})
+    assert report.status_code == 200
+
+
+def test_the_statisticians_report_cohort_carries_no_patient_code() -> None:
+    from lupuscell.outcomes.endpoints import derive_endpoints
+    from lupuscell.outcomes.inputs import from_synthetic
+    from lupuscell.web.routes.reports import pseudonymous_cohort
+
+    cohort = from_synthetic(30, seed=5)
+    hidden = pseudonymous_cohort(cohort)
+    codes = set(cohort.patients["patient_id"])
+    for before, after in zip(cohort.frames(), hidden.frames(), strict=True):
+        assert len(before) == len(after) and not codes & set(after["patient_id"])
+    assert set(hidden.patients["patient_id"]) == {f"SUBJ-{i:06d}" for i in range(1, 31)}
+    ends = derive_endpoints(hidden).patients
+    assert sorted(ends["os_days"]) == sorted(derive_endpoints(cohort).patients["os_days"])
 
 
 def test_helpers_grade_crs_and_compute_body_size_with_the_instruments(web: Web) -> None:

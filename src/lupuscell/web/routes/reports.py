@@ -59,6 +59,16 @@ def deidentify(frames: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def pseudonymous_cohort(cohort: Any) -> Any:
+    """The cohort with patient codes replaced by random subject ids (for users who may not see
+    codes: the report's swimmer plot labels its rows by patient)."""
+    from lupuscell.outcomes.inputs import CohortData
+
+    named = {str(i): frame for i, frame in enumerate(cohort.frames())}
+    renamed = pseudonymise({k: f.rename(columns={"patient_id": "patient_code"}) for k, f in named.items()})
+    return CohortData(*(renamed[k].rename(columns={"patient_code": "patient_id"}) for k in named))
+
+
 def pseudonymise(frames: dict[str, Any]) -> dict[str, Any]:
     """Replace patient codes by random subject ids, consistently across the frames."""
     codes: set[str] = set()
@@ -115,6 +125,8 @@ def build_report(
     from lupuscell.reports.pipeline import report_from_cohort
 
     cohort, _ = cohort_for_sites(app.engine, who.sites)
+    if not who.can("read"):  # statisticians never see patient codes
+        cohort = pseudonymous_cohort(cohort)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             report_from_cohort(
