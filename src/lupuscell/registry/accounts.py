@@ -136,10 +136,33 @@ def create_user(
 
 
 def get_account(engine: Engine, user_id: int) -> Account | None:
-    """The account with this id, or None."""
-    with Session(engine) as session:
-        user = session.scalars(_user_query().where(User.id == user_id)).one_or_none()
-        return None if user is None else _account(user)
+    """The account with this id, or None (Core selects: this runs on every page)."""
+    with engine.connect() as conn:
+        row = (
+            conn.execute(sa.select(User.__table__).where(User.__table__.c.id == user_id))
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else _account_from_row(conn, row)
+
+
+def _account_from_row(conn: sa.Connection, row: Any) -> Account:
+    """An :class:`Account` from a ``users`` row and the user's site codes."""
+    m, s = SiteMembership.__table__, Site.__table__
+    query = (
+        sa.select(s.c.code).join(m, m.c.site_id == s.c.id).where(m.c.user_id == row["id"]).order_by(s.c.code)
+    )
+    sites: list[str] = list(conn.execute(query).scalars().all())
+    return Account(
+        id=row["id"],
+        username=row["username"],
+        full_name=row["full_name"],
+        role=row["role"],
+        active=row["active"],
+        session_epoch=row["session_epoch"],
+        sites=tuple(sites),
+        last_login_at=row["last_login_at"],
+    )
 
 
 def get_by_username(engine: Engine, username: str) -> tuple[Account, str] | None:
@@ -246,7 +269,6 @@ def account_for_token(engine: Engine, token_hash: str) -> Account | None:
     """
     now = dt.datetime.now(dt.UTC)
     t, u = ApiToken.__table__, User.__table__
-    m, s = SiteMembership.__table__, Site.__table__
     with engine.connect() as conn:
         row = (
             conn.execute(
@@ -259,16 +281,6 @@ def account_for_token(engine: Engine, token_hash: str) -> Account | None:
         )
         if row is None:
             return None
-        sites: list[str] = list(
-            conn.execute(
-                sa.select(s.c.code)
-                .join(m, m.c.site_id == s.c.id)
-                .where(m.c.user_id == row["id"])
-                .order_by(s.c.code)
-            )
-            .scalars()
-            .all()
-        )
         last = row["last_used_at"]
         if (
             last is None
@@ -276,16 +288,7 @@ def account_for_token(engine: Engine, token_hash: str) -> Account | None:
         ):
             conn.execute(sa.update(ApiToken).where(ApiToken.id == row["token_id"]).values(last_used_at=now))
             conn.commit()
-    return Account(
-        id=row["id"],
-        username=row["username"],
-        full_name=row["full_name"],
-        role=row["role"],
-        active=row["active"],
-        session_epoch=row["session_epoch"],
-        sites=tuple(sites),
-        last_login_at=row["last_login_at"],
-    )
+        return _account_from_row(conn, row)
 
 
 def list_tokens(engine: Engine, user_id: int) -> list[dict[str, object]]:
