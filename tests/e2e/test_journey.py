@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, login  # type: ignore[import-not-found]
+from e2e_support import Server, login  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.slow
 

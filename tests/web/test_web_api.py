@@ -3,7 +3,7 @@ locking, scoring, timeline and tokens."""
 
 from __future__ import annotations
 
-from conftest import Web  # type: ignore[import-not-found]
+from web_helpers import Web  # type: ignore[import-not-found]
 
 
 def test_unauthenticated_calls_get_401_and_health_needs_nothing(web: Web) -> None:

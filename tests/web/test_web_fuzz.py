@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import seed  # type: ignore[import-not-found]
+from web_helpers import seed  # type: ignore[import-not-found]
 from lupuscell.registry import accounts, migrate
 from lupuscell.registry.session import make_engine
 from lupuscell.web import Settings, create_app, security

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from conftest import Web, csrf_of  # type: ignore[import-not-found]
+from web_helpers import Web, csrf_of  # type: ignore[import-not-found]
 from lupuscell.registry.repository import Registry
 
 PAGES = ("/dashboard", "/patients", "/audit", "/reports", "/evidence", "/design", "/account/tokens")
