@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from e2e_support import Server, login  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.slow

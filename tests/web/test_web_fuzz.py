@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from web_helpers import seed  # type: ignore[import-not-found]
+
 from lupuscell.registry import accounts, migrate
 from lupuscell.registry.session import make_engine
 from lupuscell.web import Settings, create_app, security

@@ -8,8 +8,8 @@ import re
 import zipfile
 
 import pytest
-
 from web_helpers import Web, csrf_of  # type: ignore[import-not-found]
+
 from lupuscell.registry.repository import Registry
 
 PAGES = ("/dashboard", "/patients", "/audit", "/reports", "/evidence", "/design", "/account/tokens")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from web_helpers import PASSWORD, Web, csrf_of  # type: ignore[import-not-found]
+
 from lupuscell.registry import accounts
 from lupuscell.web import security
 
