@@ -1,4 +1,5 @@
-# Two-command quick start: `make run` (embedded SQLite registry + main job) and `make test`.
+# Two-command quick start: `make run` (embedded SQLite registry + demo cohort + web app on
+# http://127.0.0.1:8000) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/lupuscell run
+	$(BIN)/lupuscell serve --demo --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q

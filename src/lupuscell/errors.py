@@ -156,3 +156,17 @@ class ProblemList:
         """Raise :class:`ValidationError` with :meth:`problems` when anything was recorded."""
         if self:
             raise ValidationError(self.problems())
+class ConflictError(LupuscellError):
+    """A write based on a stale read: the record changed since the caller read it (optimistic
+    locking). ``current`` is the record as stored now, so the caller can show what changed;
+    nothing was written."""
+
+    def __init__(self, record: str, expected_version: int, current_version: int, current: dict) -> None:
+        self.record = record
+        self.expected_version = expected_version
+        self.current_version = current_version
+        self.current = current
+        super().__init__(
+            f"{record} was changed by someone else (you edited version {expected_version}, "
+            f"the saved version is now {current_version}); nothing was written"
+        )

@@ -45,6 +45,16 @@ def test_index_course_is_the_first_infusion_ties_in_recorded_order() -> None:
     assert timeline.day0_by_patient(courses).to_dict() == {"A": D0, "B": day(5)}
 
 
+def test_day0_of_one_patient_is_the_vectorised_day0() -> None:
+    rng = np.random.default_rng(3)
+    base = dt.date(2020, 1, 1)
+    for _ in range(50):
+        dates = [base + dt.timedelta(days=int(d)) for d in rng.integers(0, 40, size=rng.integers(1, 5))]
+        frame = pd.DataFrame({"patient_id": 1, "infusion_date": dates})
+        assert timeline.day0_of(dates) == timeline.day0_by_patient(frame).iloc[0].date()
+    assert timeline.day0_of([]) is None and timeline.day0_of([None]) is None
+
+
 def test_first_death_is_the_earliest() -> None:
     events = pd.DataFrame(
         {

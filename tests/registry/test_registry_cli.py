@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from lupuscell.cli.main import app
 from lupuscell.cli.patients_cmd import sledai_text
+from lupuscell.registry import migrate
 from lupuscell.registry.repository import Registry
 
 runner = CliRunner()
@@ -30,7 +31,8 @@ def test_init_creates_the_schema_on_an_empty_database(fresh_db_url: str) -> None
     result = _run("init", "--db", fresh_db_url)
     assert result.exit_code == 0, result.output
     current = _json(_run("db", "current", "--db", fresh_db_url).stdout)
-    assert current["revision"] == current["head"] == "0002"
+    assert (current["revision"], current["head"]) == (migrate.head_revision(),) * 2
+    assert current["head"] == "0003"
 
 
 def test_export_and_browse(engine: Any, migrated_db_url: str, tmp_path: Path) -> None:

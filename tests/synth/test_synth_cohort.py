@@ -51,7 +51,7 @@ def test_every_child_row_belongs_to_a_patient_of_its_own_chunk() -> None:
 
 def test_columns_are_the_model_columns_with_codes_instead_of_ids() -> None:
     tables = generate_cohort_tables(40, seed=1)
-    internal = {"id", "patient_id", "course_id", "site_id", "created_at", "updated_at", "import_batch_id"}
+    internal = {"id", "patient_id", "course_id", "site_id", "created_at", "updated_at", "import_batch_id", "version"}
     keys = {"patient_code", "course_key", "site_code"}
     for name in TABLES:
         model_cols = {c.name for c in models.Base.metadata.tables[name].columns} - internal

@@ -24,6 +24,7 @@ from lupuscell.cli import (
     synth_cmd,
     synth_omop_cmd,
     trials_cmd,
+    web_cmd,
 )
 
 app = typer.Typer(
@@ -66,6 +67,7 @@ for _module in (
     synth_omop_cmd,
     trials_cmd,
     predict_cmd,
+    web_cmd,
 ):
     _module.register(app)
 

@@ -40,13 +40,14 @@ End of follow-up
     the follow-up time is never negative: a death or last contact before day 0 is an input
     error the loaders refuse, and would give 0.
 
-All functions are vectorised over a cohort (pandas) except :func:`study_day`, the scalar one.
+All functions are vectorised over a cohort (pandas) except :func:`study_day` and :func:`day0_of`,
+the scalar ones (one patient).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,6 +112,17 @@ def index_courses(courses: pd.DataFrame, key: str = "patient_id") -> pd.DataFram
     frame = courses.assign(infusion_date=pd.to_datetime(courses["infusion_date"]))
     first = frame.sort_values([key, "infusion_date"], kind="stable").drop_duplicates(key)
     return first.set_index(key)
+
+
+def day0_of(infusion_dates: Sequence[dt.date | None]) -> dt.date | None:
+    """Day 0 of one patient from its courses' infusion dates: the scalar :func:`day0_by_patient`.
+
+    The infusion date of the index course (:func:`index_courses`: the first by infusion date;
+    ties do not change the date); None for a patient without a dated course. Used where one
+    patient's records are already in hand (the patient timeline of the CLI and the web API).
+    """
+    dates = [d for d in infusion_dates if d is not None]
+    return min(dates) if dates else None
 
 
 def day0_by_patient(courses: pd.DataFrame, key: str = "patient_id") -> pd.Series:

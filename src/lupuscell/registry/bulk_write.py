@@ -118,6 +118,8 @@ def db_frame(name: str, frame: pd.DataFrame, state: WriteState, ids: list[int] |
             out[col] = state.batch_id
         elif col in ("created_at", "updated_at"):
             out[col] = None
+        elif col == "version":  # optimistic locking (migration 0003): every row starts at 1
+            out[col] = 1
         elif col in frame.columns:
             out[col] = _stored(name, col, frame[col])
         else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -180,14 +180,22 @@ def _to_study_days(
     return frame
 
 
+def subject_ids(codes: Iterable[str], rng: secrets.SystemRandom | None = None) -> dict[str, str]:
+    """New subject ids ``SUBJ-000001``... for the distinct ``codes``, assigned in a random order.
+
+    The mapping is returned to the caller only, never stored, so a subject id cannot be linked
+    back to its patient code (:data:`DEIDENTIFICATION`).
+    """
+    order = list(dict.fromkeys(str(c) for c in codes))
+    (rng or secrets.SystemRandom()).shuffle(order)
+    return {code: f"SUBJ-{i:06d}" for i, code in enumerate(order, start=1)}
+
+
 def deidentify(
     frames: Mapping[str, pd.DataFrame], rng: secrets.SystemRandom | None = None
 ) -> dict[str, pd.DataFrame]:
     """Apply :data:`DEIDENTIFICATION` (and :data:`FREE_TEXT`) to identified exchange frames."""
-    rng = rng or secrets.SystemRandom()
-    codes = list(frames["patients"]["code"])
-    rng.shuffle(codes)
-    subject = {code: f"SUBJ-{i:06d}" for i, code in enumerate(codes, start=1)}
+    subject = subject_ids(frames["patients"]["code"], rng)
     day0 = _day0(frames)
     out: dict[str, pd.DataFrame] = {}
     for name, original in frames.items():

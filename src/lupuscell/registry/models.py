@@ -20,7 +20,7 @@ import datetime as dt
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from lupuscell import vocab
 
@@ -59,7 +59,19 @@ class ImportBatchMixin:
     )
 
 
-class Site(Base):
+class VersionMixin:
+    """Optimistic locking: ``version`` starts at 1 and SQLAlchemy increments it on every update,
+    adding ``AND version = <read value>`` to the UPDATE, so a write based on a stale read fails
+    instead of silently overwriting (SQLAlchemy ``version_id_col``). Added by migration 0003."""
+
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
+
+
+class Site(VersionMixin, Base):
     """A treating centre; codes are unique regardless of case (index ``uq_sites_code_ci``)."""
 
     __tablename__ = "sites"
@@ -85,7 +97,7 @@ class ImportBatch(Base):
     row_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-class Patient(TimestampMixin, ImportBatchMixin, Base):
+class Patient(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     """A pseudonymous patient: ``code`` is site code + sequence; no direct identifiers.
 
     Codes are unique regardless of case (``KI-0001`` and ``ki-0001`` are refused as
@@ -128,7 +140,7 @@ class Patient(TimestampMixin, ImportBatchMixin, Base):
     )
 
 
-class TherapyCourse(TimestampMixin, ImportBatchMixin, Base):
+class TherapyCourse(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     """One cellular-therapy course; ``infusion_date`` is day 0 (first infusion for MSC)."""
 
     __tablename__ = "therapy_courses"
@@ -167,7 +179,7 @@ class TherapyCourse(TimestampMixin, ImportBatchMixin, Base):
     )
 
 
-class DrugAdministration(TimestampMixin, ImportBatchMixin, Base):
+class DrugAdministration(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     __tablename__ = "drug_administrations"
     __table_args__ = (sa.CheckConstraint("dose >= 0", name="dose_nonneg"),)
 
@@ -188,7 +200,7 @@ def _descriptor_columns() -> dict[str, Any]:
     }
 
 
-class Visit(TimestampMixin, ImportBatchMixin, Base):
+class Visit(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     """A clinical assessment. SLEDAI-2K descriptors are clinician-adjudicated booleans;
     NULL means not assessed (unknown), never absent."""
 
@@ -218,7 +230,7 @@ class Visit(TimestampMixin, ImportBatchMixin, Base):
     patient: Mapped[Patient] = relationship(back_populates="visits")
 
 
-class LabResult(TimestampMixin, ImportBatchMixin, Base):
+class LabResult(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     """A laboratory value stored as entered (value, unit); canonical units are applied on
     read from data/units.yaml, and an unknown unit is an error."""
 
@@ -262,7 +274,7 @@ def _default_grading_system(context: Any) -> str:
     return vocab.default_grading_system(context.get_current_parameters()["category"])
 
 
-class AdverseEvent(TimestampMixin, ImportBatchMixin, Base):
+class AdverseEvent(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     """An adverse event with its ``grade`` and the ``grading_system`` that produced it.
 
     CTCAE v5.0 for most events, ASTCT 2019 for CRS and ICANS, MAGIC for acute GVHD (code lists
@@ -295,7 +307,7 @@ DEATH_INDEX = "uq_clinical_events_one_death"
 when two writers race past the checks."""
 
 
-class ClinicalEvent(TimestampMixin, ImportBatchMixin, Base):
+class ClinicalEvent(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     """Death (with cause), flare/relapse (with severity) and last contact."""
 
     __tablename__ = "clinical_events"
@@ -362,3 +374,8 @@ CLINICAL_MODELS: tuple[type[Base], ...] = (
     AdverseEvent,
     ClinicalEvent,
 )
+
+
+# Accounts (users, site memberships, API tokens, login attempts) live in their own module on the
+# same metadata; importing it here keeps Base.metadata complete for Alembic and the tests.
+from lupuscell.registry import account_models as _account_models  # noqa: E402,F401

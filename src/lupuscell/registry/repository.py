@@ -39,9 +39,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from lupuscell import units
-from lupuscell.errors import NotFoundError, Problem, ValidationError
+from lupuscell.errors import ConflictError, NotFoundError, Problem, ValidationError
 from lupuscell.registry import audit, plausibility
 from lupuscell.registry.integrity import integrity_problem
 from lupuscell.registry.models import (
@@ -330,6 +331,15 @@ def _records_before_birth(session: Session, patient_id: int, birth_year: int, la
     return problems
 
 
+# --------------------------------------------------------------------------- optimistic locking
+
+
+def _check_version(obj: Any, expected_version: int | None, label: str) -> None:
+    """ConflictError when the caller read an older version of ``obj`` (optimistic locking)."""
+    if expected_version is not None and obj.version != expected_version:
+        raise ConflictError(label, expected_version, obj.version, as_dict(obj))
+
+
 # --------------------------------------------------------------------------- the API
 
 
@@ -409,8 +419,14 @@ class Registry:
         *,
         actor: str,
         reason: str | None,
+        expected_version: int | None = None,
     ) -> dict[str, Any]:
-        """Change fields of a record; one audit row per changed field. ``reason`` is required."""
+        """Change fields of a record; one audit row per changed field. ``reason`` is required.
+
+        ``expected_version`` (optimistic locking): the ``version`` the caller read; when the
+        stored record has moved on, :class:`~lupuscell.errors.ConflictError` is raised with the
+        current record and nothing is written.
+        """
         spec = spec_of(entity)
         label = _label(spec, key)
         who = audit.require_actor(actor, label)
@@ -418,6 +434,7 @@ class Registry:
 
         def work(session: Session) -> int:
             obj = _load(session, spec, key)
+            _check_version(obj, expected_version, label)
             record = validate(spec.schema, {**_as_input(spec, obj), **changes}, label)
             row = self._checked(session, spec, record, obj.id, label)
             diffs = {
@@ -432,13 +449,31 @@ class Registry:
             audit.log_update(session, obj, diffs, actor=who, reason=why)
             return int(obj.id)
 
-        return self.get(entity, self._write(label, work))
+        try:
+            obj_id = self._write(label, work)
+        except StaleDataError:
+            raise self._conflict(entity, key, label, expected_version) from None
+        return self.get(entity, obj_id)
 
-    def delete(self, entity: str, key: int | str, *, actor: str, reason: str | None) -> int:
+    def _conflict(self, entity: str, key: int | str, label: str, expected: int | None) -> ConflictError:
+        """The conflict of a write that lost a race inside its own flush (``StaleDataError``)."""
+        current = self.get(entity, key)
+        return ConflictError(label, expected or current["version"] - 1, current["version"], current)
+
+    def delete(
+        self,
+        entity: str,
+        key: int | str,
+        *,
+        actor: str,
+        reason: str | None,
+        expected_version: int | None = None,
+    ) -> int:
         """Delete a record (a patient with all their clinical records, a course with its drugs).
 
         Every deleted row is audited with its last values. Returns the number of rows deleted.
         A site with patients, or a course that adverse events refer to, is not deleted.
+        ``expected_version`` as in :meth:`update`.
         """
         spec = spec_of(entity)
         label = _label(spec, key)
@@ -446,6 +481,7 @@ class Registry:
         why = audit.require_reason(reason, label, "delete a record")
         with transaction(self.engine) as session:
             obj = _load(session, spec, key)
+            _check_version(obj, expected_version, label)
             dependants = self._dependants(session, spec, obj, label)
             for item in dependants:
                 audit.log_delete(session, item, actor=who, reason=why)

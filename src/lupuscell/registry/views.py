@@ -14,7 +14,9 @@ whole list of a 10,000-patient SQLite registry, a few hundredths of a second wit
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,10 +25,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from lupuscell import units
 from lupuscell.errors import NotFoundError
-from lupuscell.outcomes.timeline import study_day
-from lupuscell.registry.models import Patient, Site, TherapyCourse, Visit
-from lupuscell.registry.repository import as_dict
+from lupuscell.outcomes.timeline import day0_of, study_day
+from lupuscell.registry.models import (
+    AdverseEvent,
+    ClinicalEvent,
+    DrugAdministration,
+    LabResult,
+    Patient,
+    Site,
+    TherapyCourse,
+    Visit,
+)
 from lupuscell.registry.tables import CHUNK, read_follow_up
 
 __all__ = ["patient_summaries", "patient_timeline", "study_day"]
@@ -66,13 +77,15 @@ def patient_summaries(
     therapy: str | None = None,
     site: str | None = None,
     limit: int | None = None,
+    codes: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per patient: code, site, sex, birth year, therapies, day 0, visits, last date, status.
 
     ``last_date`` is the end of follow-up and ``follow_up_days`` its study day
     (:mod:`lupuscell.outcomes.timeline`: death, else the last date a record shows the patient
     alive), the same numbers as the cohort summary and ADSL. ``therapy`` keeps patients with at
-    least one course of that therapy; ``site`` keeps one site code. Ordered by patient code.
+    least one course of that therapy; ``site`` keeps one site code; ``codes`` keeps only these
+    patient codes (a page of the web patient list). Ordered by patient code.
     """
     query = (
         sa.select(Patient.id, Patient.code, Site.code.label("site"), Patient.sex, Patient.birth_year)
@@ -85,6 +98,8 @@ def patient_summaries(
         query = query.where(
             Patient.id.in_(sa.select(TherapyCourse.patient_id).where(TherapyCourse.therapy == therapy))
         )
+    if codes is not None:
+        query = query.where(Patient.code.in_(list(codes)))
     if limit is not None:
         query = query.limit(limit)
     with Session(engine) as session:
@@ -92,7 +107,7 @@ def patient_summaries(
         ids = [row.id for row in patients]
         therapies = _therapies(session, ids)
         visits = _visit_counts(session, ids)
-        whole = therapy is None and site is None and limit is None
+        whole = therapy is None and site is None and limit is None and codes is None
         follow = read_follow_up(session.connection(), None if whole else ids)  # no IN list for all
     day0 = dict(zip(follow.index, _dates(follow["day0"]), strict=True))
     end = dict(zip(follow.index, _dates(follow["end_date"]), strict=True))
@@ -119,43 +134,94 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
-def patient_timeline(engine: Engine, code: str) -> dict[str, Any]:
+_TIMELINE_TABLES: tuple[tuple[str, Any, str], ...] = (
+    ("visits", Visit, "visit_date"),
+    ("labs", LabResult, "result_date"),
+    ("adverse_events", AdverseEvent, "onset_date"),
+    ("clinical_events", ClinicalEvent, "event_date"),
+)
+
+
+def patient_timeline(engine: Engine, code: str, sites: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything recorded for one patient, dated and placed on the study-day axis.
 
-    Returns a dict with ``patient``, ``day0`` and the lists ``courses`` (each with
-    ``drugs``), ``visits``, ``labs`` (with canonical values), ``adverse_events`` and
-    ``clinical_events``; every item carries ``study_day``.
+    Returns a dict with ``patient``, ``day0`` and the lists ``courses`` (each with ``drugs``),
+    ``visits``, ``labs`` (with canonical values), ``adverse_events`` and ``clinical_events``;
+    every item carries ``study_day``. Records are the columns as
+    :func:`lupuscell.registry.repository.as_dict` gives them (``version`` included, for
+    optimistic locking), each list ordered by its date, then id.
+
+    Day 0 is :func:`lupuscell.outcomes.timeline.day0_of` of the courses (the index course's
+    infusion) and every study day :func:`lupuscell.outcomes.timeline.study_day`. ``sites``
+    (the web application) limits the patients visible: a patient of another site reads as
+    not found (:class:`~lupuscell.errors.NotFoundError`), as an unknown code does.
+
+    Read with a handful of Core selects, not ORM objects: the web API serves it under load
+    (``benchmarks/web_load.py``), about 5x faster on a 150-record patient.
     """
-    with Session(engine) as session:
-        patient = session.scalars(sa.select(Patient).where(Patient.code == code)).one_or_none()
-        if patient is None:
+    p, s = Patient.__table__, Site.__table__
+    with engine.connect() as conn:
+        head = (
+            conn.execute(
+                sa.select(p, s.c.code.label("site_code"))
+                .join(s, p.c.site_id == s.c.id)
+                .where(p.c.code == code)
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if head is None or (sites is not None and head["site_code"] not in sites):
             raise NotFoundError(f"patient {code!r} does not exist")
-        courses = sorted(patient.courses, key=lambda c: (c.infusion_date, c.id))
-        day0 = courses[0].infusion_date if courses else None  # the index course (timeline)
+        pid = head["id"]
 
-        def dated(obj: Any, field: str) -> dict[str, Any]:
-            item = as_dict(obj)
-            item["study_day"] = study_day(item[field], day0)
-            return item
+        def rows(model: Any, where: Any, order: tuple[str, ...]) -> list[dict[str, Any]]:
+            table = model.__table__
+            query = sa.select(table).where(where).order_by(*(table.c[o] for o in order))
+            return [dict(r) for r in conn.execute(query).mappings().all()]
 
-        course_items = []
-        for number, course in enumerate(courses, start=1):
-            item = dated(course, "infusion_date")
-            item["course_no"] = number
-            item["drugs"] = [dated(d, "admin_date") for d in course.drugs]
-            course_items.append(item)
-        return {
-            "patient": as_dict(patient),
-            "day0": day0,
-            "courses": course_items,
-            "visits": [dated(v, "visit_date") for v in patient.visits],
-            "labs": [dated(lab, "result_date") for lab in _sorted(patient.labs, "result_date")],
-            "adverse_events": [
-                dated(ae, "onset_date") for ae in _sorted(patient.adverse_events, "onset_date")
-            ],
-            "clinical_events": [dated(ev, "event_date") for ev in patient.clinical_events],
+        c, d = TherapyCourse.__table__, DrugAdministration.__table__
+        courses = rows(TherapyCourse, c.c.patient_id == pid, ("infusion_date", "id"))
+        course_ids = [course["id"] for course in courses]
+        drugs = (
+            rows(DrugAdministration, d.c.course_id.in_(course_ids), ("admin_date", "id"))
+            if course_ids
+            else []
+        )
+        lists = {
+            name: rows(model, model.__table__.c.patient_id == pid, (field, "id"))
+            for name, model, field in _TIMELINE_TABLES
         }
+    day0 = day0_of([course["infusion_date"] for course in courses])
+
+    def dated(item: dict[str, Any], field: str) -> dict[str, Any]:
+        item["patient_code"] = code
+        item["study_day"] = study_day(item[field], day0)
+        return item
+
+    _canonical_labs(lists["labs"])
+    course_items = []
+    for number, course in enumerate(courses, start=1):
+        item = dated(course, "infusion_date")
+        item["course_no"] = number
+        item["drugs"] = [dated(drug, "admin_date") for drug in drugs if drug["course_id"] == course["id"]]
+        course_items.append(item)
+    return {
+        "patient": dict(head),
+        "day0": day0,
+        "courses": course_items,
+        **{name: [dated(item, field) for item in lists[name]] for name, _, field in _TIMELINE_TABLES},
+    }
 
 
-def _sorted(items: list[Any], field: str) -> list[Any]:
-    return sorted(items, key=lambda obj: (getattr(obj, field), obj.id))
+def _canonical_labs(labs: list[dict[str, Any]]) -> None:
+    """``value_canonical``/``unit_canonical`` of each lab row (:func:`lupuscell.units.normalise`),
+    one unit lookup per (analyte, unit): normalise is value * factor."""
+    rules: dict[tuple[str, str], tuple[float, str]] = {}
+    for lab in labs:
+        key = (lab["analyte"], lab["unit"])
+        if key not in rules:
+            rules[key] = units.normalise(key[0], 1.0, key[1], record=f"lab_result {lab['id']}")
+        factor, canonical = rules[key]
+        if not math.isfinite(lab["value"]):  # as normalise would: a stored value must be finite
+            units.normalise(key[0], lab["value"], key[1], record=f"lab_result {lab['id']}")
+        lab["value_canonical"], lab["unit_canonical"] = lab["value"] * factor, canonical

@@ -131,7 +131,10 @@ def _cox(adsl: pd.DataFrame, adtte: pd.DataFrame) -> CoxResult:
     if "THERAPY" in covs:
         levels = sorted(data["THERAPY"].astype(str).unique())
         refs["THERAPY"] = "autologous_hsct" if "autologous_hsct" in levels else levels[0]
-    return cox_model(data, duration_col="AVAL", event_col="EVENT", covariates=covs, categorical=refs)
+    cox = cox_model(data, duration_col="AVAL", event_col="EVENT", covariates=covs, categorical=refs)
+    if cox.coefficients.empty:  # e.g. one patient: every term is constant and dropped
+        raise LupuscellError(f"no covariate varies among these {len(data)} patients")
+    return cox
 
 
 def _ae_table(adsl: pd.DataFrame) -> pd.DataFrame:
@@ -541,7 +544,7 @@ def _write_pdf(
                 tf = table_figure(tab, title=tab_title, fontsize=7 if tab.shape[1] > 6 else 8)
                 pdf.savefig(tf)
                 close(tf)
-        if tables.cox is not None:
+        if tables.cox is not None and not tables.cox.empty:
             tf = table_figure(tables.cox, title="Cox model of relapse-free survival")
             pdf.savefig(tf)
             close(tf)

@@ -1,0 +1,21 @@
+"""Page routers (server-rendered HTML), one module per area of the application."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    """Every page router, in the order they are mounted."""
+    from lupuscell.web.routes import admin, audit, auth, dashboard, evidence, patients, records, reports
+
+    return [
+        auth.router,
+        dashboard.router,
+        patients.router,
+        records.router,
+        audit.router,
+        reports.router,
+        evidence.router,
+        admin.router,
+    ]

@@ -1,0 +1,96 @@
+"""The patient list (search, filters, sort, pages) and one patient's timeline page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from lupuscell import vocab
+from lupuscell.instruments.sledai2k import DEFINITIONS
+from lupuscell.outcomes.definitions import DEFAULT_OPTIONS
+from lupuscell.registry import scoped, views
+from lupuscell.web.api.patients import visible_timeline
+from lupuscell.web.charts import svg_data_uri, timeline_figure
+from lupuscell.web.clinical import patient_outcome
+from lupuscell.web.deps import AppState, Principal, csrf_guard, require, state
+from lupuscell.web.pages import render
+from lupuscell.web.status import current_status
+
+router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
+PAGE_SIZE = 25
+
+
+@router.get("/patients")
+def patient_list(
+    request: Request,
+    q: str = Query("", max_length=32),
+    therapy: str = Query("", max_length=32),
+    site: str = Query("", max_length=16),
+    status: str = Query("", max_length=8),
+    nephritis: str = Query("", max_length=3),
+    sort: str = Query("code", max_length=16),
+    desc: int = Query(0, ge=0, le=1),
+    page: int = Query(1, ge=1, le=100000),
+    who: Principal = require("read"),
+    app: AppState = Depends(state),
+) -> Response:
+    found = scoped.search_patients(
+        app.engine,
+        who.sites,
+        q=q or None,
+        therapy=therapy or None,
+        site=site or None,
+        status=status or None,
+        nephritis={"yes": True, "no": False}.get(nephritis),
+        sort=sort if sort in scoped.SORT_KEYS else "code",
+        descending=bool(desc),
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    rows_by_code = (
+        {r["code"]: r for r in views.patient_summaries(app.engine, codes=found.items)} if found.items else {}
+    )
+    rows = [rows_by_code[c] for c in found.items if c in rows_by_code]
+    filters = {"q": q, "therapy": therapy, "site": site, "status": status, "nephritis": nephritis}
+    context: dict[str, Any] = {
+        "rows": rows,
+        "total": found.total,
+        "page": page,
+        "pages": max(1, -(-found.total // PAGE_SIZE)),
+        "filters": filters,
+        "sort": sort,
+        "desc": desc,
+        "therapies": vocab.THERAPIES,
+        "sort_keys": scoped.SORT_KEYS,
+    }
+    return render(request, "patients.html", context, who)
+
+
+@router.get("/patients/{code}")
+def patient_page(
+    request: Request, code: str, who: Principal = require("read"), app: AppState = Depends(state)
+) -> Response:
+    timeline = visible_timeline(app, who, code)
+    outcome = patient_outcome(timeline)
+    endpoints = outcome.endpoints or {}
+    engraftment = {
+        "neutrophil": endpoints.get("neutrophil_engraftment_day"),
+        "platelet": endpoints.get("platelet_engraftment_day"),
+    }
+    chart = (
+        svg_data_uri(timeline_figure(timeline, outcome.visit_scores, engraftment))
+        if timeline["courses"]
+        else None
+    )
+    context = {
+        "t": timeline,
+        "chart": chart,
+        "scores": outcome.visit_scores,
+        "status": current_status(timeline, outcome),
+        "options": DEFAULT_OPTIONS,
+        "definitions": DEFINITIONS,
+        "audit": scoped.audit_trail(app.engine, who.sites, patient_code=code, limit=15),
+    }
+    return render(request, "patient.html", context, who)
