@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from lupuscell.interop._registry_io import ImportReport, Rows, SourceRef, import_rows
+from lupuscell.registry.exchange import JSON_FIELDS
 from lupuscell.interop.redcap_mapping import (
     AnalyteMap,
     FieldMap,
@@ -132,6 +134,13 @@ def _value(ctx: _Context, record: Record, fm: FieldMap) -> Any:
     return text
 
 
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+
+
 def _location(ctx: _Context, record: Record, rid: str) -> str:
     parts = [f"record {rid}"]
     if record.get("redcap_event_name"):
@@ -162,6 +171,8 @@ def _mapped(ctx: _Context, record: Record, fields: dict[str, FieldMap], location
     for name, fm in fields.items():
         try:
             out[name] = _value(ctx, record, fm)
+            if name in JSON_FIELDS and isinstance(out[name], str):
+                out[name] = _json(out[name])
         except _Bad as exc:
             rows.problem(location, table, f"{fm.field or fm.checkbox} ({table}.{name})", str(exc))
             ok = False
@@ -212,7 +223,7 @@ def _unit(ctx: _Context, record: Record, am: AnalyteMap, location: str, rows: Ro
 
 
 def _table_rows(ctx: _Context, record: Record, table: str, tm: TableMap, code: str, location: str, rows: Rows) -> None:
-    if table == "lab_results":
+    if table == "lab_results" and tm.analytes is not None:
         _lab_rows(ctx, record, tm, code, location, rows)
         return
     fields = dict(tm.fields)

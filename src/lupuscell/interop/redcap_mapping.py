@@ -104,6 +104,8 @@ class TableMap(BaseModel):
     events: list[str] | None = None
     fields: dict[str, FieldMap] = {}
     analytes: list[AnalyteMap] | None = None
+    """Lab forms with one field per analyte ("wide"); without it, a lab form holding one result
+    per instance maps ``analyte``, ``value`` and ``unit`` as ordinary fields ("long")."""
 
 
 class SiteRow(BaseModel):
@@ -189,8 +191,8 @@ def _table_problems(table: str, tm: TableMap, dictionary: Dictionary, mapping: R
             continue
         for message in _field_problems(where, fm, tm.form, dictionary, mapping.record_id):
             yield Problem(f"{where}.fields", name, message)
-    if (tm.analytes is None) != (table != "lab_results"):
-        yield Problem(where, "analytes", "lab_results needs analytes; other tables take fields only")
+    if tm.analytes is not None and table != "lab_results":
+        yield Problem(where, "analytes", "only lab_results takes analytes (one lab result per value field)")
     for i, am in enumerate(tm.analytes or []):
         yield from _analyte_problems(f"{where}.analytes[{i}]", am, tm.form, dictionary)
 
