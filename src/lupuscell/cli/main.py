@@ -12,6 +12,7 @@ from lupuscell import __version__
 from lupuscell.cli import (
     design_cmd,
     evidence_cmd,
+    interop_cmd,
     outcomes_cmd,
     protocols_cmd,
     registry_cmd,
@@ -58,6 +59,7 @@ for _module in (
     screen_cmd,
     synth_omop_cmd,
     trials_cmd,
+    interop_cmd,
 ):
     _module.register(app)
 

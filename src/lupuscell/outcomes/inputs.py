@@ -206,7 +206,7 @@ def _visits(frames: Mapping[str, pd.DataFrame], day0: pd.Series) -> pd.DataFrame
     raw_name = {new: old for old, new in _VISIT_RENAME.items()}
     keep = [raw_name.get(c, c) for c in (*VISIT_COLUMNS[2:], "bilag")]
     visits = _with_day(_get(frames, "visits"), "visit_date", keep, day0).rename(columns=_VISIT_RENAME)
-    if "bilag" in visits.columns:
+    if "bilag" in visits.columns and visits["bilag"].notna().any():
         grades = _bilag_grades(visits)
         visits[list(grades.columns)] = grades
     return visits
