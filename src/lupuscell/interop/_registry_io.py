@@ -137,7 +137,36 @@ def _translate(problem: Problem, refs: Mapping[str, list[SourceRef]]) -> tuple[R
     return Reject(ref.location, table, where, problem.message), (table, row)
 
 
+_DEPENDENT = re.compile(r"^(unknown patient '.+'|no course \d+ for .+ in therapy_courses)$")
+
+
+def _readable(rejects: list[Reject]) -> list[Reject]:
+    """Identical problems once (one source row can give several registry rows), and the rows
+    that only fail because the record they depend on was rejected counted on the first one."""
+    seen: set[tuple[str, str, str]] = set()
+    dependents: dict[str, int] = defaultdict(int)
+    first: dict[str, int] = {}
+    out: list[Reject] = []
+    for r in rejects:
+        key = (r.location, r.field, r.reason)
+        if key in seen:
+            continue
+        seen.add(key)
+        if _DEPENDENT.match(r.reason):
+            dependents[r.reason] += 1
+            if r.reason in first:
+                continue
+            first[r.reason] = len(out)
+        out.append(r)
+    for reason, index in first.items():
+        if dependents[reason] > 1:
+            r = out[index]
+            out[index] = Reject(r.location, r.table, r.field, f"{reason} (and {dependents[reason] - 1} more rows depending on it)")
+    return out
+
+
 def _as_problems(rejects: list[Reject]) -> list[Problem]:
+    rejects = _readable(rejects)
     problems = [Problem(r.location, r.field, r.reason) for r in rejects[:MAX_PROBLEMS]]
     if len(rejects) > MAX_PROBLEMS:
         problems.append(Problem("(import)", "(import)", f"... and {len(rejects) - MAX_PROBLEMS} more"))

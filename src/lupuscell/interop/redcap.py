@@ -170,9 +170,11 @@ def _mapped(ctx: _Context, record: Record, fields: dict[str, FieldMap], location
     ok = True
     for name, fm in fields.items():
         try:
-            out[name] = _value(ctx, record, fm)
-            if name in JSON_FIELDS and isinstance(out[name], str):
-                out[name] = _json(out[name])
+            value = _value(ctx, record, fm)
+            if name in JSON_FIELDS and isinstance(value, str):
+                value = _json(value)
+            if value is not None:  # empty = not given: a required field is then reported as such
+                out[name] = value
         except _Bad as exc:
             rows.problem(location, table, f"{fm.field or fm.checkbox} ({table}.{name})", str(exc))
             ok = False
@@ -201,7 +203,7 @@ def _lab_rows(ctx: _Context, record: Record, tm: TableMap, code: str, location: 
         if base is None or unit is None:
             continue
         sources = {**_sources(tm.fields), "value": am.value, "unit": am.unit_field or "(mapping unit)",
-                   "analyte": f"(mapping analyte of {am.value})"}
+                   "analyte": f"(mapping analyte of {am.value})", "patient_code": ctx.mapping.record_id}
         row = {"patient_code": code, **base, "analyte": am.analyte, "value": value, "unit": unit}
         rows.add("lab_results", row, SourceRef(location, sources))
 
