@@ -88,9 +88,10 @@ class Rows:
     problems: list[Reject] = field(default_factory=list)
 
     def add(self, table: str, row: dict[str, Any], ref: SourceRef) -> None:
+        """One row (empty values left out: not given, so a missing required field is named so)."""
         if table not in LAYOUT:
             raise KeyError(table)
-        self.tables[table].append(row)
+        self.tables[table].append({k: v for k, v in row.items() if v is not None})
         self.refs[table].append(ref)
 
     def problem(self, location: str, table: str, source_field: str, reason: str) -> None:
@@ -137,7 +138,9 @@ def _translate(problem: Problem, refs: Mapping[str, list[SourceRef]]) -> tuple[R
     return Reject(ref.location, table, where, problem.message), (table, row)
 
 
-_DEPENDENT = re.compile(r"^(unknown patient '.+'|no course \d+ for .+ in therapy_courses)$")
+_DEPENDENT = re.compile(
+    r"^(unknown patient '.+'|no course \d+ for .+ in therapy_courses|reference \S+ is not a Patient read from this Bundle)$"
+)
 
 
 def _readable(rejects: list[Reject]) -> list[Reject]:

@@ -228,9 +228,11 @@ def _patient(reader: _Reader, entry: _Entry, sites: dict[int, str]) -> None:
 
 
 def _subject(reader: _Reader, entry: _Entry, element: str = "subject") -> dict[str, Any] | None:
-    target = _reference(reader, getattr(entry.resource, element if element != "patient" else "patient", None))
+    ref = getattr(entry.resource, element, None)
+    target = _reference(reader, ref)
     if target is None or target.index not in reader.patients:
-        reader.problem(entry, element, "does not reference a Patient of this Bundle that was read")
+        shown = ref.reference if ref is not None and ref.reference else "(none)"
+        reader.problem(entry, element, f"reference {shown} is not a Patient read from this Bundle")
         return None
     return reader.patients[target.index]
 
