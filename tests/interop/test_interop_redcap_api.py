@@ -98,7 +98,7 @@ def test_refused_token_is_reported_without_the_token(engine: Engine, recorded: l
         import_redcap_api(engine, url=URL, token_env="SITE_REDCAP_TOKEN",
                           mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml", actor=ACTOR, reason="r")
     message = str(info.value)
-    assert "REDCap refused the request" in message and "permissions" in message
+    assert "the REDCap API request failed" in message and "permissions" in message
     assert "F" * 32 not in message
 
 

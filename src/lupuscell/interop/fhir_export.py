@@ -338,8 +338,9 @@ def build_bundle(
             raise NotFoundError(f"--patient: no patient {patient!r} in the registry")
     tables = {name: _by_patient(records[name]) for name in rio.TABLE_NAMES if name not in ("sites", "patients")}
     b = _Builder(entries=[])
-    used = {p["site_code"] for p in patients}
-    orgs = {s["code"]: b.add(_organization(s), "site", s["code"]) for s in records["sites"] if s["code"] in used}
+    used = {p["site_code"] for p in patients}  # the cohort: every site, also those without patients
+    orgs = {s["code"]: b.add(_organization(s), "site", s["code"]) for s in records["sites"]
+            if patient is None or s["code"] in used}
     for p in patients:
         _patient_entries(b, p, orgs.get(p["site_code"]), tables, PATIENT_CODE if identified else SUBJECT_ID)
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": b.entries}

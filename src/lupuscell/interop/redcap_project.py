@@ -238,13 +238,18 @@ def fetch_api(url: str, token: str) -> ApiExport:
 
     try:
         project = Project(url, token)
+    except AssertionError:  # PyCap's token check; its message repeats the token, so it is not shown
+        raise ValidationError(
+            Problem(url, "--token-env", "the variable does not hold a REDCap API token (PyCap expects 32 characters)")
+        ) from None
+    try:
         dictionary = project.export_metadata(format_type="csv")
         records = project.export_records(
             format_type="csv", raw_or_label="raw", export_data_access_groups=True
         )
     except RedcapError as exc:
         message = str(exc).replace(token, "***")
-        raise ValidationError(Problem(url, "--url", f"REDCap refused the request: {message}")) from None
+        raise ValidationError(Problem(url, "--url", f"the REDCap API request failed: {message}")) from None
     except requests.RequestException as exc:
         message = type(exc).__name__
         raise ValidationError(Problem(url, "--url", f"cannot reach the REDCap API ({message})")) from None
