@@ -20,7 +20,13 @@ ACTOR = "interop.tester"
 
 def fill(engine: Engine, n: int = 30, seed: int = 11) -> None:
     """A synthetic cohort (every table, HSCT / MSC / CAR-T) written through the bulk loader."""
-    load_tables(engine, iter_cohort_tables(n, seed=seed, chunk_size=n), actor=ACTOR, source="synth", reason="test cohort")
+    load_tables(
+        engine,
+        iter_cohort_tables(n, seed=seed, chunk_size=n),
+        actor=ACTOR,
+        source="synth",
+        reason="test cohort",
+    )
 
 
 def new_registry(url: str) -> Engine:
@@ -56,4 +62,7 @@ def count_rows(engine: Engine) -> int:
 
 def audit_rows(engine: Engine, action: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.select(AuditLog.__table__).where(AuditLog.action == action)).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(sa.select(AuditLog.__table__).where(AuditLog.action == action)).mappings()
+        ]

@@ -39,25 +39,37 @@ def test_import_from_and_export_out_behave_as_before(db: str, tmp_path: Path) ->
     payload = json.loads(out.stdout)
     assert payload == {"exported": before, "mode": "identified", "out": str(tmp_path / "cli")}
     for name in before:
-        assert (tmp_path / "cli" / f"{name}.csv").read_text() == (tmp_path / "lib" / f"{name}.csv").read_text()
+        assert (tmp_path / "cli" / f"{name}.csv").read_text() == (
+            tmp_path / "lib" / f"{name}.csv"
+        ).read_text()
     second = tmp_path / "second.sqlite"
     new_registry(f"sqlite:///{second}").dispose()
-    result = _run("import", "--from", str(tmp_path / "cli"), "--reason", "restore", "--db", f"sqlite:///{second}")
+    result = _run(
+        "import", "--from", str(tmp_path / "cli"), "--reason", "restore", "--db", f"sqlite:///{second}"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"imported": before}
     assert_same_registry(engine, new_registry(f"sqlite:///{second}"))
 
 
-@pytest.mark.parametrize(("args", "missing"), [(["import"], "--from"), (["import", "--from", "x"], "--reason"),
-                                               (["export"], "--out")])
+@pytest.mark.parametrize(
+    ("args", "missing"),
+    [(["import"], "--from"), (["import", "--from", "x"], "--reason"), (["export"], "--out")],
+)
 def test_missing_options_fail_as_before(args: list[str], missing: str) -> None:
     result = _run(*args)
     assert result.exit_code == 2 and f"Missing option '{missing}'" in result.text
 
 
 def test_import_redcap_example_and_partial_rejects(db: str, tmp_path: Path) -> None:
-    common = ["--dictionary", str(EXAMPLES / "sle_cell_therapy_dictionary.csv"),
-              "--mapping", str(EXAMPLES / "sle_cell_therapy_mapping.yaml"), "--db", db]
+    common = [
+        "--dictionary",
+        str(EXAMPLES / "sle_cell_therapy_dictionary.csv"),
+        "--mapping",
+        str(EXAMPLES / "sle_cell_therapy_mapping.yaml"),
+        "--db",
+        db,
+    ]
     records = (EXAMPLES / "sle_cell_therapy_records_longitudinal.csv").read_text(encoding="utf-8")
     bad = tmp_path / "records.csv"
     bad.write_text(records.replace("102,baseline_arm_1,,,1,", "102,baseline_arm_1,,,7,"), encoding="utf-8")
@@ -65,29 +77,73 @@ def test_import_redcap_example_and_partial_rejects(db: str, tmp_path: Path) -> N
     assert result.exit_code == 2 and "code '7' is not a choice of sex" in result.text
     assert "nothing was written" in result.text
     rejects = tmp_path / "rejects.csv"
-    result = _run("import", "redcap", "--records", str(bad), "--reason", "valid part", "--partial",
-                  "--rejects", str(rejects), *common)
+    result = _run(
+        "import",
+        "redcap",
+        "--records",
+        str(bad),
+        "--reason",
+        "valid part",
+        "--partial",
+        "--rejects",
+        str(rejects),
+        *common,
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["imported"]["patients"] == 2 and payload["rejected"] > 1
     text = rejects.read_text(encoding="utf-8")
-    assert text.startswith("record,table,field,reason") and "code '7'" in text and "unknown patient 'HD-102'" in text
+    assert (
+        text.startswith("record,table,field,reason")
+        and "code '7'" in text
+        and "unknown patient 'HD-102'" in text
+    )
 
 
 def test_token_never_shown(db: str) -> None:
-    result = _run("import", "redcap", "--url", "http://127.0.0.1:9/api/", "--token-env", "SITE_TOKEN",
-                  "--mapping", str(EXAMPLES / "sle_cell_therapy_mapping.yaml"), "--reason", "r", "--db", db,
-                  env={"SITE_TOKEN": "SECRETTOKEN1234"})
+    result = _run(
+        "import",
+        "redcap",
+        "--url",
+        "http://127.0.0.1:9/api/",
+        "--token-env",
+        "SITE_TOKEN",
+        "--mapping",
+        str(EXAMPLES / "sle_cell_therapy_mapping.yaml"),
+        "--reason",
+        "r",
+        "--db",
+        db,
+        env={"SITE_TOKEN": "SECRETTOKEN1234"},
+    )
     assert result.exit_code == 2 and "does not hold a REDCap API token" in result.text
     assert "SECRETTOKEN1234" not in result.output
     token = "0123456789ABCDEF0123456789ABCDEF"
-    result = _run("import", "redcap", "--url", "http://127.0.0.1:9/api/", "--token-env", "SITE_TOKEN",
-                  "--mapping", str(EXAMPLES / "sle_cell_therapy_mapping.yaml"), "--reason", "r", "--db", db,
-                  env={"SITE_TOKEN": token})
-    assert result.exit_code == 2 and "the REDCap API request failed" in result.text and "Connection refused" in result.text
+    result = _run(
+        "import",
+        "redcap",
+        "--url",
+        "http://127.0.0.1:9/api/",
+        "--token-env",
+        "SITE_TOKEN",
+        "--mapping",
+        str(EXAMPLES / "sle_cell_therapy_mapping.yaml"),
+        "--reason",
+        "r",
+        "--db",
+        db,
+        env={"SITE_TOKEN": token},
+    )
+    assert (
+        result.exit_code == 2
+        and "the REDCap API request failed" in result.text
+        and "Connection refused" in result.text
+    )
     assert token not in result.output
     result = _run("import", "redcap", "--mapping", "m.yaml", "--reason", "r", "--db", db)
-    assert result.exit_code == 2 and "give --dictionary and --records, or --url and --token-env" in result.text
+    assert (
+        result.exit_code == 2 and "give --dictionary and --records, or --url and --token-env" in result.text
+    )
 
 
 def test_export_subcommands(db: str, tmp_path: Path) -> None:
@@ -100,14 +156,32 @@ def test_export_subcommands(db: str, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--overwrite" in result.text
     result = _run("export", "cdisc", "--out", str(tmp_path / "x"), "--identified", "--db", db)
     assert result.exit_code == 2 and "a reason is required" in result.text
-    assert {p.name for p in (tmp_path / "adam").iterdir()} >= {"adsl.xpt", "adtte.xpt", "adrs.xpt", "define.xml"}
+    assert {p.name for p in (tmp_path / "adam").iterdir()} >= {
+        "adsl.xpt",
+        "adtte.xpt",
+        "adrs.xpt",
+        "define.xml",
+    }
     assert (tmp_path / "omop" / "person.parquet").exists()
 
 
 def test_import_fhir_cli(db: str, tmp_path: Path) -> None:
     source = new_registry(db)
     fill(source, n=3)
-    assert _run("export", "fhir", "--out", str(tmp_path / "b.json"), "--identified", "--reason", "move", "--db", db).exit_code == 0
+    assert (
+        _run(
+            "export",
+            "fhir",
+            "--out",
+            str(tmp_path / "b.json"),
+            "--identified",
+            "--reason",
+            "move",
+            "--db",
+            db,
+        ).exit_code
+        == 0
+    )
     other = f"sqlite:///{tmp_path / 'other.sqlite'}"
     new_registry(other).dispose()
     result = _run("import", "fhir", "--bundle", str(tmp_path / "b.json"), "--reason", "move", "--db", other)

@@ -24,7 +24,9 @@ TIME_LIMIT_S = 180
 def _large_export(path: Path) -> tuple[int, int]:
     """The example project's record 101, then lab instances until the file holds 50 MB; the
     last row's neutrophil unit code (9) is not a choice of ``lab_anc_unit``. Returns its line and instance."""
-    source = list(csv.DictReader((EXAMPLES / "sle_cell_therapy_records_longitudinal.csv").open(encoding="utf-8")))
+    source = list(
+        csv.DictReader((EXAMPLES / "sle_cell_therapy_records_longitudinal.csv").open(encoding="utf-8"))
+    )
     header = list(source[0])
     comment = "Sample haemolysed on arrival; repeated the next morning; clinician informed. " * 16
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -36,14 +38,32 @@ def _large_export(path: Path) -> tuple[int, int]:
             instance += 1
             line += 1
             day = 1 + instance % 28
-            writer.writerow({"record_id": "101", "redcap_event_name": "follow_up_arm_1",
-                             "redcap_repeat_instrument": "labs", "redcap_repeat_instance": str(instance),
-                             "lab_date": f"2022-0{1 + instance % 9}-{day:02d}", "lab_anc": "3.1", "lab_anc_unit": "1",
-                             "lab_comment": comment, "labs_complete": "2"})
+            writer.writerow(
+                {
+                    "record_id": "101",
+                    "redcap_event_name": "follow_up_arm_1",
+                    "redcap_repeat_instrument": "labs",
+                    "redcap_repeat_instance": str(instance),
+                    "lab_date": f"2022-0{1 + instance % 9}-{day:02d}",
+                    "lab_anc": "3.1",
+                    "lab_anc_unit": "1",
+                    "lab_comment": comment,
+                    "labs_complete": "2",
+                }
+            )
         line += 1
-        writer.writerow({"record_id": "101", "redcap_event_name": "follow_up_arm_1",
-                         "redcap_repeat_instrument": "labs", "redcap_repeat_instance": str(instance + 1),
-                         "lab_date": "2022-12-30", "lab_anc": "3.1", "lab_anc_unit": "9", "labs_complete": "2"})
+        writer.writerow(
+            {
+                "record_id": "101",
+                "redcap_event_name": "follow_up_arm_1",
+                "redcap_repeat_instrument": "labs",
+                "redcap_repeat_instance": str(instance + 1),
+                "lab_date": "2022-12-30",
+                "lab_anc": "3.1",
+                "lab_anc_unit": "9",
+                "labs_complete": "2",
+            }
+        )
     return line, instance + 1
 
 
@@ -54,8 +74,14 @@ def test_fifty_megabytes_with_one_bad_last_row(engine: Engine, tmp_path: Path) -
     assert records.stat().st_size >= TARGET_BYTES
     started = time.perf_counter()
     with pytest.raises(ValidationError) as info:
-        import_redcap_files(engine, dictionary=EXAMPLES / "sle_cell_therapy_dictionary.csv", records=records,
-                           mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml", actor=ACTOR, reason="large file")
+        import_redcap_files(
+            engine,
+            dictionary=EXAMPLES / "sle_cell_therapy_dictionary.csv",
+            records=records,
+            mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml",
+            actor=ACTOR,
+            reason="large file",
+        )
     elapsed = time.perf_counter() - started
     assert [str(p) for p in info.value.problems] == [
         f"records.csv line {bad_line} (record 101, event follow_up_arm_1, labs #{bad_instance}): lab_anc_unit "

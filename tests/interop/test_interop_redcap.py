@@ -24,15 +24,28 @@ FLAT = EXAMPLES / "sle_cell_therapy_records_flat.csv"
 
 
 def _import(engine: Engine, records: Path, **kw: object) -> object:
-    return import_redcap_files(engine, dictionary=DICTIONARY, records=records, mapping=MAPPING, actor=ACTOR,
-                               reason="REDCap import test", **kw)  # type: ignore[arg-type]
+    return import_redcap_files(
+        engine,
+        dictionary=DICTIONARY,
+        records=records,
+        mapping=MAPPING,
+        actor=ACTOR,
+        reason="REDCap import test",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_example_longitudinal_project_imports_every_table(engine: Engine) -> None:
     report = _import(engine, LONGITUDINAL)
     assert report.counts == {  # type: ignore[attr-defined]
-        "sites": 1, "patients": 3, "therapy_courses": 4, "drug_administrations": 5, "visits": 8,
-        "lab_results": 31, "adverse_events": 2, "clinical_events": 3,
+        "sites": 1,
+        "patients": 3,
+        "therapy_courses": 4,
+        "drug_administrations": 5,
+        "visits": 8,
+        "lab_results": 31,
+        "adverse_events": 2,
+        "clinical_events": 3,
     }
     data = tables(engine)
     p101 = next(p for p in data["patients"] if p["code"] == "HD-101")
@@ -41,13 +54,22 @@ def test_example_longitudinal_project_imports_every_table(engine: Engine) -> Non
     assert p101["prior_therapies"] == ["cyclophosphamide", "mycophenolate", "rituximab"]
     msc = [c for c in data["therapy_courses"] if c["patient_code"] == "HD-103"]
     assert [c["course_no"] for c in msc] == [1, 2] and all(c["therapy"] == "msc" for c in msc)
-    anc = [(lab["value"], lab["unit"]) for lab in data["lab_results"]
-           if lab["patient_code"] == "HD-101" and lab["analyte"] == "anc"]
+    anc = [
+        (lab["value"], lab["unit"])
+        for lab in data["lab_results"]
+        if lab["patient_code"] == "HD-101" and lab["analyte"] == "anc"
+    ]
     assert (3100.0, "cells/uL") in anc and (0.2, "10^9/L") in anc  # the coded unit field, as entered
-    visit = next(v for v in data["visits"] if v["patient_code"] == "HD-101" and str(v["visit_date"]) == "2021-02-01")
+    visit = next(
+        v for v in data["visits"] if v["patient_code"] == "HD-101" and str(v["visit_date"]) == "2021-02-01"
+    )
     assert visit["proteinuria"] is True and visit["seizure"] is False and visit["pga"] == 2.1
     death = next(e for e in data["clinical_events"] if e["event_type"] == "death")
-    assert death["patient_code"] == "HD-103" and death["cause"] == "infection" and death["treatment_related"] is False
+    assert (
+        death["patient_code"] == "HD-103"
+        and death["cause"] == "infection"
+        and death["treatment_related"] is False
+    )
 
 
 def test_flat_and_longitudinal_exports_give_the_same_registry(engine: Engine, target: Engine) -> None:
@@ -76,9 +98,16 @@ def _edited(tmp_path: Path, edits: dict[tuple[str, str, str], str]) -> Path:
     """The longitudinal example with cells replaced: (record, instrument or '', field) -> value."""
     rows = list(csv.DictReader(LONGITUDINAL.open(encoding="utf-8")))
     for (record, instrument, field), value in edits.items():
-        row = next(r for r in rows if r["record_id"] == record and r["redcap_repeat_instrument"] == instrument
-                   and r.get(field, "") != "" or r["record_id"] == record and r["redcap_repeat_instrument"] == instrument
-                   and field.startswith(instrument[:3]))
+        row = next(
+            r
+            for r in rows
+            if (r["record_id"] == record
+            and r["redcap_repeat_instrument"] == instrument
+            and r.get(field, "") != "")
+            or (r["record_id"] == record
+            and r["redcap_repeat_instrument"] == instrument
+            and field.startswith(instrument[:3]))
+        )
         row[field] = value
     path = tmp_path / "records.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -88,19 +117,27 @@ def _edited(tmp_path: Path, edits: dict[tuple[str, str, str], str]) -> Path:
     return path
 
 
-def test_bad_records_are_all_reported_by_line_and_field_and_nothing_is_written(engine: Engine, tmp_path: Path) -> None:
-    bad = _edited(tmp_path, {
-        ("102", "", "sex"): "7",                      # a code that is not a choice
-        ("101", "cell_therapy", "ct_infusion_date"): "30/03/2021",   # date in the wrong format
-        ("103", "labs", "lab_date"): "",               # missing required field (a filled lab form)
-        ("101", "drugs", "drug_purpose"): "9",         # wrong code
-    })
+def test_bad_records_are_all_reported_by_line_and_field_and_nothing_is_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    bad = _edited(
+        tmp_path,
+        {
+            ("102", "", "sex"): "7",  # a code that is not a choice
+            ("101", "cell_therapy", "ct_infusion_date"): "30/03/2021",  # date in the wrong format
+            ("103", "labs", "lab_date"): "",  # missing required field (a filled lab form)
+            ("101", "drugs", "drug_purpose"): "9",  # wrong code
+        },
+    )
     before = count_rows(engine)
     with pytest.raises(ValidationError) as info:
         _import(engine, bad)
     problems = [str(p) for p in info.value.problems]
     text = "\n".join(problems)
-    assert "records.csv line 15 (record 102, event baseline_arm_1): sex (patients.sex): code '7' is not a choice of sex" in text
+    assert (
+        "records.csv line 15 (record 102, event baseline_arm_1): sex (patients.sex): code '7' is not a choice of sex"
+        in text
+    )
     assert "ct_infusion_date (therapy_courses.infusion_date): date '30/03/2021' is not YYYY-MM-DD" in text
     assert "lab_date (lab_results.result_date): is required" in text
     assert "drug_purpose (drug_administrations.purpose): code '9' is not a choice of drug_purpose" in text
@@ -117,12 +154,16 @@ def test_unit_that_does_not_exist_is_named(engine: Engine, tmp_path: Path) -> No
 
     mapping.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(ValidationError) as info:
-        import_redcap_files(engine, dictionary=DICTIONARY, records=LONGITUDINAL, mapping=mapping, actor=ACTOR, reason="r")
+        import_redcap_files(
+            engine, dictionary=DICTIONARY, records=LONGITUDINAL, mapping=mapping, actor=ACTOR, reason="r"
+        )
     assert any("cells/furlong" in p.message and "anc" in p.message for p in info.value.problems)
     assert count_rows(engine) == 0
 
 
-def test_partial_import_loads_the_valid_records_and_returns_the_rejects(engine: Engine, tmp_path: Path) -> None:
+def test_partial_import_loads_the_valid_records_and_returns_the_rejects(
+    engine: Engine, tmp_path: Path
+) -> None:
     bad = _edited(tmp_path, {("102", "", "sex"): "7", ("101", "labs", "lab_anc_unit"): "5"})
     report = _import(engine, bad, partial=True)
     rejected = {(r.location.split(" (")[0], r.field) for r in report.rejects}  # type: ignore[attr-defined]
@@ -130,7 +171,9 @@ def test_partial_import_loads_the_valid_records_and_returns_the_rejects(engine: 
     assert any(field.startswith("lab_anc_unit") for _, field in rejected)
     data = tables(engine)
     assert {p["code"] for p in data["patients"]} == {"HD-101", "HD-103"}  # 102 rejected, with its records
-    assert not any(row["patient_code"] == "HD-102" for name in ("visits", "lab_results") for row in data[name])
+    assert not any(
+        row["patient_code"] == "HD-102" for name in ("visits", "lab_results") for row in data[name]
+    )
     assert any("unknown patient 'HD-102'" in r.reason for r in report.rejects)  # type: ignore[attr-defined]
 
 
@@ -139,8 +182,14 @@ def test_redcap_export_round_trips_the_whole_registry(engine: Engine, target: En
     out = tmp_path / "redcap"
     result = export_redcap(engine, out, identified=True, actor=ACTOR, reason="move to REDCap")
     assert result.files == ["lupuscell_dictionary.csv", "lupuscell_records.csv", "lupuscell_mapping.yaml"]
-    import_redcap_files(target, dictionary=out / result.files[0], records=out / result.files[1],
-                        mapping=out / result.files[2], actor=ACTOR, reason="back from REDCap")
+    import_redcap_files(
+        target,
+        dictionary=out / result.files[0],
+        records=out / result.files[1],
+        mapping=out / result.files[2],
+        actor=ACTOR,
+        reason="back from REDCap",
+    )
     assert_same_registry(engine, target)
 
 

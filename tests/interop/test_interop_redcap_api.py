@@ -68,7 +68,11 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append({"url": url, **data})
         if data.get("token") != TOKEN:  # REDCap's answer to a bad token, in the requested format
             if data.get("format") == "json":
-                return _response(json.dumps({"error": "You do not have permissions to use the API"}), 403, "application/json")
+                return _response(
+                    json.dumps({"error": "You do not have permissions to use the API"}),
+                    403,
+                    "application/json",
+                )
             return _response("ERROR: You do not have permissions to use the API", 403)
         if data.get("format") == "json":  # PyCap reads the metadata as JSON to find the record id field
             return _response(json.dumps(_metadata()), kind="application/json")
@@ -78,11 +82,18 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def test_api_import_reads_dictionary_and_raw_records(engine: Engine, recorded: list[dict[str, Any]],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_import_reads_dictionary_and_raw_records(
+    engine: Engine, recorded: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SITE_REDCAP_TOKEN", TOKEN)
-    report = import_redcap_api(engine, url=URL, token_env="SITE_REDCAP_TOKEN",
-                               mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml", actor=ACTOR, reason="API test")
+    report = import_redcap_api(
+        engine,
+        url=URL,
+        token_env="SITE_REDCAP_TOKEN",
+        mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml",
+        actor=ACTOR,
+        reason="API test",
+    )
     assert report.counts["patients"] == 3 and report.counts["lab_results"] == 31
     assert report.source == f"redcap-api:{URL}"
     assert {c["content"] for c in recorded} == {"metadata", "record"}
@@ -91,12 +102,19 @@ def test_api_import_reads_dictionary_and_raw_records(engine: Engine, recorded: l
     assert {p["code"] for p in tables(engine)["patients"]} == {"HD-101", "HD-102", "HD-103"}
 
 
-def test_refused_token_is_reported_without_the_token(engine: Engine, recorded: list[dict[str, Any]],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refused_token_is_reported_without_the_token(
+    engine: Engine, recorded: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SITE_REDCAP_TOKEN", "F" * 32)
     with pytest.raises(ValidationError) as info:
-        import_redcap_api(engine, url=URL, token_env="SITE_REDCAP_TOKEN",
-                          mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml", actor=ACTOR, reason="r")
+        import_redcap_api(
+            engine,
+            url=URL,
+            token_env="SITE_REDCAP_TOKEN",
+            mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml",
+            actor=ACTOR,
+            reason="r",
+        )
     message = str(info.value)
     assert "the REDCap API request failed" in message and "permissions" in message
     assert "F" * 32 not in message
@@ -105,6 +123,12 @@ def test_refused_token_is_reported_without_the_token(engine: Engine, recorded: l
 def test_missing_token_variable_is_named(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_SUCH_TOKEN_VAR", raising=False)
     with pytest.raises(ValidationError) as info:
-        import_redcap_api(engine, url=URL, token_env="NO_SUCH_TOKEN_VAR",
-                          mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml", actor=ACTOR, reason="r")
+        import_redcap_api(
+            engine,
+            url=URL,
+            token_env="NO_SUCH_TOKEN_VAR",
+            mapping=EXAMPLES / "sle_cell_therapy_mapping.yaml",
+            actor=ACTOR,
+            reason="r",
+        )
     assert info.value.problems[0].field == "NO_SUCH_TOKEN_VAR"

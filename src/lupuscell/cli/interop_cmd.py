@@ -38,9 +38,13 @@ PARTIAL = typer.Option(
     False, "--partial", help="Load the valid records and write the rejected ones, with reasons, to --rejects."
 )
 REJECTS = typer.Option(
-    Path("rejects.csv"), "--rejects", help="File for the rejected records of a --partial import (must not exist)."
+    Path("rejects.csv"),
+    "--rejects",
+    help="File for the rejected records of a --partial import (must not exist).",
 )
-IDENTIFIED = typer.Option(False, "--identified", help="Export as stored (codes, dates); requires --reason; audited.")
+IDENTIFIED = typer.Option(
+    False, "--identified", help="Export as stored (codes, dates); requires --reason; audited."
+)
 REASON_EXPORT = typer.Option(None, "--reason", help="Why (required with --identified).")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace an existing export at --out.")
 
@@ -62,7 +66,9 @@ def _write_rejects(path: Path, rejects: list[Any]) -> None:
 def _report(report: Any, partial: bool, rejects: Path, source: str) -> None:
     if partial:
         _write_rejects(rejects, report.rejects)
-        err.print(f"{len(report.rejects)} rejected record(s) written to {rejects}", highlight=False, markup=False)
+        err.print(
+            f"{len(report.rejects)} rejected record(s) written to {rejects}", highlight=False, markup=False
+        )
     err.print(f"imported {sum(report.counts.values())} rows from {source}", highlight=False, markup=False)
 
 
@@ -107,16 +113,25 @@ def import_redcap(
     files = dictionary is not None and records is not None
     api = url is not None and token_env is not None
     if files == api:
-        err.print("[bold red]error:[/] give --dictionary and --records, or --url and --token-env", highlight=False)
+        err.print(
+            "[bold red]error:[/] give --dictionary and --records, or --url and --token-env", highlight=False
+        )
         raise typer.Exit(EXIT_INVALID)
     _check_rejects(partial, rejects)
-    common = {"mapping": mapping, "actor": _actor(actor), "reason": reason, "partial": partial}
+    common: dict[str, Any] = {
+        "mapping": mapping,
+        "actor": _actor(actor),
+        "reason": reason,
+        "partial": partial,
+    }
     with _errors(), _engine_of(db) as engine:
         progress, step = _step()
         with progress:
             if files:
                 assert dictionary is not None and records is not None
-                report = import_redcap_files(engine, dictionary=dictionary, records=records, progress=step, **common)
+                report = import_redcap_files(
+                    engine, dictionary=dictionary, records=records, progress=step, **common
+                )
             else:
                 assert url is not None and token_env is not None
                 report = import_redcap_api(engine, url=url, token_env=token_env, progress=step, **common)
@@ -127,7 +142,9 @@ def import_redcap(
 def import_fhir(
     bundle: Path = typer.Option(..., "--bundle", help="FHIR R4 Bundle (JSON)."),
     reason: str = REASON_IMPORT,
-    site: str | None = typer.Option(None, "--site", help="Site code for patients without a managing organisation."),
+    site: str | None = typer.Option(
+        None, "--site", help="Site code for patients without a managing organisation."
+    ),
     identifier_system: str | None = typer.Option(
         None, "--identifier-system", help="Patient identifier system holding the registry code."
     ),
@@ -144,13 +161,26 @@ def import_fhir(
     with _errors(), _engine_of(db) as engine:
         progress, step = _step()
         with progress:
-            result = run(engine, bundle, actor=_actor(actor), reason=reason, site=site, partial=partial,
-                         identifier_system=identifier_system or PATIENT_CODE, progress=step)
+            result = run(
+                engine,
+                bundle,
+                actor=_actor(actor),
+                reason=reason,
+                site=site,
+                partial=partial,
+                identifier_system=identifier_system or PATIENT_CODE,
+                progress=step,
+            )
     _report(result.report, partial, rejects, str(bundle))
     if result.skipped:
-        err.print("skipped (not registry data): " + ", ".join(f"{k} x{v}" for k, v in result.skipped.items()),
-                  highlight=False, markup=False)
-    _emit({"imported": result.report.counts, "rejected": len(result.report.rejects), "skipped": result.skipped})
+        err.print(
+            "skipped (not registry data): " + ", ".join(f"{k} x{v}" for k, v in result.skipped.items()),
+            highlight=False,
+            markup=False,
+        )
+    _emit(
+        {"imported": result.report.counts, "rejected": len(result.report.rejects), "skipped": result.skipped}
+    )
 
 
 def _mode(identified: bool) -> str:
@@ -169,15 +199,26 @@ def export_redcap(
     from lupuscell.interop.redcap_export import export_redcap as run
 
     with _errors(), _engine_of(db) as engine:
-        result = run(engine, out, identified=identified, actor=_actor(actor), reason=reason, overwrite=overwrite)
+        result = run(
+            engine, out, identified=identified, actor=_actor(actor), reason=reason, overwrite=overwrite
+        )
     err.print(f"wrote {_mode(identified)} REDCap project to {out}", highlight=False, markup=False)
-    _emit({"exported": result.rows, "files": result.files, "mode": _mode(identified), "out": str(out),
-           "repeating_instruments": result.repeating_instruments})
+    _emit(
+        {
+            "exported": result.rows,
+            "files": result.files,
+            "mode": _mode(identified),
+            "out": str(out),
+            "repeating_instruments": result.repeating_instruments,
+        }
+    )
 
 
 def export_fhir(
     out: Path = typer.Option(..., "--out", help="Bundle file to write (JSON)."),
-    patient: str | None = typer.Option(None, "--patient", help="Only this patient (code; subject id if de-identified)."),
+    patient: str | None = typer.Option(
+        None, "--patient", help="Only this patient (code; subject id if de-identified)."
+    ),
     identified: bool = IDENTIFIED,
     reason: str | None = REASON_EXPORT,
     overwrite: bool = OVERWRITE,
@@ -188,11 +229,28 @@ def export_fhir(
     from lupuscell.interop.fhir_export import export_fhir as run
 
     with _errors(), _engine_of(db) as engine:
-        result = run(engine, out, patient=patient, identified=identified, actor=_actor(actor), reason=reason,
-                     overwrite=overwrite)
-    err.print(f"wrote {_mode(identified)} FHIR Bundle of {result.patients} patient(s) to {out}",
-              highlight=False, markup=False)
-    _emit({"patients": result.patients, "resources": result.resources, "mode": _mode(identified), "out": str(out)})
+        result = run(
+            engine,
+            out,
+            patient=patient,
+            identified=identified,
+            actor=_actor(actor),
+            reason=reason,
+            overwrite=overwrite,
+        )
+    err.print(
+        f"wrote {_mode(identified)} FHIR Bundle of {result.patients} patient(s) to {out}",
+        highlight=False,
+        markup=False,
+    )
+    _emit(
+        {
+            "patients": result.patients,
+            "resources": result.resources,
+            "mode": _mode(identified),
+            "out": str(out),
+        }
+    )
 
 
 def export_cdisc(
@@ -208,8 +266,15 @@ def export_cdisc(
     from lupuscell.interop.cdisc import export_cdisc as run
 
     with _errors(), _engine_of(db) as engine, err.status("deriving endpoints and writing ADaM datasets"):
-        result = run(engine, out, study=study, identified=identified, actor=_actor(actor), reason=reason,
-                     overwrite=overwrite)
+        result = run(
+            engine,
+            out,
+            study=study,
+            identified=identified,
+            actor=_actor(actor),
+            reason=reason,
+            overwrite=overwrite,
+        )
     err.print(f"wrote {_mode(identified)} ADaM datasets to {out}", highlight=False, markup=False)
     _emit({"exported": result.rows, "files": result.files, "mode": _mode(identified), "out": str(out)})
 
@@ -226,14 +291,28 @@ def export_omop(
     from lupuscell.interop.omop_export import export_omop as run
 
     with _errors(), _engine_of(db) as engine:
-        result = run(engine, out, identified=identified, actor=_actor(actor), reason=reason, overwrite=overwrite)
+        result = run(
+            engine, out, identified=identified, actor=_actor(actor), reason=reason, overwrite=overwrite
+        )
     err.print(f"wrote {_mode(identified)} OMOP CDM tables to {out}", highlight=False, markup=False)
-    _emit({"exported": result.rows, "left_out": len(result.left_out), "mode": _mode(identified), "out": str(out)})
+    _emit(
+        {
+            "exported": result.rows,
+            "left_out": len(result.left_out),
+            "mode": _mode(identified),
+            "out": str(out),
+        }
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Attach the subcommands to the ``import`` and ``export`` groups of :mod:`registry_cmd`."""
     registry_cmd.import_app.command("redcap")(import_redcap)
     registry_cmd.import_app.command("fhir")(import_fhir)
-    for name, command in (("redcap", export_redcap), ("fhir", export_fhir), ("cdisc", export_cdisc), ("omop", export_omop)):
+    for name, command in (
+        ("redcap", export_redcap),
+        ("fhir", export_fhir),
+        ("cdisc", export_cdisc),
+        ("omop", export_omop),
+    ):
         registry_cmd.export_app.command(name)(command)

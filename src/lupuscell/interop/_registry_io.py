@@ -120,13 +120,20 @@ def _plan(engine: Engine, tables: Mapping[str, list[dict[str, Any]]]) -> Any:
 
 
 def _write(
-    engine: Engine, plan: Any, source: str, actor: str, reason: str, progress: Callable[[str, int], None] | None
+    engine: Engine,
+    plan: Any,
+    source: str,
+    actor: str,
+    reason: str,
+    progress: Callable[[str, int], None] | None,
 ) -> dict[str, int]:
     """The registry's one writer: one import batch, one audit row per table."""
     return dict(exchange._write(engine, plan, Path(source), actor, reason, progress))
 
 
-def _translate(problem: Problem, refs: Mapping[str, list[SourceRef]]) -> tuple[Reject, tuple[str, int] | None]:
+def _translate(
+    problem: Problem, refs: Mapping[str, list[SourceRef]]
+) -> tuple[Reject, tuple[str, int] | None]:
     """A registry problem on ``<table>.rows row N`` told in the source's terms."""
     match = _LABEL.match(problem.record)
     if match is None:
@@ -139,7 +146,9 @@ def _translate(problem: Problem, refs: Mapping[str, list[SourceRef]]) -> tuple[R
 
 
 _DEPENDENT = re.compile(
-    r"^(unknown patient '.+'|no course \d+ for .+ in therapy_courses|reference \S+ is not a Patient read from this Bundle)$"
+    r"^(unknown patient '.+'"
+    r"|no course \d+ for .+ in therapy_courses"
+    r"|reference \S+ is not a Patient read from this Bundle)$"
 )
 
 
@@ -164,7 +173,12 @@ def _readable(rejects: list[Reject]) -> list[Reject]:
     for reason, index in first.items():
         if dependents[reason] > 1:
             r = out[index]
-            out[index] = Reject(r.location, r.table, r.field, f"{reason} (and {dependents[reason] - 1} more rows depending on it)")
+            out[index] = Reject(
+                r.location,
+                r.table,
+                r.field,
+                f"{reason} (and {dependents[reason] - 1} more rows depending on it)",
+            )
     return out
 
 

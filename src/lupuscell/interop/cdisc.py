@@ -117,7 +117,8 @@ def _adtte(ds: AnalysisDatasets, ctx: _Context) -> pd.DataFrame:
     tte["cnsdtdsc"] = [labels[c] if c else "" for c in tte["cnsr"]]
     tte["start"] = code.map(ctx.start)
     tte["adt"] = [
-        None if s is None or pd.isna(a) else s + dt.timedelta(days=float(a)) for s, a in zip(tte["start"], tte["AVAL"], strict=True)
+        None if s is None or pd.isna(a) else s + dt.timedelta(days=float(a))
+        for s, a in zip(tte["start"], tte["AVAL"], strict=True)
     ]
     out = pd.DataFrame({v["name"]: _column(tte, v, ctx, code) for v in variables("ADTTE", ctx.identified)})
     return out.sort_values(["USUBJID"], kind="stable").reset_index(drop=True)
@@ -166,7 +167,10 @@ def _xpt_frame(frame: pd.DataFrame, dataset: str, identified: bool) -> tuple[pd.
     for var in variables(dataset, identified):
         values = frame[var["name"]]
         if var["type"] == "Char":
-            out[var["name"]] = ["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
+            out[var["name"]] = [
+                "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+                for v in values
+            ]
         elif var["type"] == "Date":
             out[var["name"]] = [None if v is None or pd.isna(v) else v for v in values]
             formats[var["name"]] = "DATE9."
@@ -185,8 +189,13 @@ def write_datasets(frames: dict[str, pd.DataFrame], folder: Path, identified: bo
         labels = [v["label"] for v in variables(dataset, identified)]
         name = dataset.lower()
         pyreadstat.write_xport(
-            data, str(folder / f"{name}.xpt"), file_label=spec()["datasets"][dataset]["label"],
-            column_labels=labels, table_name=dataset, file_format_version=5, variable_format=formats,
+            data,
+            str(folder / f"{name}.xpt"),
+            file_label=spec()["datasets"][dataset]["label"],
+            column_labels=labels,
+            table_name=dataset,
+            file_format_version=5,
+            variable_format=formats,
         )
         frame.to_csv(folder / f"{name}.csv", index=False, date_format="%Y-%m-%d")
         data.to_parquet(folder / f"{name}.parquet", index=False)
@@ -220,13 +229,28 @@ def export_cdisc(
     ds = datasets if datasets is not None else build_datasets(from_registry(engine))
     frames = adam_datasets(ds, study=study, identified=identified)
     rows = {name: len(frame) for name, frame in frames.items()}
-    with rio.audited_output(engine, out, kind="cdisc", identified=identified, actor=actor, reason=reason,
-                            rows=rows, directory=True, overwrite=overwrite) as target:
+    with rio.audited_output(
+        engine,
+        out,
+        kind="cdisc",
+        identified=identified,
+        actor=actor,
+        reason=reason,
+        rows=rows,
+        directory=True,
+        overwrite=overwrite,
+    ) as target:
         files = write_datasets(frames, target, identified)
         write_define(target / "define.xml", frames, study=study, identified=identified)
         files.append("define.xml")
-        manifest = {"lupuscell_version": __version__, "format": "cdisc-adam", "study": study,
-                    "mode": "identified" if identified else "de-identified", "rows": rows, "files": files,
-                    "endpoint_options": ds.options.to_dict()}
+        manifest = {
+            "lupuscell_version": __version__,
+            "format": "cdisc-adam",
+            "study": study,
+            "mode": "identified" if identified else "de-identified",
+            "rows": rows,
+            "files": files,
+            "endpoint_options": ds.options.to_dict(),
+        }
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return CdiscExport(out=out, files=files, rows=rows, identified=identified)

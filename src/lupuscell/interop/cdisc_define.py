@@ -76,27 +76,47 @@ def _data_type(var: dict[str, Any], values: pd.Series) -> tuple[str, int | None]
 
 def _item_group(mdv: etree._Element, dataset: str, frame: pd.DataFrame, identified: bool) -> None:
     meta = spec()["datasets"][dataset]
-    group = etree.SubElement(mdv, _odm("ItemGroupDef"), {
-        "OID": f"IG.{dataset}", "Name": dataset, "Repeating": "No" if dataset == "ADSL" else "Yes",
-        "IsReferenceData": "No", "SASDatasetName": dataset, "Purpose": "Analysis",
-        _def("Structure"): meta["structure"], _def("Class"): meta["class"], _def("ArchiveLocationID"): f"LF.{dataset}",
-    })
+    group = etree.SubElement(
+        mdv,
+        _odm("ItemGroupDef"),
+        {
+            "OID": f"IG.{dataset}",
+            "Name": dataset,
+            "Repeating": "No" if dataset == "ADSL" else "Yes",
+            "IsReferenceData": "No",
+            "SASDatasetName": dataset,
+            "Purpose": "Analysis",
+            _def("Structure"): meta["structure"],
+            _def("Class"): meta["class"],
+            _def("ArchiveLocationID"): f"LF.{dataset}",
+        },
+    )
     _text(group, "Description", meta["label"])
     keys = meta["keys"]
     for order, var in enumerate(variables(dataset, identified), start=1):
-        attrs = {"ItemOID": f"IT.{dataset}.{var['name']}", "OrderNumber": str(order),
-                 "Mandatory": "Yes" if var["name"] in keys else "No"}
+        attrs = {
+            "ItemOID": f"IT.{dataset}.{var['name']}",
+            "OrderNumber": str(order),
+            "Mandatory": "Yes" if var["name"] in keys else "No",
+        }
         if var["name"] in keys:
             attrs["KeySequence"] = str(keys.index(var["name"]) + 1)
         etree.SubElement(group, _odm("ItemRef"), attrs)
-    leaf = etree.SubElement(group, _def("leaf"), {"ID": f"LF.{dataset}", f"{{{XLINK_NS}}}href": f"{dataset.lower()}.xpt"})
+    leaf = etree.SubElement(
+        group, _def("leaf"), {"ID": f"LF.{dataset}", f"{{{XLINK_NS}}}href": f"{dataset.lower()}.xpt"}
+    )
     etree.SubElement(leaf, _def("title")).text = f"{dataset.lower()}.xpt"
 
 
 def _item_defs(mdv: etree._Element, dataset: str, frame: pd.DataFrame, identified: bool) -> None:
     for var in variables(dataset, identified):
         data_type, length = _data_type(var, frame[var["name"]])
-        attrs = {"OID": f"IT.{dataset}.{var['name']}", "Name": var["name"], "SASFieldName": var["name"], "DataType": data_type}
+        attrs = {
+            "OID": f"IT.{dataset}.{var['name']}",
+            "Name": var["name"],
+            "SASFieldName": var["name"],
+            "DataType": data_type,
+        }
         if length is not None:
             attrs["Length"] = str(length)
         if var["type"] == "Date":
@@ -113,7 +133,9 @@ def _codelist_elements(mdv: etree._Element, used: set[str]) -> None:
     for name, (data_type, items) in codelists().items():
         if name not in used:
             continue
-        cl = etree.SubElement(mdv, _odm("CodeList"), {"OID": f"CL.{name}", "Name": name, "DataType": data_type})
+        cl = etree.SubElement(
+            mdv, _odm("CodeList"), {"OID": f"CL.{name}", "Name": name, "DataType": data_type}
+        )
         for code, decode in items.items():
             item = etree.SubElement(cl, _odm("CodeListItem"), {"CodedValue": str(code)})
             _text(item, "Decode", str(decode))
@@ -122,19 +144,38 @@ def _codelist_elements(mdv: etree._Element, used: set[str]) -> None:
 def define_document(frames: dict[str, pd.DataFrame], *, study: str, identified: bool) -> etree._ElementTree:
     """The Define-XML 2.0 document describing ``frames`` (ADSL, ADTTE, ADRS)."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    root = etree.Element(_odm("ODM"), nsmap=NSMAP, attrib={
-        "ODMVersion": "1.3.2", "FileType": "Snapshot", "FileOID": f"DEF.{study}.ADAM", "CreationDateTime": now,
-        "Originator": "lupuscell", "SourceSystem": "lupuscell", "SourceSystemVersion": __version__,
-    })
+    root = etree.Element(
+        _odm("ODM"),
+        nsmap=NSMAP,
+        attrib={
+            "ODMVersion": "1.3.2",
+            "FileType": "Snapshot",
+            "FileOID": f"DEF.{study}.ADAM",
+            "CreationDateTime": now,
+            "Originator": "lupuscell",
+            "SourceSystem": "lupuscell",
+            "SourceSystemVersion": __version__,
+        },
+    )
     study_el = etree.SubElement(root, _odm("Study"), {"OID": f"STDY.{study}"})
     gv = etree.SubElement(study_el, _odm("GlobalVariables"))
     etree.SubElement(gv, _odm("StudyName")).text = study
-    etree.SubElement(gv, _odm("StudyDescription")).text = "SLE cellular-therapy registry analysis datasets (lupuscell)"
+    etree.SubElement(
+        gv, _odm("StudyDescription")
+    ).text = "SLE cellular-therapy registry analysis datasets (lupuscell)"
     etree.SubElement(gv, _odm("ProtocolName")).text = study
-    mdv = etree.SubElement(study_el, _odm("MetaDataVersion"), {
-        "OID": f"MDV.{study}.ADAM", "Name": f"{study} ADaM", "Description": "ADaM datasets written by lupuscell export cdisc",
-        _def("DefineVersion"): "2.0.0", _def("StandardName"): "ADaM-IG", _def("StandardVersion"): "1.1",
-    })
+    mdv = etree.SubElement(
+        study_el,
+        _odm("MetaDataVersion"),
+        {
+            "OID": f"MDV.{study}.ADAM",
+            "Name": f"{study} ADaM",
+            "Description": "ADaM datasets written by lupuscell export cdisc",
+            _def("DefineVersion"): "2.0.0",
+            _def("StandardName"): "ADaM-IG",
+            _def("StandardVersion"): "1.1",
+        },
+    )
     for dataset, frame in frames.items():
         _item_group(mdv, dataset, frame, identified)
     for dataset, frame in frames.items():

@@ -66,7 +66,15 @@ def plain(value: Any) -> Any:
 
 def untyped(element: Any) -> Any:
     """The value of an extension or component (the first valueX that is set)."""
-    for name in ("valueDate", "valueDateTime", "valueBoolean", "valueInteger", "valueDecimal", "valueString", "valueCode"):
+    for name in (
+        "valueDate",
+        "valueDateTime",
+        "valueBoolean",
+        "valueInteger",
+        "valueDecimal",
+        "valueString",
+        "valueCode",
+    ):
         value = getattr(element, name, None)
         if value is not None:
             return plain(value)

@@ -68,15 +68,16 @@ from lupuscell.interop.fhir_common import (
     SUBJECT_ID,
     THERAPY,
     VISIT_ASSESSMENT,
-    concept,
     coding,
+    concept,
     extension,
     field_url,
 )
 from lupuscell.interop.frames import as_records
 
 COURSE_EXTENSIONS = tuple(
-    f for f in rio.LAYOUT["therapy_courses"].fields
+    f
+    for f in rio.LAYOUT["therapy_courses"].fields
     if f not in ("patient_code", "course_no", "therapy", "infusion_date")
 )
 VISIT_COMPONENTS = tuple(f for f in rio.LAYOUT["visits"].fields if f not in ("patient_code", "visit_date"))
@@ -131,7 +132,9 @@ def _conditions(p: dict[str, Any], subject: str) -> Iterator[tuple[dict[str, Any
     sle = term.condition("sle")
     extensions = []
     if p.get("sle_diagnosis_date") is not None:
-        extensions.append({"url": term.system("asserted_date"), "valueDateTime": p["sle_diagnosis_date"].isoformat()})
+        extensions.append(
+            {"url": term.system("asserted_date"), "valueDateTime": p["sle_diagnosis_date"].isoformat()}
+        )
     if p.get("classification_criteria"):
         extensions.append(extension("classification_criteria", p["classification_criteria"]))
     extensions += [extension("organ_involvement", organ) for organ in p.get("organ_involvement") or []]
@@ -145,13 +148,23 @@ def _conditions(p: dict[str, Any], subject: str) -> Iterator[tuple[dict[str, Any
     yield condition, "sle"
     if p.get("nephritis_class"):
         ln = term.condition("lupus_nephritis")
-        yield {
-            "resourceType": "Condition",
-            "subject": _ref(subject),
-            "code": concept(term.system("snomed"), ln["snomed"], ln["display"], "Lupus nephritis"),
-            "stage": [{"summary": concept(f"{CODE_LIST}:isn-rps-class", p["nephritis_class"],
-                                          text=f"ISN/RPS class {p['nephritis_class']}")}],
-        }, "ln"
+        yield (
+            {
+                "resourceType": "Condition",
+                "subject": _ref(subject),
+                "code": concept(term.system("snomed"), ln["snomed"], ln["display"], "Lupus nephritis"),
+                "stage": [
+                    {
+                        "summary": concept(
+                            f"{CODE_LIST}:isn-rps-class",
+                            p["nephritis_class"],
+                            text=f"ISN/RPS class {p['nephritis_class']}",
+                        )
+                    }
+                ],
+            },
+            "ln",
+        )
 
 
 def _medication(name: str) -> dict[str, Any]:
@@ -189,7 +202,10 @@ def _drug(d: dict[str, Any], subject: str, course: str) -> dict[str, Any]:
 def _component(name: str, value: Any) -> Iterator[dict[str, Any]]:
     if name == BILAG:
         for domain, grade in sorted((value or {}).items()):
-            yield {"code": concept(field_url(BILAG), domain), "valueCodeableConcept": concept(f"{CODE_LIST}:bilag-grade", grade)}
+            yield {
+                "code": concept(field_url(BILAG), domain),
+                "valueCodeableConcept": concept(f"{CODE_LIST}:bilag-grade", grade),
+            }
         return
     code = {"coding": [coding(field_url(name), name)]}
     if isinstance(value, bool):
@@ -197,7 +213,15 @@ def _component(name: str, value: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(value, int):
         yield {"code": code, "valueInteger": value}
     elif name == "prednisone_mg_per_day":
-        yield {"code": code, "valueQuantity": {"value": value, "unit": "mg/day", "system": term.system("ucum"), "code": UCUM_MG_PER_DAY}}
+        yield {
+            "code": code,
+            "valueQuantity": {
+                "value": value,
+                "unit": "mg/day",
+                "system": term.system("ucum"),
+                "code": UCUM_MG_PER_DAY,
+            },
+        }
     elif isinstance(value, float):
         yield {"code": code, "valueQuantity": {"value": value}}
     else:
@@ -205,13 +229,19 @@ def _component(name: str, value: Any) -> Iterator[dict[str, Any]]:
 
 
 def _visit(v: dict[str, Any], subject: str, encounter: str) -> dict[str, Any]:
-    components = [c for name in VISIT_COMPONENTS if v.get(name) is not None for c in _component(name, v[name])]
+    components = [
+        c for name in VISIT_COMPONENTS if v.get(name) is not None for c in _component(name, v[name])
+    ]
     out: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
         "category": [concept(term.system("observation_category"), "exam")],
-        "code": concept(OBSERVATION, VISIT_ASSESSMENT, "SLE disease activity assessment",
-                        "SLEDAI-2K descriptors, physician global assessment and treatment"),
+        "code": concept(
+            OBSERVATION,
+            VISIT_ASSESSMENT,
+            "SLE disease activity assessment",
+            "SLEDAI-2K descriptors, physician global assessment and treatment",
+        ),
         "subject": _ref(subject),
         "encounter": _ref(encounter),
         "effectiveDateTime": v["visit_date"].isoformat(),
@@ -242,14 +272,21 @@ def _lab(lab: dict[str, Any], subject: str) -> dict[str, Any]:
 
 
 def _adverse_event(a: dict[str, Any], subject: str, course: str | None) -> dict[str, Any]:
-    extra = [rio.AE_GRADE, "resolution_date", "relatedness", *(["grading_system"] if rio.HAS_GRADING_SYSTEM else [])]
+    extra = [
+        rio.AE_GRADE,
+        "resolution_date",
+        "relatedness",
+        *(["grading_system"] if rio.HAS_GRADING_SYSTEM else []),
+    ]
     out: dict[str, Any] = {
         "resourceType": "AdverseEvent",
         "actuality": "actual",
         "subject": _ref(subject),
         "category": [concept(AE_CATEGORY, a["category"])],
         "date": a["onset_date"].isoformat(),
-        "seriousness": concept(term.system("ae_seriousness"), "serious" if a.get("serious") else "non-serious"),
+        "seriousness": concept(
+            term.system("ae_seriousness"), "serious" if a.get("serious") else "non-serious"
+        ),
         "extension": [extension(name, a[name]) for name in extra if a.get(name) is not None],
     }
     if a.get("term"):
@@ -260,8 +297,12 @@ def _adverse_event(a: dict[str, Any], subject: str, course: str | None) -> dict[
 
 
 def _clinical_event(e: dict[str, Any], subject: str) -> dict[str, Any]:
-    components = [c for name in ("cause", "treatment_related", "severity") if e.get(name) is not None
-                  for c in _component(name, e[name])]
+    components = [
+        c
+        for name in ("cause", "treatment_related", "severity")
+        if e.get(name) is not None
+        for c in _component(name, e[name])
+    ]
     out: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
@@ -292,7 +333,11 @@ def _by_patient(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _patient_entries(
-    b: _Builder, p: dict[str, Any], org: str | None, tables: dict[str, dict[str, list[dict[str, Any]]]], system: str
+    b: _Builder,
+    p: dict[str, Any],
+    org: str | None,
+    tables: dict[str, dict[str, list[dict[str, Any]]]],
+    system: str,
 ) -> None:
     code = str(p["code"])
     events = tables["clinical_events"].get(code, [])
@@ -309,9 +354,17 @@ def _patient_entries(
         b.add(_drug(d, subject, courses[d["course_no"]]), "drug", f"{code}/{i}")
     for v in tables["visits"].get(code, []):
         key = f"{code}/{v['visit_date']}"
-        encounter = b.add({"resourceType": "Encounter", "status": "finished",
-                           "class": coding(term.system("act_code"), "AMB", "ambulatory"),
-                           "subject": _ref(subject), "period": {"start": v["visit_date"].isoformat()}}, "encounter", key)
+        encounter = b.add(
+            {
+                "resourceType": "Encounter",
+                "status": "finished",
+                "class": coding(term.system("act_code"), "AMB", "ambulatory"),
+                "subject": _ref(subject),
+                "period": {"start": v["visit_date"].isoformat()},
+            },
+            "encounter",
+            key,
+        )
         b.add(_visit(v, subject, encounter), "visit", key)
     for i, lab in enumerate(tables["lab_results"].get(code, [])):
         b.add(_lab(lab, subject), "lab", f"{code}/{i}")
@@ -336,11 +389,16 @@ def build_bundle(
         patients = [p for p in patients if str(p["code"]) == patient]
         if not patients:
             raise NotFoundError(f"--patient: no patient {patient!r} in the registry")
-    tables = {name: _by_patient(records[name]) for name in rio.TABLE_NAMES if name not in ("sites", "patients")}
+    tables = {
+        name: _by_patient(records[name]) for name in rio.TABLE_NAMES if name not in ("sites", "patients")
+    }
     b = _Builder(entries=[])
     used = {p["site_code"] for p in patients}  # the cohort: every site, also those without patients
-    orgs = {s["code"]: b.add(_organization(s), "site", s["code"]) for s in records["sites"]
-            if patient is None or s["code"] in used}
+    orgs = {
+        s["code"]: b.add(_organization(s), "site", s["code"])
+        for s in records["sites"]
+        if patient is None or s["code"] in used
+    }
     for p in patients:
         _patient_entries(b, p, orgs.get(p["site_code"]), tables, PATIENT_CODE if identified else SUBJECT_ID)
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": b.entries}
@@ -371,10 +429,25 @@ def export_fhir(
     bundle = build_bundle(as_records(frames, identified=identified), patient, identified=identified)
     n_patients = sum(1 for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     rows = {"patients": n_patients, "resources": len(bundle["entry"])}
-    bundle["meta"] = {"tag": [coding(f"{CODE_LIST}:export", "identified" if identified else "de-identified",
-                                     f"lupuscell {__version__}")]}
-    with rio.audited_output(engine, out, kind="fhir", identified=identified, actor=actor, reason=reason,
-                            rows=rows, directory=False, overwrite=overwrite) as target:
+    bundle["meta"] = {
+        "tag": [
+            coding(
+                f"{CODE_LIST}:export",
+                "identified" if identified else "de-identified",
+                f"lupuscell {__version__}",
+            )
+        ]
+    }
+    with rio.audited_output(
+        engine,
+        out,
+        kind="fhir",
+        identified=identified,
+        actor=actor,
+        reason=reason,
+        rows=rows,
+        directory=False,
+        overwrite=overwrite,
+    ) as target:
         target.write_text(json.dumps(bundle, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return FhirExport(out=out, resources=len(bundle["entry"]), patients=n_patients, identified=identified)
-

@@ -154,7 +154,9 @@ def parse_bundle(text: str, name: str) -> list[_Entry]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(Problem(name, "--bundle", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")) from None
+        raise ValidationError(
+            Problem(name, "--bundle", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+        ) from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise ValidationError(Problem(name, "resourceType", "the file must hold one FHIR Bundle"))
     try:
@@ -166,11 +168,18 @@ def parse_bundle(text: str, name: str) -> list[_Entry]:
             where = name
             if len(loc) >= 2 and loc[0] == "entry" and isinstance(loc[1], int):
                 resource = (data.get("entry") or [{}])[loc[1]].get("resource") or {}
-                where = f"{name} entry[{loc[1]}] ({resource.get('resourceType', '?')}/{resource.get('id', '')})".replace("/)", ")")
+                kind, rid = resource.get("resourceType", "?"), resource.get("id")
+                where = (
+                    f"{name} entry[{loc[1]}] ({kind}/{rid})" if rid else f"{name} entry[{loc[1]}] ({kind})"
+                )
                 loc = loc[3:] if len(loc) > 2 and loc[2] == "resource" else loc[2:]
             problems.append(Problem(where, ".".join(str(p) for p in loc) or "(resource)", error["msg"]))
         raise ValidationError(problems) from None
-    return [_Entry(i, e.fullUrl or "", e.resource) for i, e in enumerate(bundle.entry or []) if e.resource is not None]
+    return [
+        _Entry(i, e.fullUrl or "", e.resource)
+        for i, e in enumerate(bundle.entry or [])
+        if e.resource is not None
+    ]
 
 
 def _index(entries: list[_Entry]) -> dict[str, _Entry]:
@@ -198,7 +207,13 @@ def _organizations(reader: _Reader) -> dict[int, str]:
             continue
         country = next((a.country for a in org.address or [] if a.country), None)
         row = {"code": code, "name": org.name, "country": country}
-        reader.rows.add("sites", row, rio.SourceRef(entry.where(reader.name), {"code": "identifier", "name": "name", "country": "address.country"}))
+        reader.rows.add(
+            "sites",
+            row,
+            rio.SourceRef(
+                entry.where(reader.name), {"code": "identifier", "name": "name", "country": "address.country"}
+            ),
+        )
         sites[entry.index] = code
     return sites
 
@@ -207,23 +222,43 @@ def _patient(reader: _Reader, entry: _Entry, sites: dict[int, str]) -> None:
     p = entry.resource
     code = next((i.value for i in p.identifier or [] if i.system == reader.identifier_system), None)
     if code is None:
-        reader.problem(entry, "identifier", f"no identifier with system {reader.identifier_system} (the registry patient code)", "patients")
+        reader.problem(
+            entry,
+            "identifier",
+            f"no identifier with system {reader.identifier_system} (the registry patient code)",
+            "patients",
+        )
         return
     org = _reference(reader, p.managingOrganization)
     site = sites.get(org.index) if org is not None else reader.site
     if site is None:
-        reader.problem(entry, "managingOrganization", "no site: reference an Organization with a urn:lupuscell:site-code identifier, or give --site", "patients")
+        reader.problem(
+            entry,
+            "managingOrganization",
+            "no site: reference an Organization with a urn:lupuscell:site-code identifier, or give --site",
+            "patients",
+        )
         return
     sex = {"female": "F", "male": "M"}.get(p.gender or "")
     if sex is None:
-        reader.problem(entry, "gender", f"gender {p.gender!r} cannot be recorded: the registry records female (F) or male (M)", "patients")
+        reader.problem(
+            entry,
+            "gender",
+            f"gender {p.gender!r} cannot be recorded: the registry records female (F) or male (M)",
+            "patients",
+        )
         return
     birth = plain(p.birthDate)
     reader.patients[entry.index] = {
-        "code": code, "site_code": site, "sex": sex,
+        "code": code,
+        "site_code": site,
+        "sex": sex,
         "birth_year": None if birth is None else int(str(birth)[:4]),
-        "sle_diagnosis_date": None, "classification_criteria": None, "organ_involvement": [],
-        "nephritis_class": None, "prior_therapies": [],
+        "sle_diagnosis_date": None,
+        "classification_criteria": None,
+        "organ_involvement": [],
+        "nephritis_class": None,
+        "prior_therapies": [],
     }
 
 
@@ -245,10 +280,14 @@ def _condition(reader: _Reader, entry: _Entry) -> None:
         if patient is None:
             return
         reader.sle.add(id(patient))
-        asserted = next((e for e in entry.resource.extension or [] if e.url == term.system("asserted_date")), None)
+        asserted = next(
+            (e for e in entry.resource.extension or [] if e.url == term.system("asserted_date")), None
+        )
         extensions = _extensions(entry.resource)
         try:
-            patient["sle_diagnosis_date"] = _date(asserted.valueDateTime if asserted else None, "extension(assertedDate)", False)
+            patient["sle_diagnosis_date"] = _date(
+                asserted.valueDateTime if asserted else None, "extension(assertedDate)", False
+            )
         except _Bad as exc:
             reader.problem(entry, exc.element, str(exc), "patients")
         patient["classification_criteria"] = extensions.get("classification_criteria")
@@ -269,7 +308,11 @@ def _prior(reader: _Reader, entry: _Entry) -> None:
         return
     patient = _subject(reader, entry)
     med = entry.resource.medicationCodeableConcept
-    name = (med.text if med else None) or next((c.display for c in (med.coding or []) if c.display), None) if med else None
+    name = (
+        (med.text if med else None) or next((c.display for c in (med.coding or []) if c.display), None)
+        if med
+        else None
+    )
     if patient is not None and name:
         patient["prior_therapies"].append(name)
     elif patient is not None:
@@ -281,12 +324,18 @@ def _fields(reader: _Reader, entry: _Entry, table: str, values: dict[str, Any]) 
     known = set(rio.LAYOUT[table].fields)
     unknown = [name for name in values if name not in known]
     if unknown:
-        reader.problem(entry, "extension", f"unknown registry field(s) {', '.join(unknown)} for {table}", table)
+        reader.problem(
+            entry, "extension", f"unknown registry field(s) {', '.join(unknown)} for {table}", table
+        )
         return None
     return values
 
 
-def _course(reader: _Reader, entry: _Entry, courses: dict[str, list[tuple[dt.date, int, dict[str, Any], rio.SourceRef]]]) -> None:
+def _course(
+    reader: _Reader,
+    entry: _Entry,
+    courses: dict[str, list[tuple[dt.date, int, dict[str, Any], rio.SourceRef]]],
+) -> None:
     proc = entry.resource
     therapy = _code(proc.code, THERAPY)
     if therapy is None:
@@ -303,12 +352,20 @@ def _course(reader: _Reader, entry: _Entry, courses: dict[str, list[tuple[dt.dat
     if patient is None or extras is None or infusion is None:
         return
     row = {"patient_code": patient["code"], "therapy": therapy, "infusion_date": infusion, **extras}
-    ref = rio.SourceRef(entry.where(reader.name), {"therapy": "code.coding", "infusion_date": "performedDateTime",
-                                                   **{k: f"extension({k})" for k in extras}})
+    ref = rio.SourceRef(
+        entry.where(reader.name),
+        {
+            "therapy": "code.coding",
+            "infusion_date": "performedDateTime",
+            **{k: f"extension({k})" for k in extras},
+        },
+    )
     courses[patient["code"]].append((infusion, entry.index, row, ref))
 
 
-def _number_courses(reader: _Reader, courses: dict[str, list[tuple[dt.date, int, dict[str, Any], rio.SourceRef]]]) -> None:
+def _number_courses(
+    reader: _Reader, courses: dict[str, list[tuple[dt.date, int, dict[str, Any], rio.SourceRef]]]
+) -> None:
     """Course numbers in infusion order (the registry's export order), then the rows."""
     for code, items in courses.items():
         for number, (_, index, row, ref) in enumerate(sorted(items, key=lambda x: (x[0], x[1])), start=1):
@@ -325,23 +382,43 @@ def _drug(reader: _Reader, entry: _Entry) -> None:
     ma = entry.resource
     course = _course_ref(reader, (ma.partOf or [None])[0])
     if course is None:
-        reader.problem(entry, "partOf", "must reference the therapy course (Procedure) the drug belongs to", "drug_administrations")
+        reader.problem(
+            entry,
+            "partOf",
+            "must reference the therapy course (Procedure) the drug belongs to",
+            "drug_administrations",
+        )
         return
     med = ma.medicationCodeableConcept
     name = (med.text or next((c.display or c.code for c in med.coding or []), None)) if med else None
     dose = ma.dosage.dose if ma.dosage else None
     try:
-        admin = _date(ma.effectiveDateTime or (ma.effectivePeriod.start if ma.effectivePeriod else None), "effectiveDateTime")
+        admin = _date(
+            ma.effectiveDateTime or (ma.effectivePeriod.start if ma.effectivePeriod else None),
+            "effectiveDateTime",
+        )
     except _Bad as exc:
         reader.problem(entry, exc.element, str(exc), "drug_administrations")
         return
     row = {
-        "patient_code": course[0], "course_no": course[1], "drug": name, "admin_date": admin,
-        "dose": plain(dose.value) if dose else None, "unit": (dose.unit or dose.code) if dose else None,
+        "patient_code": course[0],
+        "course_no": course[1],
+        "drug": name,
+        "admin_date": admin,
+        "dose": plain(dose.value) if dose else None,
+        "unit": (dose.unit or dose.code) if dose else None,
         "purpose": _code(ma.category, DRUG_PURPOSE),
     }
-    ref = rio.SourceRef(entry.where(reader.name), {"drug": "medicationCodeableConcept.text", "admin_date": "effectiveDateTime",
-                                                   "dose": "dosage.dose.value", "unit": "dosage.dose.unit", "purpose": "category"})
+    ref = rio.SourceRef(
+        entry.where(reader.name),
+        {
+            "drug": "medicationCodeableConcept.text",
+            "admin_date": "effectiveDateTime",
+            "dose": "dosage.dose.value",
+            "unit": "dosage.dose.unit",
+            "purpose": "category",
+        },
+    )
     reader.rows.add("drug_administrations", row, ref)
 
 
@@ -354,7 +431,9 @@ def _component_values(reader: _Reader, entry: _Entry) -> dict[str, Any]:
             elif system.startswith(FIELD + ":"):
                 value = plain(comp.valueQuantity.value) if comp.valueQuantity is not None else untyped(comp)
                 if comp.valueCodeableConcept is not None:
-                    value = comp.valueCodeableConcept.coding[0].code if comp.valueCodeableConcept.coding else None
+                    value = (
+                        comp.valueCodeableConcept.coding[0].code if comp.valueCodeableConcept.coding else None
+                    )
                 out[code] = value
     return out
 
@@ -365,9 +444,11 @@ def _observation(reader: _Reader, entry: _Entry) -> None:
         _visit(reader, entry)
     elif _code(obs.code, CLINICAL_EVENT) is not None:
         _clinical_event(reader, entry)
-    elif _code(obs.code, ANALYTE) or _code(obs.code, term.system("loinc")) or ("laboratory", ) in [
-        (c,) for _, c in _codes(obs.category)
-    ]:
+    elif (
+        _code(obs.code, ANALYTE)
+        or _code(obs.code, term.system("loinc"))
+        or ("laboratory",) in [(c,) for _, c in _codes(obs.category)]
+    ):
         _lab(reader, entry)
     else:
         reader.skipped["Observation (not a registry record)"] += 1
@@ -387,7 +468,10 @@ def _visit(reader: _Reader, entry: _Entry) -> None:
     values = _fields(reader, entry, "visits", _component_values(reader, entry))
     if patient is None or date is None or values is None:
         return
-    ref = rio.SourceRef(entry.where(reader.name), {"visit_date": "effectiveDateTime", **{k: f"component({k})" for k in values}})
+    ref = rio.SourceRef(
+        entry.where(reader.name),
+        {"visit_date": "effectiveDateTime", **{k: f"component({k})" for k in values}},
+    )
     reader.rows.add("visits", {"patient_code": patient["code"], "visit_date": date, **values}, ref)
 
 
@@ -397,9 +481,20 @@ def _clinical_event(reader: _Reader, entry: _Entry) -> None:
     values = _fields(reader, entry, "clinical_events", _component_values(reader, entry))
     if patient is None or date is None or values is None:
         return
-    row = {"patient_code": patient["code"], "event_type": _code(entry.resource.code, CLINICAL_EVENT), "event_date": date, **values}
-    ref = rio.SourceRef(entry.where(reader.name), {"event_type": "code.coding", "event_date": "effectiveDateTime",
-                                                   **{k: f"component({k})" for k in values}})
+    row = {
+        "patient_code": patient["code"],
+        "event_type": _code(entry.resource.code, CLINICAL_EVENT),
+        "event_date": date,
+        **values,
+    }
+    ref = rio.SourceRef(
+        entry.where(reader.name),
+        {
+            "event_type": "code.coding",
+            "event_date": "effectiveDateTime",
+            **{k: f"component({k})" for k in values},
+        },
+    )
     reader.rows.add("clinical_events", row, ref)
 
 
@@ -410,11 +505,21 @@ def _analyte(reader: _Reader, entry: _Entry) -> str | None:
     loinc = _code(entry.resource.code, term.system("loinc"))
     known = term.analyte_by_loinc()
     if loinc is None:
-        reader.problem(entry, "code.coding", "a laboratory result needs a LOINC code (or a urn:lupuscell:analyte code)", "lab_results")
+        reader.problem(
+            entry,
+            "code.coding",
+            "a laboratory result needs a LOINC code (or a urn:lupuscell:analyte code)",
+            "lab_results",
+        )
         return None
     if loinc not in known:
-        reader.problem(entry, "code.coding", f"unknown LOINC code {loinc!r}: not an analyte of the registry "
-                       f"(known: {', '.join(f'{c} {a}' for c, a in sorted(known.items(), key=lambda x: x[1]))})", "lab_results")
+        reader.problem(
+            entry,
+            "code.coding",
+            f"unknown LOINC code {loinc!r}: not an analyte of the registry "
+            f"(known: {', '.join(f'{c} {a}' for c, a in sorted(known.items(), key=lambda x: x[1]))})",
+            "lab_results",
+        )
         return None
     return known[loinc]
 
@@ -426,11 +531,22 @@ def _lab(reader: _Reader, entry: _Entry) -> None:
     quantity = entry.resource.valueQuantity
     if patient is None or analyte is None or date is None:
         return
-    row = {"patient_code": patient["code"], "result_date": date, "analyte": analyte,
-           "value": plain(quantity.value) if quantity else None,
-           "unit": (quantity.unit or quantity.code) if quantity else None}
-    ref = rio.SourceRef(entry.where(reader.name), {"result_date": "effectiveDateTime", "analyte": "code.coding",
-                                                   "value": "valueQuantity.value", "unit": "valueQuantity.unit"})
+    row = {
+        "patient_code": patient["code"],
+        "result_date": date,
+        "analyte": analyte,
+        "value": plain(quantity.value) if quantity else None,
+        "unit": (quantity.unit or quantity.code) if quantity else None,
+    }
+    ref = rio.SourceRef(
+        entry.where(reader.name),
+        {
+            "result_date": "effectiveDateTime",
+            "analyte": "code.coding",
+            "value": "valueQuantity.value",
+            "unit": "valueQuantity.unit",
+        },
+    )
     reader.rows.add("lab_results", row, ref)
 
 
@@ -440,7 +556,9 @@ def _adverse_event(reader: _Reader, entry: _Entry) -> None:
     extras = _fields(reader, entry, "adverse_events", _extensions(ae))
     seriousness = _code(ae.seriousness, term.system("ae_seriousness"))
     if seriousness not in (None, "serious", "non-serious"):
-        reader.problem(entry, "seriousness", f"code {seriousness!r} is not serious or non-serious", "adverse_events")
+        reader.problem(
+            entry, "seriousness", f"code {seriousness!r} is not serious or non-serious", "adverse_events"
+        )
         return
     try:
         onset = _date(ae.date, "date")
@@ -451,12 +569,28 @@ def _adverse_event(reader: _Reader, entry: _Entry) -> None:
         return
     course = _course_ref(reader, ae.suspectEntity[0].instance) if ae.suspectEntity else None
     event = ae.event
-    row = {"patient_code": patient["code"], "course_no": course[1] if course else None,
-           "term": (event.text or next((c.display for c in event.coding or [] if c.display), None)) if event else None,
-           "category": _code(ae.category, AE_CATEGORY), "onset_date": onset, "serious": seriousness == "serious", **extras}
-    ref = rio.SourceRef(entry.where(reader.name), {"term": "event.text", "category": "category", "onset_date": "date",
-                                                   "serious": "seriousness", "course_no": "suspectEntity",
-                                                   **{k: f"extension({k})" for k in extras}})
+    row = {
+        "patient_code": patient["code"],
+        "course_no": course[1] if course else None,
+        "term": (event.text or next((c.display for c in event.coding or [] if c.display), None))
+        if event
+        else None,
+        "category": _code(ae.category, AE_CATEGORY),
+        "onset_date": onset,
+        "serious": seriousness == "serious",
+        **extras,
+    }
+    ref = rio.SourceRef(
+        entry.where(reader.name),
+        {
+            "term": "event.text",
+            "category": "category",
+            "onset_date": "date",
+            "serious": "seriousness",
+            "course_no": "suspectEntity",
+            **{k: f"extension({k})" for k in extras},
+        },
+    )
     reader.rows.add("adverse_events", row, ref)
 
 
@@ -465,21 +599,31 @@ def _adverse_event(reader: _Reader, entry: _Entry) -> None:
 
 def _deaths(reader: _Reader) -> None:
     """Patient.deceasedDateTime as a death, unless a death Observation records it already."""
-    recorded = {r["patient_code"] for r in reader.rows.tables.get("clinical_events", []) if r["event_type"] == "death"}
+    recorded = {
+        r["patient_code"] for r in reader.rows.tables.get("clinical_events", []) if r["event_type"] == "death"
+    }
     for entry in reader.entries:
         patient = reader.patients.get(entry.index)
         if entry.kind != "Patient" or patient is None or patient["code"] in recorded:
             continue
         if entry.resource.deceasedBoolean:
-            reader.problem(entry, "deceasedBoolean", "death without a date cannot be recorded; give deceasedDateTime", "clinical_events")
+            reader.problem(
+                entry,
+                "deceasedBoolean",
+                "death without a date cannot be recorded; give deceasedDateTime",
+                "clinical_events",
+            )
         elif entry.resource.deceasedDateTime is not None:
             try:
                 date = _date(entry.resource.deceasedDateTime, "deceasedDateTime")
             except _Bad as exc:
                 reader.problem(entry, exc.element, str(exc), "clinical_events")
                 continue
-            reader.rows.add("clinical_events", {"patient_code": patient["code"], "event_type": "death", "event_date": date},
-                            rio.SourceRef(entry.where(reader.name), {"event_date": "deceasedDateTime"}))
+            reader.rows.add(
+                "clinical_events",
+                {"patient_code": patient["code"], "event_type": "death", "event_date": date},
+                rio.SourceRef(entry.where(reader.name), {"event_date": "deceasedDateTime"}),
+            )
 
 
 HANDLERS: dict[str, Callable[[_Reader, _Entry], None]] = {
@@ -492,7 +636,9 @@ HANDLERS: dict[str, Callable[[_Reader, _Entry], None]] = {
 KNOWN = {"Organization", "Patient", "Procedure", "Encounter", *HANDLERS}
 
 
-def bundle_rows(entries: list[_Entry], name: str, *, identifier_system: str = PATIENT_CODE, site: str | None = None) -> tuple[rio.Rows, Counter[str]]:
+def bundle_rows(
+    entries: list[_Entry], name: str, *, identifier_system: str = PATIENT_CODE, site: str | None = None
+) -> tuple[rio.Rows, Counter[str]]:
     """Registry rows (with provenance) of Bundle entries, and the count of skipped resources."""
     reader = _Reader(name=name, entries=entries, identifier_system=identifier_system, site=site)
     reader.by_ref = _index(entries)
@@ -526,11 +672,28 @@ def _patient_rows(reader: _Reader) -> None:
             continue
         where = entry.where(reader.name)
         if id(patient) not in reader.sle:
-            reader.rows.problem(where, "patients", "Condition", "no Condition coded SNOMED CT 55464009 (systemic lupus erythematosus) for this patient")
+            reader.rows.problem(
+                where,
+                "patients",
+                "Condition",
+                "no Condition coded SNOMED CT 55464009 (systemic lupus erythematosus) for this patient",
+            )
             continue
-        patients.add("patients", patient, rio.SourceRef(where, {
-            "code": "identifier", "site_code": "managingOrganization", "sex": "gender", "birth_year": "birthDate",
-            "sle_diagnosis_date": "Condition.extension(assertedDate)", "nephritis_class": "Condition.stage"}))
+        patients.add(
+            "patients",
+            patient,
+            rio.SourceRef(
+                where,
+                {
+                    "code": "identifier",
+                    "site_code": "managingOrganization",
+                    "sex": "gender",
+                    "birth_year": "birthDate",
+                    "sle_diagnosis_date": "Condition.extension(assertedDate)",
+                    "nephritis_class": "Condition.stage",
+                },
+            ),
+        )
     reader.rows.tables["patients"] = patients.tables["patients"]
     reader.rows.refs["patients"] = patients.refs["patients"]
 
@@ -543,9 +706,15 @@ class FhirImport:
 
 def read_bundle_file(path: Path) -> list[_Entry]:
     if not path.is_file():
-        raise ValidationError(Problem(str(path), "--bundle", "file not found" if not path.exists() else "is not a file"))
+        raise ValidationError(
+            Problem(str(path), "--bundle", "file not found" if not path.exists() else "is not a file")
+        )
     if path.stat().st_size > MAX_BUNDLE_BYTES:
-        raise ValidationError(Problem(str(path), "--bundle", f"larger than {MAX_BUNDLE_BYTES // 1_000_000} MB; split the Bundle"))
+        raise ValidationError(
+            Problem(
+                str(path), "--bundle", f"larger than {MAX_BUNDLE_BYTES // 1_000_000} MB; split the Bundle"
+            )
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -567,6 +736,7 @@ def import_fhir(
     """Import a Bundle file through the registry's import path (see the module docstring)."""
     entries = read_bundle_file(bundle)
     rows, skipped = bundle_rows(entries, bundle.name, identifier_system=identifier_system, site=site)
-    report = rio.import_rows(engine, rows, actor=actor, reason=reason, source=f"fhir:{bundle}",
-                             partial=partial, progress=progress)
+    report = rio.import_rows(
+        engine, rows, actor=actor, reason=reason, source=f"fhir:{bundle}", partial=partial, progress=progress
+    )
     return FhirImport(report=report, skipped=dict(skipped))

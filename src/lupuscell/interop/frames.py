@@ -34,7 +34,9 @@ def _plain(value: Any) -> Any:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a frame as dicts of plain Python values (missing -> None)."""
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict(orient="records")]
+    return [
+        {str(k): _plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict(orient="records")
+    ]
 
 
 def dated(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]]]:

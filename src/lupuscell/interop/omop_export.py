@@ -80,30 +80,98 @@ LN_WHO_CLASS = {"I": 4250483, "II": 4186940, "III": 4297164, "IV": 4267801, "V":
 PHASES = ("mobilisation_date", "harvest_date", "conditioning_start_date", "infusion_date", "discharge_date")
 
 DATE_COLUMNS = {
-    "observation_period_start_date", "observation_period_end_date", "condition_start_date", "condition_end_date",
-    "drug_exposure_start_date", "drug_exposure_end_date", "measurement_date", "procedure_date", "visit_start_date",
-    "visit_end_date", "observation_date", "death_date",
+    "observation_period_start_date",
+    "observation_period_end_date",
+    "condition_start_date",
+    "condition_end_date",
+    "drug_exposure_start_date",
+    "drug_exposure_end_date",
+    "measurement_date",
+    "procedure_date",
+    "visit_start_date",
+    "visit_end_date",
+    "observation_date",
+    "death_date",
 }
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "person": ("person_id", "gender_concept_id", "year_of_birth", "race_concept_id", "ethnicity_concept_id",
-               "person_source_value", "gender_source_value", "care_site_source_value"),
-    "observation_period": ("observation_period_id", "person_id", "observation_period_start_date",
-                           "observation_period_end_date", "period_type_concept_id"),
-    "condition_occurrence": ("condition_occurrence_id", "person_id", "condition_concept_id", "condition_start_date",
-                             "condition_end_date", "condition_type_concept_id", "visit_occurrence_id",
-                             "condition_source_value"),
-    "drug_exposure": ("drug_exposure_id", "person_id", "drug_concept_id", "drug_exposure_start_date",
-                      "drug_exposure_end_date", "drug_type_concept_id", "quantity", "sig", "drug_source_value",
-                      "dose_unit_source_value"),
-    "measurement": ("measurement_id", "person_id", "measurement_concept_id", "measurement_date",
-                    "measurement_type_concept_id", "value_as_number", "unit_concept_id", "measurement_source_value",
-                    "unit_source_value", "value_source_value"),
-    "procedure_occurrence": ("procedure_occurrence_id", "person_id", "procedure_concept_id", "procedure_date",
-                             "procedure_type_concept_id", "quantity", "procedure_source_value"),
-    "visit_occurrence": ("visit_occurrence_id", "person_id", "visit_concept_id", "visit_start_date", "visit_end_date",
-                         "visit_type_concept_id", "visit_source_value"),
-    "observation": ("observation_id", "person_id", "observation_concept_id", "observation_date",
-                    "observation_type_concept_id", "value_as_string", "observation_source_value"),
+    "person": (
+        "person_id",
+        "gender_concept_id",
+        "year_of_birth",
+        "race_concept_id",
+        "ethnicity_concept_id",
+        "person_source_value",
+        "gender_source_value",
+        "care_site_source_value",
+    ),
+    "observation_period": (
+        "observation_period_id",
+        "person_id",
+        "observation_period_start_date",
+        "observation_period_end_date",
+        "period_type_concept_id",
+    ),
+    "condition_occurrence": (
+        "condition_occurrence_id",
+        "person_id",
+        "condition_concept_id",
+        "condition_start_date",
+        "condition_end_date",
+        "condition_type_concept_id",
+        "visit_occurrence_id",
+        "condition_source_value",
+    ),
+    "drug_exposure": (
+        "drug_exposure_id",
+        "person_id",
+        "drug_concept_id",
+        "drug_exposure_start_date",
+        "drug_exposure_end_date",
+        "drug_type_concept_id",
+        "quantity",
+        "sig",
+        "drug_source_value",
+        "dose_unit_source_value",
+    ),
+    "measurement": (
+        "measurement_id",
+        "person_id",
+        "measurement_concept_id",
+        "measurement_date",
+        "measurement_type_concept_id",
+        "value_as_number",
+        "unit_concept_id",
+        "measurement_source_value",
+        "unit_source_value",
+        "value_source_value",
+    ),
+    "procedure_occurrence": (
+        "procedure_occurrence_id",
+        "person_id",
+        "procedure_concept_id",
+        "procedure_date",
+        "procedure_type_concept_id",
+        "quantity",
+        "procedure_source_value",
+    ),
+    "visit_occurrence": (
+        "visit_occurrence_id",
+        "person_id",
+        "visit_concept_id",
+        "visit_start_date",
+        "visit_end_date",
+        "visit_type_concept_id",
+        "visit_source_value",
+    ),
+    "observation": (
+        "observation_id",
+        "person_id",
+        "observation_concept_id",
+        "observation_date",
+        "observation_type_concept_id",
+        "value_as_string",
+        "observation_source_value",
+    ),
     "death": ("person_id", "death_date", "death_type_concept_id", "cause_concept_id", "cause_source_value"),
 }
 INT_COLUMNS = {c for cols in COLUMNS.values() for c in cols if c.endswith("_id") or c == "year_of_birth"}
@@ -130,16 +198,31 @@ def _dates(rows: Iterable[dict[str, Any]]) -> list[dt.date]:
     return [v for r in rows for k, v in r.items() if k.endswith("_date") and isinstance(v, dt.date)]
 
 
-def _person(out: _Out, pid: int, p: dict[str, Any], records: dict[str, list[dict[str, Any]]]) -> dt.date | None:
+def _person(
+    out: _Out, pid: int, p: dict[str, Any], records: dict[str, list[dict[str, Any]]]
+) -> dt.date | None:
     """person and observation_period rows; returns the first registry date (None: no dated record)."""
     dates = _dates([p, *(r for name in records for r in records[name])])
-    out.add("person", person_id=pid, gender_concept_id=term.omop("gender")[p["sex"]], year_of_birth=p["birth_year"],
-            race_concept_id=0, ethnicity_concept_id=0, person_source_value=str(p["code"]),
-            gender_source_value=p["sex"], care_site_source_value=p.get("site_code"))
+    out.add(
+        "person",
+        person_id=pid,
+        gender_concept_id=term.omop("gender")[p["sex"]],
+        year_of_birth=p["birth_year"],
+        race_concept_id=0,
+        ethnicity_concept_id=0,
+        person_source_value=str(p["code"]),
+        gender_source_value=p["sex"],
+        care_site_source_value=p.get("site_code"),
+    )
     if not dates:
         return None
-    out.add("observation_period", person_id=pid, observation_period_start_date=min(dates),
-            observation_period_end_date=max(dates), period_type_concept_id=out.type_concept)
+    out.add(
+        "observation_period",
+        person_id=pid,
+        observation_period_start_date=min(dates),
+        observation_period_end_date=max(dates),
+        period_type_concept_id=out.type_concept,
+    )
     return min(dates)
 
 
@@ -147,19 +230,37 @@ def _conditions(out: _Out, pid: int, p: dict[str, Any], first: dt.date, aes: lis
     start = p.get("sle_diagnosis_date") or first
     source = "SLE" if p.get("sle_diagnosis_date") else "SLE (diagnosis date unknown: first registry record)"
     common = {"person_id": pid, "condition_type_concept_id": out.type_concept}
-    out.add("condition_occurrence", **common, condition_concept_id=term.condition("sle")["omop_concept_id"],
-            condition_start_date=start, condition_source_value=source)
+    out.add(
+        "condition_occurrence",
+        **common,
+        condition_concept_id=term.condition("sle")["omop_concept_id"],
+        condition_start_date=start,
+        condition_source_value=source,
+    )
     ln_class = p.get("nephritis_class")
     classes = [LN_WHO_CLASS[c] for c in ln_class.split("+")] if ln_class else []
     if not classes and "renal" in (p.get("organ_involvement") or []):
         classes = [LN_GENERIC]
     for concept in classes:
-        out.add("condition_occurrence", **common, condition_concept_id=concept, condition_start_date=start,
-                condition_source_value=f"lupus nephritis ISN/RPS class {ln_class}" if ln_class else "lupus nephritis")
+        out.add(
+            "condition_occurrence",
+            **common,
+            condition_concept_id=concept,
+            condition_start_date=start,
+            condition_source_value=f"lupus nephritis ISN/RPS class {ln_class}"
+            if ln_class
+            else "lupus nephritis",
+        )
     for a in aes:
         label = a["category"] + (f": {a['term']}" if a.get("term") else "")
-        out.add("condition_occurrence", **common, condition_concept_id=0, condition_start_date=a["onset_date"],
-                condition_end_date=a.get("resolution_date"), condition_source_value=f"adverse event {label}"[:50])
+        out.add(
+            "condition_occurrence",
+            **common,
+            condition_concept_id=0,
+            condition_start_date=a["onset_date"],
+            condition_end_date=a.get("resolution_date"),
+            condition_source_value=f"adverse event {label}"[:50],
+        )
 
 
 def _procedures(out: _Out, pid: int, courses: list[dict[str, Any]]) -> None:
@@ -168,67 +269,132 @@ def _procedures(out: _Out, pid: int, courses: list[dict[str, Any]]) -> None:
             if c.get(phase) is None:
                 continue
             name = phase.removesuffix("_date").removesuffix("_start")
-            out.add("procedure_occurrence", person_id=pid, procedure_concept_id=0, procedure_date=c[phase],
-                    procedure_type_concept_id=out.type_concept,
-                    quantity=float(c["number_of_infusions"]) if phase == "infusion_date" and c.get("number_of_infusions") else None,
-                    procedure_source_value=f"{c['therapy']}:{name}")
+            out.add(
+                "procedure_occurrence",
+                person_id=pid,
+                procedure_concept_id=0,
+                procedure_date=c[phase],
+                procedure_type_concept_id=out.type_concept,
+                quantity=float(c["number_of_infusions"])
+                if phase == "infusion_date" and c.get("number_of_infusions")
+                else None,
+                procedure_source_value=f"{c['therapy']}:{name}",
+            )
 
 
 def _drugs(out: _Out, pid: int, drugs: list[dict[str, Any]]) -> None:
     for d in drugs:
         known = term.drug(d["drug"])
-        out.add("drug_exposure", person_id=pid, drug_concept_id=known["omop_concept_id"] if known else 0,
-                drug_exposure_start_date=d["admin_date"], drug_exposure_end_date=d["admin_date"],
-                drug_type_concept_id=out.type_concept, quantity=d["dose"], sig=d["purpose"],
-                drug_source_value=str(d["drug"])[:50], dose_unit_source_value=d["unit"])
+        out.add(
+            "drug_exposure",
+            person_id=pid,
+            drug_concept_id=known["omop_concept_id"] if known else 0,
+            drug_exposure_start_date=d["admin_date"],
+            drug_exposure_end_date=d["admin_date"],
+            drug_type_concept_id=out.type_concept,
+            quantity=d["dose"],
+            sig=d["purpose"],
+            drug_source_value=str(d["drug"])[:50],
+            dose_unit_source_value=d["unit"],
+        )
 
 
 def _sledai(v: dict[str, Any]) -> int | None:
     descriptors = {d: v.get(d) for d in vocab.SLEDAI_2K_DESCRIPTORS}
     if any(value is None for value in descriptors.values()):
         return None
-    return score_sledai_2k({"descriptors": descriptors, "window_days": v.get("sledai_window_days") or 10}).sledai_2k
+    return score_sledai_2k(
+        {"descriptors": descriptors, "window_days": v.get("sledai_window_days") or 10}
+    ).sledai_2k
 
 
 def _visits(out: _Out, pid: int, visits: list[dict[str, Any]]) -> None:
     for v in visits:
-        visit = out.add("visit_occurrence", person_id=pid, visit_concept_id=term.omop("outpatient_visit_concept_id"),
-                        visit_start_date=v["visit_date"], visit_end_date=v["visit_date"],
-                        visit_type_concept_id=out.type_concept, visit_source_value="SLE assessment")
-        out.add("condition_occurrence", person_id=pid, condition_concept_id=term.condition("sle")["omop_concept_id"],
-                condition_start_date=v["visit_date"], condition_type_concept_id=out.type_concept,
-                visit_occurrence_id=visit, condition_source_value="SLE (registry assessment visit)")
+        visit = out.add(
+            "visit_occurrence",
+            person_id=pid,
+            visit_concept_id=term.omop("outpatient_visit_concept_id"),
+            visit_start_date=v["visit_date"],
+            visit_end_date=v["visit_date"],
+            visit_type_concept_id=out.type_concept,
+            visit_source_value="SLE assessment",
+        )
+        out.add(
+            "condition_occurrence",
+            person_id=pid,
+            condition_concept_id=term.condition("sle")["omop_concept_id"],
+            condition_start_date=v["visit_date"],
+            condition_type_concept_id=out.type_concept,
+            visit_occurrence_id=visit,
+            condition_source_value="SLE (registry assessment visit)",
+        )
         total = _sledai(v)
         if total is not None:
-            out.add("measurement", person_id=pid, measurement_concept_id=SLEDAI_CONCEPT, measurement_date=v["visit_date"],
-                    measurement_type_concept_id=out.type_concept, value_as_number=float(total), unit_concept_id=0,
-                    measurement_source_value="SLEDAI-2K", unit_source_value=None, value_source_value=str(total))
+            out.add(
+                "measurement",
+                person_id=pid,
+                measurement_concept_id=SLEDAI_CONCEPT,
+                measurement_date=v["visit_date"],
+                measurement_type_concept_id=out.type_concept,
+                value_as_number=float(total),
+                unit_concept_id=0,
+                measurement_source_value="SLEDAI-2K",
+                unit_source_value=None,
+                value_source_value=str(total),
+            )
 
 
 def _labs(out: _Out, pid: int, labs: list[dict[str, Any]]) -> None:
     for lab in labs:
         concept = term.analyte_code(lab["analyte"]).omop_concept_id
         unit = term.unit_codes(lab["analyte"], lab["unit"])
-        out.add("measurement", person_id=pid, measurement_concept_id=concept or 0, measurement_date=lab["result_date"],
-                measurement_type_concept_id=out.type_concept, value_as_number=float(lab["value"]),
-                unit_concept_id=unit[0] if unit else 0, measurement_source_value=lab["analyte"],
-                unit_source_value=lab["unit"], value_source_value=repr(float(lab["value"])))
+        out.add(
+            "measurement",
+            person_id=pid,
+            measurement_concept_id=concept or 0,
+            measurement_date=lab["result_date"],
+            measurement_type_concept_id=out.type_concept,
+            value_as_number=float(lab["value"]),
+            unit_concept_id=unit[0] if unit else 0,
+            measurement_source_value=lab["analyte"],
+            unit_source_value=lab["unit"],
+            value_source_value=repr(float(lab["value"])),
+        )
 
 
 def _events(out: _Out, pid: int, p: dict[str, Any], first: dt.date, events: list[dict[str, Any]]) -> None:
     for e in events:
         if e["event_type"] == "death":
             if not any(r["person_id"] == pid for r in out.rows["death"]):
-                out.rows["death"].append({"person_id": pid, "death_date": e["event_date"], "death_type_concept_id": out.type_concept,
-                                          "cause_concept_id": 0, "cause_source_value": (e.get("cause") or None) and str(e["cause"])[:50]})
+                out.rows["death"].append(
+                    {
+                        "person_id": pid,
+                        "death_date": e["event_date"],
+                        "death_type_concept_id": out.type_concept,
+                        "cause_concept_id": 0,
+                        "cause_source_value": (e.get("cause") or None) and str(e["cause"])[:50],
+                    }
+                )
             continue
-        out.add("observation", person_id=pid, observation_concept_id=0, observation_date=e["event_date"],
-                observation_type_concept_id=out.type_concept, value_as_string=e.get("severity"),
-                observation_source_value=e["event_type"])
+        out.add(
+            "observation",
+            person_id=pid,
+            observation_concept_id=0,
+            observation_date=e["event_date"],
+            observation_type_concept_id=out.type_concept,
+            value_as_string=e.get("severity"),
+            observation_source_value=e["event_type"],
+        )
     for name in p.get("prior_therapies") or []:
-        out.add("observation", person_id=pid, observation_concept_id=0, observation_date=first,
-                observation_type_concept_id=out.type_concept, value_as_string=str(name)[:60],
-                observation_source_value="prior_therapy")
+        out.add(
+            "observation",
+            person_id=pid,
+            observation_concept_id=0,
+            observation_date=first,
+            observation_type_concept_id=out.type_concept,
+            value_as_string=str(name)[:60],
+            observation_source_value="prior_therapy",
+        )
 
 
 def omop_rows(records: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
@@ -295,7 +461,9 @@ def _concept_notes(path: Path, tables: dict[str, pa.Table]) -> None:
         writer.writerow(["concept_id", "concept_name", "verified", "source"])
         for concept in sorted(used):
             r = notes.get(concept, {})
-            writer.writerow([concept, r.get("concept_name", ""), r.get("verified", "no"), r.get("source", "")])
+            writer.writerow(
+                [concept, r.get("concept_name", ""), r.get("verified", "no"), r.get("source", "")]
+            )
 
 
 def export_omop(
@@ -314,13 +482,26 @@ def export_omop(
     rows, left_out = omop_rows(as_records(frames, identified=identified))
     tables = {name: _arrow(name, rows.get(name, [])) for name in TABLES}
     counts = {name: t.num_rows for name, t in tables.items()}
-    with rio.audited_output(engine, out, kind="omop", identified=identified, actor=actor, reason=reason,
-                            rows=counts, directory=True, overwrite=overwrite) as target:
+    with rio.audited_output(
+        engine,
+        out,
+        kind="omop",
+        identified=identified,
+        actor=actor,
+        reason=reason,
+        rows=counts,
+        directory=True,
+        overwrite=overwrite,
+    ) as target:
         for name, table in {**tables, **vocabulary_tables()}.items():
             pq.write_table(table, target / f"{name}.parquet")
         _concept_notes(target / "concept_notes.csv", tables)
-        manifest = {"lupuscell_version": __version__, "format": "omop-cdm-5.4",
-                    "mode": "identified" if identified else "de-identified", "rows": counts,
-                    "left_out": {"count": len(left_out), "reason": "no birth year or no dated record"}}
+        manifest = {
+            "lupuscell_version": __version__,
+            "format": "omop-cdm-5.4",
+            "mode": "identified" if identified else "de-identified",
+            "rows": counts,
+            "left_out": {"count": len(left_out), "reason": "no birth year or no dated record"},
+        }
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return OmopExport(out=out, rows=counts, left_out=left_out, identified=identified)

@@ -43,7 +43,6 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from lupuscell.interop._registry_io import ImportReport, Rows, SourceRef, import_rows
-from lupuscell.registry.exchange import JSON_FIELDS
 from lupuscell.interop.redcap_mapping import (
     AnalyteMap,
     FieldMap,
@@ -63,6 +62,7 @@ from lupuscell.interop.redcap_project import (
     read_text,
     token_from_env,
 )
+from lupuscell.registry.exchange import JSON_FIELDS
 
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
 
@@ -117,8 +117,8 @@ def _value(ctx: _Context, record: Record, fm: FieldMap) -> Any:
     if fm.instance:
         return record.get("redcap_repeat_instance") or 1
     if fm.checkbox is not None:
-        definition = ctx.dictionary.fields[fm.checkbox]
-        ticked = [c for c in definition.choices if record.get(f"{fm.checkbox}___{c.lower()}") == "1"]
+        box = ctx.dictionary.fields[fm.checkbox]
+        ticked = [c for c in box.choices if record.get(f"{fm.checkbox}___{c.lower()}") == "1"]
         return [_coded(ctx, fm.checkbox, c, fm.codes) for c in ticked]
     assert fm.field is not None
     text = record.get(fm.field)
@@ -127,7 +127,9 @@ def _value(ctx: _Context, record: Record, fm: FieldMap) -> Any:
     definition = ctx.dictionary.fields.get(fm.field)
     if fm.split is not None:
         return [part.strip() for part in text.split(fm.split) if part.strip()]
-    if fm.codes is not None or (definition is not None and (definition.choices or definition.type in BOOLEAN_TYPES)):
+    if fm.codes is not None or (
+        definition is not None and (definition.choices or definition.type in BOOLEAN_TYPES)
+    ):
         return _coded(ctx, fm.field, text, fm.codes)
     if definition is not None and definition.is_date:
         return _date(text, ctx.mapping.date_format)
@@ -165,7 +167,9 @@ def _filled(ctx: _Context, record: Record, tm: TableMap) -> bool:
     return any(record.get(n) for n in names if n != ctx.mapping.record_id)
 
 
-def _mapped(ctx: _Context, record: Record, fields: dict[str, FieldMap], location: str, table: str, rows: Rows) -> dict[str, Any] | None:
+def _mapped(
+    ctx: _Context, record: Record, fields: dict[str, FieldMap], location: str, table: str, rows: Rows
+) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     ok = True
     for name, fm in fields.items():
@@ -190,7 +194,11 @@ def _patient_row(ctx: _Context, record: Record, code: str, location: str, rows: 
     fields = {**tm.fields, "site_code": ctx.mapping.site}
     data = _mapped(ctx, record, fields, location, "patients", rows)
     if data is not None:
-        rows.add("patients", {"code": code, **data}, SourceRef(location, {"code": ctx.mapping.record_id, **_sources(fields)}))
+        rows.add(
+            "patients",
+            {"code": code, **data},
+            SourceRef(location, {"code": ctx.mapping.record_id, **_sources(fields)}),
+        )
 
 
 def _lab_rows(ctx: _Context, record: Record, tm: TableMap, code: str, location: str, rows: Rows) -> None:
@@ -202,8 +210,13 @@ def _lab_rows(ctx: _Context, record: Record, tm: TableMap, code: str, location: 
         unit = _unit(ctx, record, am, location, rows)
         if base is None or unit is None:
             continue
-        sources = {**_sources(tm.fields), "value": am.value, "unit": am.unit_field or "(mapping unit)",
-                   "analyte": f"(mapping analyte of {am.value})", "patient_code": ctx.mapping.record_id}
+        sources = {
+            **_sources(tm.fields),
+            "value": am.value,
+            "unit": am.unit_field or "(mapping unit)",
+            "analyte": f"(mapping analyte of {am.value})",
+            "patient_code": ctx.mapping.record_id,
+        }
         row = {"patient_code": code, **base, "analyte": am.analyte, "value": value, "unit": unit}
         rows.add("lab_results", row, SourceRef(location, sources))
 
@@ -214,8 +227,12 @@ def _unit(ctx: _Context, record: Record, am: AnalyteMap, location: str, rows: Ro
     assert am.unit_field is not None and am.unit_codes is not None
     code = record.get(am.unit_field)
     if code == "":
-        rows.problem(location, "lab_results", f"{am.unit_field} (lab_results.unit)",
-                     f"no unit given for {am.value}; a value without a unit is never guessed")
+        rows.problem(
+            location,
+            "lab_results",
+            f"{am.unit_field} (lab_results.unit)",
+            f"no unit given for {am.value}; a value without a unit is never guessed",
+        )
         return None
     try:
         return str(_coded(ctx, am.unit_field, code, am.unit_codes))
@@ -224,7 +241,9 @@ def _unit(ctx: _Context, record: Record, am: AnalyteMap, location: str, rows: Ro
         return None
 
 
-def _table_rows(ctx: _Context, record: Record, table: str, tm: TableMap, code: str, location: str, rows: Rows) -> None:
+def _table_rows(
+    ctx: _Context, record: Record, table: str, tm: TableMap, code: str, location: str, rows: Rows
+) -> None:
     if table == "lab_results" and tm.analytes is not None:
         _lab_rows(ctx, record, tm, code, location, rows)
         return
@@ -235,10 +254,16 @@ def _table_rows(ctx: _Context, record: Record, table: str, tm: TableMap, code: s
         fields["course_no"] = FieldMap(value=1)
     data = _mapped(ctx, record, fields, location, table, rows)
     if data is not None:
-        rows.add(table, {"patient_code": code, **data}, SourceRef(location, {"patient_code": ctx.mapping.record_id, **_sources(fields)}))
+        rows.add(
+            table,
+            {"patient_code": code, **data},
+            SourceRef(location, {"patient_code": ctx.mapping.record_id, **_sources(fields)}),
+        )
 
 
-def records_to_rows(dictionary: Dictionary, records: Iterable[Record], mapping: RedcapMapping, records_name: str) -> Rows:
+def records_to_rows(
+    dictionary: Dictionary, records: Iterable[Record], mapping: RedcapMapping, records_name: str
+) -> Rows:
     """Registry rows (with provenance) of a REDCap records export; problems collected, not raised."""
     ctx = _Context(dictionary, mapping, records_name)
     rows = Rows()
@@ -291,8 +316,17 @@ def import_redcap_files(
     the_dictionary = read_dictionary(read_text(dictionary, "--dictionary"), dictionary.name)
     with open_records(records) as handle:
         return _import(
-            engine, the_dictionary, iter_records(handle, records.name), the_mapping, mapping.name, records.name,
-            actor=actor, reason=reason, source=f"redcap:{records}", partial=partial, progress=progress,
+            engine,
+            the_dictionary,
+            iter_records(handle, records.name),
+            the_mapping,
+            mapping.name,
+            records.name,
+            actor=actor,
+            reason=reason,
+            source=f"redcap:{records}",
+            partial=partial,
+            progress=progress,
         )
 
 
@@ -313,6 +347,15 @@ def import_redcap_api(
     the_dictionary = read_dictionary(export.dictionary, "API metadata")
     records = iter_records(io.StringIO(export.records), "API records")
     return _import(
-        engine, the_dictionary, records, the_mapping, mapping.name, "API records",
-        actor=actor, reason=reason, source=f"redcap-api:{url}", partial=partial, progress=progress,
+        engine,
+        the_dictionary,
+        records,
+        the_mapping,
+        mapping.name,
+        "API records",
+        actor=actor,
+        reason=reason,
+        source=f"redcap-api:{url}",
+        partial=partial,
+        progress=progress,
     )

@@ -128,7 +128,9 @@ def _column(table: str, source: str) -> Column:
     name = f"{prefix}_{source}"
     kind = _annotation(table, source)
     if source in CODE_LISTS:
-        return Column(table, source, name, "checkbox" if "list" in kind else "dropdown", choices=CODE_LISTS[source])
+        return Column(
+            table, source, name, "checkbox" if "list" in kind else "dropdown", choices=CODE_LISTS[source]
+        )
     if source in rio.exchange.LIST_FIELDS:
         return Column(table, source, name, "notes", note="separate items with ;")
     if source in rio.exchange.JSON_FIELDS:
@@ -156,8 +158,12 @@ def _columns(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[Column]]:
 
 
 def _dictionary_rows(columns: Mapping[str, list[Column]], record_label: str) -> Iterator[dict[str, str]]:
-    yield {"Variable / Field Name": RECORD_ID, "Form Name": "patient", "Field Type": "text",
-           "Field Label": record_label}
+    yield {
+        "Variable / Field Name": RECORD_ID,
+        "Form Name": "patient",
+        "Field Type": "text",
+        "Field Label": record_label,
+    }
     for table, cols in columns.items():
         for col in cols:
             yield {
@@ -177,7 +183,9 @@ def _cell(col: Column, value: Any) -> dict[str, str]:
     """REDCap raw value(s) of one registry value (checkboxes give one column per choice)."""
     if col.kind == "checkbox":
         ticked = set(value) if isinstance(value, list | tuple) else set()
-        return {f"{col.name}___{i}": "1" if code in ticked else "0" for i, code in enumerate(col.choices, start=1)}
+        return {
+            f"{col.name}___{i}": "1" if code in ticked else "0" for i, code in enumerate(col.choices, start=1)
+        }
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
         return {col.name: ""}
     if col.kind == "dropdown":
@@ -204,17 +212,26 @@ def _header(columns: Mapping[str, list[Column]]) -> list[str]:
     return header
 
 
-def _records(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[Column]], key: str) -> Iterator[dict[str, str]]:
+def _records(
+    frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[Column]], key: str
+) -> Iterator[dict[str, str]]:
     patients = frames["patients"]
     children: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for table in list(FORMS)[1:]:
         frame = frames[table].astype(object).where(frames[table].notna(), None)
         for row in frame.to_dict(orient="records"):
-            children.setdefault(str(row[key]), {}).setdefault(table, []).append(row)
+            children.setdefault(str(row[key]), {}).setdefault(table, []).append(
+                {str(k): v for k, v in row.items()}
+            )
     pkey = "code" if key == "patient_code" else "subject_id"
     for row in patients.astype(object).where(patients.notna(), None).to_dict(orient="records"):
         rid = str(row[pkey])
-        out = {RECORD_ID: rid, "redcap_repeat_instrument": "", "redcap_repeat_instance": "", "patient_complete": "2"}
+        out = {
+            RECORD_ID: rid,
+            "redcap_repeat_instrument": "",
+            "redcap_repeat_instance": "",
+            "patient_complete": "2",
+        }
         for col in columns["patients"]:
             out.update(_cell(col, row.get(col.source)))
         yield out
@@ -222,8 +239,12 @@ def _records(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[Colu
             form = FORMS[table][0]
             for instance, child in enumerate(rows, start=1):
                 number = child.get("course_no") if table == "therapy_courses" else instance
-                rec = {RECORD_ID: rid, "redcap_repeat_instrument": form, "redcap_repeat_instance": str(number),
-                       f"{form}_complete": "2"}
+                rec = {
+                    RECORD_ID: rid,
+                    "redcap_repeat_instrument": form,
+                    "redcap_repeat_instance": str(number),
+                    f"{form}_complete": "2",
+                }
                 for col in columns[table]:
                     rec.update(_cell(col, child.get(col.source)))
                 yield rec
@@ -283,8 +304,15 @@ def export_redcap(
     rows = {name: len(frame) for name, frame in frames.items()}
     repeating = [FORMS[t][0] for t in list(FORMS)[1:]]
     with rio.audited_output(
-        engine, out, kind="redcap", identified=identified, actor=actor, reason=reason, rows=rows,
-        directory=True, overwrite=overwrite,
+        engine,
+        out,
+        kind="redcap",
+        identified=identified,
+        actor=actor,
+        reason=reason,
+        rows=rows,
+        directory=True,
+        overwrite=overwrite,
     ) as target:
         label = "Registry patient code" if identified else "Subject id (de-identified)"
         _write_csv(target / FILES[0], list(HEADERS), _dictionary_rows(columns, label))
@@ -294,15 +322,23 @@ def export_redcap(
             mapping = _mapping(columns, frames["sites"])
             (target / FILES[2]).write_text(
                 "# Mapping written by lupuscell export redcap: imports these records back.\n"
-                + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True), encoding="utf-8")
+                + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True),
+                encoding="utf-8",
+            )
             files.append(FILES[2])
         manifest = {
-            "lupuscell_version": __version__, "format": "redcap", "mode": "identified" if identified else "de-identified",
-            "de_identification": [] if identified else list(rio.DEIDENTIFICATION), "rows": rows,
-            "repeating_instruments": repeating, "files": files,
+            "lupuscell_version": __version__,
+            "format": "redcap",
+            "mode": "identified" if identified else "de-identified",
+            "de_identification": [] if identified else list(rio.DEIDENTIFICATION),
+            "rows": rows,
+            "repeating_instruments": repeating,
+            "files": files,
         }
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return RedcapExport(out=out, files=files, rows=rows, identified=identified, repeating_instruments=repeating)
+    return RedcapExport(
+        out=out, files=files, rows=rows, identified=identified, repeating_instruments=repeating
+    )
 
 
 def _write_csv(path: Path, header: list[str], rows: Iterator[dict[str, str]]) -> None:

@@ -177,7 +177,9 @@ def _field_problems(
                     )
 
 
-def _table_problems(table: str, tm: TableMap, dictionary: Dictionary, mapping: RedcapMapping) -> Iterator[Problem]:
+def _table_problems(
+    table: str, tm: TableMap, dictionary: Dictionary, mapping: RedcapMapping
+) -> Iterator[Problem]:
     where = f"tables.{table}"
     if table not in LAYOUT or table == "sites":
         yield Problem(where, "(table)", f"unknown registry table; use one of {', '.join(TABLE_NAMES[1:])}")
@@ -187,7 +189,9 @@ def _table_problems(table: str, tm: TableMap, dictionary: Dictionary, mapping: R
     known = set(LAYOUT[table].fields)
     for name, fm in tm.fields.items():
         if name not in known or name in ("patient_code", "code", "site_code"):
-            yield Problem(f"{where}.fields", name, f"not a field of {table} (fields: {', '.join(sorted(known))})")
+            yield Problem(
+                f"{where}.fields", name, f"not a field of {table} (fields: {', '.join(sorted(known))})"
+            )
             continue
         for message in _field_problems(where, fm, tm.form, dictionary, mapping.record_id):
             yield Problem(f"{where}.fields", name, message)
@@ -202,7 +206,9 @@ def _analyte_problems(where: str, am: AnalyteMap, form: str, dictionary: Diction
         if name is not None and name not in dictionary.fields:
             yield Problem(where, name, "REDCap field is not in the data dictionary")
         elif name is not None and dictionary.fields[name].form != form:
-            yield Problem(where, name, f"REDCap field is on form {dictionary.fields[name].form!r}, not {form!r}")
+            yield Problem(
+                where, name, f"REDCap field is on form {dictionary.fields[name].form!r}, not {form!r}"
+            )
     for unit in [am.unit] if am.unit is not None else list((am.unit_codes or {}).values()):
         try:
             units.unit_rule(am.analyte, str(unit))
@@ -229,6 +235,9 @@ def check_mapping(mapping: RedcapMapping, dictionary: Dictionary, name: str) -> 
     if "patients" not in mapping.tables:
         problems.append(Problem(name, "tables", "a patients table (demographics form) is required"))
     for table, tm in mapping.tables.items():
-        problems += [Problem(f"{name} {p.record}", p.field, p.message) for p in _table_problems(table, tm, dictionary, mapping)]
+        problems += [
+            Problem(f"{name} {p.record}", p.field, p.message)
+            for p in _table_problems(table, tm, dictionary, mapping)
+        ]
     if problems:
         raise ValidationError(problems)

@@ -122,8 +122,12 @@ def read_dictionary(text: str, name: str) -> Dictionary:
     headers = [DICTIONARY_HEADERS.get(h, h) for h in (reader.fieldnames or [])]
     if "field_name" not in headers or "form_name" not in headers or "field_type" not in headers:
         raise ValidationError(
-            Problem(name, "(header)", "not a REDCap data dictionary: needs 'Variable / Field Name' "
-                    "(or field_name), 'Form Name' and 'Field Type' columns")
+            Problem(
+                name,
+                "(header)",
+                "not a REDCap data dictionary: needs 'Variable / Field Name' "
+                "(or field_name), 'Form Name' and 'Field Type' columns",
+            )
         )
     fields: dict[str, FieldDef] = {}
     problems = []
@@ -223,7 +227,9 @@ def token_from_env(variable: str) -> str:
     token = os.environ.get(variable, "").strip()
     if not token:
         raise ValidationError(
-            Problem("--token-env", variable, "environment variable is not set or empty (it must hold the token)")
+            Problem(
+                "--token-env", variable, "environment variable is not set or empty (it must hold the token)"
+            )
         )
     return token
 
@@ -240,7 +246,11 @@ def fetch_api(url: str, token: str) -> ApiExport:
         project = Project(url, token)
     except AssertionError:  # PyCap's token check; its message repeats the token, so it is not shown
         raise ValidationError(
-            Problem(url, "--token-env", "the variable does not hold a REDCap API token (PyCap expects 32 characters)")
+            Problem(
+                url,
+                "--token-env",
+                "the variable does not hold a REDCap API token (PyCap expects 32 characters)",
+            )
         ) from None
     try:
         dictionary = project.export_metadata(format_type="csv")
