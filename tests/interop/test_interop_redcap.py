@@ -101,12 +101,16 @@ def _edited(tmp_path: Path, edits: dict[tuple[str, str, str], str]) -> Path:
         row = next(
             r
             for r in rows
-            if (r["record_id"] == record
-            and r["redcap_repeat_instrument"] == instrument
-            and r.get(field, "") != "")
-            or (r["record_id"] == record
-            and r["redcap_repeat_instrument"] == instrument
-            and field.startswith(instrument[:3]))
+            if (
+                r["record_id"] == record
+                and r["redcap_repeat_instrument"] == instrument
+                and r.get(field, "") != ""
+            )
+            or (
+                r["record_id"] == record
+                and r["redcap_repeat_instrument"] == instrument
+                and field.startswith(instrument[:3])
+            )
         )
         row[field] = value
     path = tmp_path / "records.csv"

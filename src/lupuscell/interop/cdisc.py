@@ -23,7 +23,7 @@ required transport format, "Study Data Technical Conformance Guide"), and ``defi
 
 De-identified by default, with the registry's rules (:data:`lupuscell.interop._registry_io.DEIDENTIFICATION`):
 random subject ids, no calendar dates (``TRTSDT``, ``STARTDT``, ``ADT`` are left out; study days
-stay), age top-coded at 90, death causes coded. ``identified=True`` keeps the codes and dates.
+stay), age in whole years top-coded at 90, death causes coded. ``identified=True`` keeps the codes and dates.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _adsl(ds: AnalysisDatasets, ctx: _Context) -> pd.DataFrame:
     adsl = ds.adsl.copy()
     code = adsl["USUBJID"].astype(str)
     if not ctx.identified:
-        adsl["AGE"] = adsl["AGE"].clip(upper=AGE_TOP_CODE)
+        adsl["AGE"] = np.floor(adsl["AGE"].astype(float)).clip(upper=AGE_TOP_CODE)  # whole years, top-coded
         adsl["DTHCAUS"] = [rio.death_cause_category(c, None) for c in adsl["DTHCAUS"]]
     out = pd.DataFrame({v["name"]: _column(adsl, v, ctx, code) for v in variables("ADSL", ctx.identified)})
     return out.sort_values("USUBJID", kind="stable").reset_index(drop=True)
