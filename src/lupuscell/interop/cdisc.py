@@ -103,7 +103,7 @@ def _adsl(ds: AnalysisDatasets, ctx: _Context) -> pd.DataFrame:
     adsl = ds.adsl.copy()
     code = adsl["USUBJID"].astype(str)
     if not ctx.identified:
-        adsl["AGE"] = np.floor(adsl["AGE"].astype(float)).clip(upper=AGE_TOP_CODE)  # whole years, top-coded
+        adsl["AGE"] = np.minimum(np.floor(adsl["AGE"].astype(float)), AGE_TOP_CODE)  # whole years, top-coded
         adsl["DTHCAUS"] = [rio.death_cause_category(c, None) for c in adsl["DTHCAUS"]]
     out = pd.DataFrame({v["name"]: _column(adsl, v, ctx, code) for v in variables("ADSL", ctx.identified)})
     return out.sort_values("USUBJID", kind="stable").reset_index(drop=True)
