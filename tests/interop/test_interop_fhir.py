@@ -113,6 +113,10 @@ def test_bad_bundle_every_problem_named_and_nothing_written(
     course = _entry(bad, "Procedure")
     course["code"]["coding"][0]["code"] = "stem_cell_magic"  # wrong lupuscell code
     _entry(bad, "AdverseEvent")["date"] = "2021-03"  # a partial date
+    platelets = _entry(
+        bad, "Observation", lambda r: any(c.get("code") == "777-3" for c in r["code"]["coding"])
+    )
+    platelets["valueQuantity"] = {"value": 180, "unit": "plates/furlong"}  # a unit that does not exist
     drug = _entry(bad, "MedicationAdministration")
     del drug["category"]  # missing required field
     path = tmp_path / "bad.json"
@@ -125,6 +129,10 @@ def test_bad_bundle_every_problem_named_and_nothing_written(
     assert "code.coding (therapy_courses.therapy): unknown therapy 'stem_cell_magic'" in text
     assert "date: date '2021-03' is partial" in text
     assert "category (drug_administrations.purpose): is required" in text
+    assert (
+        "valueQuantity.unit (lab_results.unit): unit 'plates/furlong' is not accepted for analyte 'platelets'"
+        in text
+    )
     assert (
         "is not a Patient read from this Bundle (and " in text
     )  # the rejected patient's records, counted once
