@@ -14,6 +14,7 @@ from lupuscell import __version__
 from lupuscell.cli import (
     design_cmd,
     evidence_cmd,
+    interop_cmd,
     outcomes_cmd,
     predict_cmd,
     protocols_cmd,
@@ -66,6 +67,7 @@ for _module in (
     screen_cmd,
     synth_omop_cmd,
     trials_cmd,
+    interop_cmd,
     predict_cmd,
     web_cmd,
 ):

@@ -75,16 +75,38 @@ def db_current(db: str | None = DB_OPTION) -> None:
 # --------------------------------------------------------------------------- import / export
 
 
+import_app = typer.Typer(help="Import data into the registry (CSV/Parquet folder, or a subcommand).")
+export_app = typer.Typer(help="Export the registry (CSV/Parquet folder, or a subcommand).")
+
+
+def _required(ctx: typer.Context, **given: Any) -> None:
+    """The options a group callback needs when it runs as the command itself (no subcommand):
+    missing ones fail exactly as a required option does (Click's "Missing option", exit 2)."""
+    for name, value in given.items():
+        if value is None:
+            param = next(p for p in ctx.command.params if p.name == name)
+            param.required = True
+            try:
+                param.process_value(ctx, None)
+            finally:
+                param.required = False
+
+
+@import_app.callback(invoke_without_command=True)
 def import_(
-    source: Path = typer.Option(..., "--from", help="Directory with one file per table.", show_default=False),
+    ctx: typer.Context,
+    source: Path = typer.Option(None, "--from", help="Directory with one file per table.", show_default=False),
     fmt: str | None = typer.Option(None, "--format", help="csv or parquet (default: detected)."),
     reason: str = typer.Option(
-        ..., "--reason", help="Why the data are loaded (audit log).", show_default=False
+        None, "--reason", help="Why the data are loaded (audit log).", show_default=False
     ),
     db: str | None = DB_OPTION,
     actor: str | None = ACTOR_OPTION,
 ) -> None:
     """Import CSV/Parquet files (one per table, keyed by patient code), all or nothing."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _required(ctx, source=source, reason=reason)
     from rich.progress import Progress
 
     from lupuscell.registry.exchange import TABLES, import_directory
@@ -107,8 +129,10 @@ def import_(
     emit({"imported": counts})
 
 
+@export_app.callback(invoke_without_command=True)
 def export(
-    dest: Path = typer.Option(..., "--out", help="Directory to write (created).", show_default=False),
+    ctx: typer.Context,
+    dest: Path = typer.Option(None, "--out", help="Directory to write (created).", show_default=False),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     identified: bool = typer.Option(
         False, "--identified", help="Export as stored (codes, dates); requires --reason; audited."
@@ -121,6 +145,9 @@ def export(
     actor: str | None = ACTOR_OPTION,
 ) -> None:
     """Export every table, de-identified by default (see docs/registry/import_export.md)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _required(ctx, dest=dest)
     from lupuscell.registry.exchange import export_directory
 
     with registry_errors():
@@ -145,17 +172,17 @@ def export(
     emit({"exported": counts, "mode": mode, "out": str(dest)})
 
 
-COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
-    ("init", init),
-    ("import", import_),
-    ("export", export),
-)
+COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (("init", init),)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this group's commands (and the ``db``, ``patients`` and ``record`` groups)."""
+    """Attach this group's commands (and the ``db``, ``patients`` and ``record`` groups; ``import``
+    and ``export`` are groups whose own options keep working without a subcommand;
+    :mod:`lupuscell.cli.interop_cmd` adds theirs)."""
     for name, command in COMMANDS:
         app.command(name)(command)
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
     app.add_typer(db_app, name="db")
     app.add_typer(patients_app, name="patients")
     app.add_typer(record_app, name="record")

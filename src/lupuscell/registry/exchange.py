@@ -50,6 +50,7 @@ __all__ = [
     "detect_format",
     "export_directory",
     "import_directory",
+    "validated_chunk",
 ]
 
 CHUNK_ROWS = 20_000
@@ -193,6 +194,22 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
 
 
+def validated_chunk(layout: TableLayout, raw: files.RawChunk, source: str) -> bulk.Chunk:
+    """Rows of one table in the exchange layout (cells as in a file: ``course_no``, ``;`` lists,
+    JSON text) as a chunk for :func:`lupuscell.registry.bulk.load_tables`: each row validated
+    with its schema, problems labelled ``<source> row <n>`` (``raw.numbers``), rejected patients
+    and courses remembered so that their dependent rows are counted once. The one reading path
+    of the import files and of :mod:`lupuscell.interop`'s converters."""
+    rows = _validate(layout, raw, source)
+    return bulk.Chunk(
+        tables={layout.name: _frame(rows.rows)},
+        problems=rows.problems,
+        rejected={layout.name: rows.rejected} if rows.rejected else {},
+        schema_checked=True,
+        sources={layout.name: source},
+    )
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -243,16 +260,7 @@ def _chunks(
             continue
         seen = 0
         for raw in files.read_chunks(path, fmt, rows_per_chunk):
-            rows = _validate(layout, raw, path.name)
-            frame = _frame(rows.rows)
-            rejected = {layout.name: rows.rejected} if rows.rejected else {}
-            yield bulk.Chunk(
-                tables={layout.name: frame},
-                problems=rows.problems,
-                rejected=rejected,
-                schema_checked=True,
-                sources={layout.name: path.name},
-            )
+            yield validated_chunk(layout, raw, path.name)
             seen += len(raw.rows)
         if progress is not None:
             progress(layout.name, seen)

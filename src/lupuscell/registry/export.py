@@ -29,7 +29,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +131,15 @@ def _encode_for_file(frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the target folder
 
 
-def _check_target(out: Path, overwrite: bool) -> None:
-    """Refuse a file, a folder of other files, or an earlier export without ``overwrite``."""
+def _check_target(out: Path, overwrite: bool, directory: bool = True) -> None:
+    """Refuse a file, a folder of other files, or an earlier export without ``overwrite``
+    (``directory=False``: the target is one file; ``overwrite`` replaces an existing file)."""
+    if not directory:
+        if out.is_dir():
+            raise ValidationError(Problem(str(out), "--out", "is a folder; give a file name"))
+        if out.exists() and not overwrite:
+            raise ValidationError(Problem(str(out), "--out", "the file exists; use --overwrite to replace it"))
+        return
     if out.exists() and not out.is_dir():
         raise ValidationError(Problem(str(out), "--out", "is an existing file; give a folder to create"))
     if not out.is_dir():
@@ -167,9 +174,7 @@ def _remove_stale(out: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_files(
-    folder: Path, frames: Mapping[str, pd.DataFrame], fmt: str, private: bool, manifest: dict[str, Any]
-) -> None:
+def _write_files(folder: Path, frames: Mapping[str, pd.DataFrame], fmt: str, manifest: dict[str, Any]) -> None:
     for name, frame in frames.items():
         path = folder / f"{name}.{fmt}"
         data = _encode_for_file(frame, fmt)
@@ -177,16 +182,25 @@ def _write_files(
             data.to_csv(path, index=False, date_format="%Y-%m-%d")
         else:
             data.to_parquet(path, index=False)
-        if private:
-            path.chmod(0o600)
-    path = folder / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    if private:
-        path.chmod(0o600)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def _protect(path: Path, identified: bool) -> None:
+    """Identified output private (files 0600, folders 0700); de-identified readable (0644/0755)."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    for item in files:
+        item.chmod(0o600 if identified else 0o644)
+    if path.is_dir():
+        for folder in [path, *(p for p in path.rglob("*") if p.is_dir())]:
+            folder.chmod(0o700 if identified else 0o755)
 
 
 def _move_into_place(partial: Path, out: Path) -> None:
-    """Rename the finished folder to ``out`` (replacing an empty folder or a previous export)."""
+    """Rename the finished folder (or file) to ``out`` (replacing an empty folder, a previous
+    export or, for a file, the file)."""
+    if partial.is_file():
+        partial.replace(out)
+        return
     if out.is_dir() and any(out.iterdir()):
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}{OLD_MARK}", dir=out.parent))
         old.rmdir()
@@ -197,6 +211,63 @@ def _move_into_place(partial: Path, out: Path) -> None:
     if out.is_dir():
         out.rmdir()
     partial.rename(out)
+
+
+# --------------------------------------------------------------------------- audited output
+
+
+@contextlib.contextmanager
+def audited_output(
+    engine: Engine,
+    target: Path,
+    *,
+    kind: str,
+    identified: bool,
+    actor: str,
+    reason: str | None,
+    rows: Mapping[str, int],
+    directory: bool = True,
+    overwrite: bool = False,
+) -> Iterator[Path]:
+    """Yield a private path beside ``target`` to write an export to; move it into place after.
+
+    The rules of the module docstring for every export of registry data (this module's
+    folders and :mod:`lupuscell.interop`'s REDCap, FHIR, CDISC and OMOP files): the target is
+    checked first (:func:`_check_target`; ``directory=False`` for one file), the audit row
+    (action ``export``, ``entity_id`` the mode, ``new_value`` the target, the format ``kind``
+    and ``rows``) is committed before anything is written, the output is written into a
+    temporary folder (0700) beside the target and moved into place when complete (removed on
+    any error), identified output stays private (files 0600, folders 0700). An identified
+    export requires a reason.
+    """
+    actor = audit.require_actor(actor, str(target))
+    if identified:
+        reason = audit.require_reason(reason, str(target), "export identified data")
+    reason = audit.require_reason(reason or f"de-identified {kind} export", str(target), "export")
+    target = target.expanduser().absolute()
+    _check_target(target, overwrite, directory)
+    mode = "identified" if identified else "de-identified"
+    with transaction(engine) as session:
+        audit.log_event(
+            session,
+            action="export",
+            entity="export",
+            actor=actor,
+            reason=reason,
+            entity_id=mode,
+            new_value={"out": str(target), "format": kind, "rows": dict(rows)},
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}{PARTIAL_MARK}", dir=target.parent))
+    try:
+        written = partial if directory else partial / target.name
+        yield written
+        _protect(written, identified)
+        _move_into_place(written, target)
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(partial)
 
 
 # --------------------------------------------------------------------------- export
@@ -241,26 +312,8 @@ def export_directory(
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "rows": counts,
     }
-    with transaction(engine) as session:
-        audit.log_event(
-            session,
-            action="export",
-            entity="export",
-            actor=actor,
-            reason=reason,
-            entity_id=mode,
-            new_value={"out": str(out), "format": fmt, "rows": counts},
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}{PARTIAL_MARK}", dir=out.parent))
-    try:
-        _write_files(partial, frames, fmt, identified, manifest)
-        _move_into_place(partial, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(partial)
-        raise
-    if not identified:
-        out.chmod(0o755)  # mkdtemp made it private; a de-identified export may be shared
+    with audited_output(
+        engine, out, kind=fmt, identified=identified, actor=actor, reason=reason, rows=counts, overwrite=overwrite
+    ) as folder:
+        _write_files(folder, frames, fmt, manifest)
     return counts
