@@ -52,8 +52,9 @@ Why hand-written
 ----------------
 No maintained Python implementation exists; Python users call the R package ``IPDfromKM``
 through rpy2. R ``IPDfromKM`` (``preprocess``, ``getIPD``, ``survreport``) is the reference
-this module follows; lifelines is used for every Kaplan-Meier estimate, confidence interval,
-median and log-rank test downstream.
+this module follows; downstream, every Kaplan-Meier estimate, confidence interval and median
+is the analysis Kaplan-Meier (:func:`lupuscell.analysis.survival.kaplan_meier`, checked against
+R survival) and the log-rank test is lifelines'.
 
 Limitations
 -----------

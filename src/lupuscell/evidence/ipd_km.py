@@ -69,9 +69,9 @@ class LandmarkSurvival:
 class KMSummary:
     """Size, events, median (``inf`` when not reached) and landmark survival of one curve.
 
-    Confidence intervals are lifelines' defaults: pointwise Greenwood intervals on the
-    log(-log) scale for survival, and for the median the times where those limits cross 0.5
-    (Brookmeyer-Crowley style, as R ``survfit`` reports).
+    Confidence intervals as R ``survfit(conf.type = "log-log")`` reports them: pointwise
+    Greenwood intervals on the log(-log) scale for survival, and for the median the times where
+    those limits cross 0.5 (Brookmeyer-Crowley).
     """
 
     label: str

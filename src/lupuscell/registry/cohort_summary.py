@@ -4,7 +4,7 @@ Median follow-up uses the **reverse Kaplan-Meier** method (Schemper & Smith, Con
 Trials 1996;17:343-6): the Kaplan-Meier estimator with the event indicator reversed (being
 alive at last contact is the "event", death censors), so that early deaths do not shorten
 the follow-up estimate the way a crude median of observed times does. It is computed with
-:func:`lupuscell.analysis.survival.median_follow_up` (lifelines underneath), the same function
+:func:`lupuscell.analysis.survival.median_follow_up` (checked against R survival), the same function
 the outcomes report uses.
 
 Follow-up runs from day 0 to the end of follow-up as :mod:`lupuscell.outcomes.timeline`
@@ -49,7 +49,7 @@ class CohortSummary:
     groups: tuple[GroupSummary, ...]
     total: GroupSummary
     death_causes: dict[str, int] = field(default_factory=dict)
-    method: str = "reverse Kaplan-Meier (lifelines), months from day 0"
+    method: str = "reverse Kaplan-Meier, months from day 0"
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(g) for g in (*self.groups, self.total)])

@@ -2,8 +2,8 @@
 
 Every function takes analysis results or analysis datasets, draws one labelled figure with
 units and n, and returns ``(figure, data)`` where ``data`` is the DataFrame actually drawn, so
-the numbers behind a plot are always available (numbers at risk included: lifelines draws them
-but does not return them; statistics_notes.md item 3).
+the numbers behind a plot are always available (numbers at risk included, from
+:func:`lupuscell.analysis.conventions.numbers_at_risk`).
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def _events_panel(ax: Any, timeline: Mapping[str, Any]) -> None:
             ax.axvline(ev["study_day"], color=colour, ls="--", lw=1.2, label=ev["event_type"])
     ax.set_ylim(0.5, 5.5)
     ax.set_yticks([1, 2, 3, 4, 5])
-    ax.set_ylabel("AE grade (its grading system)")
+    ax.set_ylabel("AE grade")
     ax.set_title("Adverse events, flares and death over follow-up", loc="left")
     _dedup_legend(ax)
 
