@@ -11,6 +11,14 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 THERAPIES = ("autologous_hsct", "allogeneic_hsct", "msc", "car_t", "other")
+THERAPY_LABELS: dict[str, str] = {
+    "autologous_hsct": "Autologous HSCT",
+    "allogeneic_hsct": "Allogeneic HSCT",
+    "msc": "MSC",
+    "car_t": "CD19 CAR-T",
+    "other": "Other",
+}
+"""How the report, the web app and the CLI name each therapy."""
 CELL_SOURCES = (
     "peripheral_blood",
     "bone_marrow",

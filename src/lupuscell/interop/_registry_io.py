@@ -295,4 +295,6 @@ def read_tables(engine: Engine, *, identified: bool) -> dict[str, pd.DataFrame]:
 DEIDENTIFICATION = deidentify.DEIDENTIFICATION
 DEATH_CAUSE_CATEGORIES = deidentify.DEATH_CAUSE_CATEGORIES
 death_cause_category = deidentify.death_cause_category
+subject_ids = deidentify.subject_ids
+age_in_whole_years = deidentify.age_in_whole_years
 audited_output = export.audited_output

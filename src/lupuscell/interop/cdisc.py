@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -46,7 +45,6 @@ from lupuscell import __version__
 from lupuscell.interop import _registry_io as rio
 from lupuscell.outcomes.datasets import AnalysisDatasets, build_datasets
 
-AGE_TOP_CODE = 90
 DATASETS = ("ADSL", "ADTTE", "ADRS")
 MAX_LABEL = 40
 MAX_NAME = 8
@@ -103,7 +101,7 @@ def _adsl(ds: AnalysisDatasets, ctx: _Context) -> pd.DataFrame:
     adsl = ds.adsl.copy()
     code = adsl["USUBJID"].astype(str)
     if not ctx.identified:
-        adsl["AGE"] = np.minimum(np.floor(adsl["AGE"].astype(float)), AGE_TOP_CODE)  # whole years, top-coded
+        adsl["AGE"] = rio.age_in_whole_years(adsl["AGE"])
         adsl["DTHCAUS"] = [rio.death_cause_category(c, None) for c in adsl["DTHCAUS"]]
     out = pd.DataFrame({v["name"]: _column(adsl, v, ctx, code) for v in variables("ADSL", ctx.identified)})
     return out.sort_values("USUBJID", kind="stable").reset_index(drop=True)
@@ -149,12 +147,7 @@ def _adrs(ds: AnalysisDatasets, ctx: _Context) -> pd.DataFrame:
 def adam_datasets(ds: AnalysisDatasets, *, study: str, identified: bool) -> dict[str, pd.DataFrame]:
     """ADSL, ADTTE and ADRS with CDISC names, types and (de-identified unless ``identified``) values."""
     codes = list(ds.adsl["USUBJID"].astype(str))
-    if identified:
-        subject = {c: c for c in codes}
-    else:
-        shuffled = list(codes)
-        secrets.SystemRandom().shuffle(shuffled)
-        subject = {c: f"SUBJ-{i:06d}" for i, c in enumerate(shuffled, start=1)}
+    subject = {c: c for c in codes} if identified else rio.subject_ids(codes)
     start = dict(zip(codes, ds.adsl["TRTSDT"], strict=True))
     ctx = _Context(study=study, identified=identified, subject=subject, start=start)
     return {"ADSL": _adsl(ds, ctx), "ADTTE": _adtte(ds, ctx), "ADRS": _adrs(ds, ctx)}

@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lupuscell import units, vocab
@@ -178,6 +179,13 @@ def _to_study_days(
         )
         frame = frame.rename(columns={column: column[: -len("_date")] + "_day"})
     return frame
+
+
+def age_in_whole_years(age: pd.Series) -> pd.Series:
+    """Ages as de-identified output gives them: whole years (rounded down), top-coded at
+    :data:`AGE_TOP_CODE` (the analysis datasets' ``AGE`` in the web and CDISC exports)."""
+    years = np.floor(pd.to_numeric(age, errors="coerce").to_numpy(dtype=float))
+    return pd.Series(np.minimum(years, AGE_TOP_CODE), index=age.index, name=age.name)
 
 
 def subject_ids(codes: Iterable[str], rng: secrets.SystemRandom | None = None) -> dict[str, str]:

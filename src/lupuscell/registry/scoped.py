@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from lupuscell.errors import NotFoundError
+from lupuscell.registry.layout import TABLES
 from lupuscell.registry.models import (
     AdverseEvent,
     AuditLog,
@@ -36,15 +37,8 @@ from lupuscell.registry.models import (
 from lupuscell.registry.repository import as_dict, spec_of
 
 SORT_KEYS = ("code", "site", "sex", "birth_year", "day0", "status")
-PATIENT_TABLES = (
-    "patients",
-    "therapy_courses",
-    "drug_administrations",
-    "visits",
-    "lab_results",
-    "adverse_events",
-    "clinical_events",
-)
+PATIENT_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.name != "sites")
+"""The clinical tables: a patient's own records (the exchange layout's tables but ``sites``)."""
 
 
 @dataclass(frozen=True)

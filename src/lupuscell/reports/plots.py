@@ -20,18 +20,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from lupuscell import vocab
 from lupuscell.analysis.competing import CIFResult
 from lupuscell.analysis.regression import CoxResult
 from lupuscell.analysis.survival import DAYS_PER_MONTH, KMResult, numbers_at_risk
 
-THERAPY_LABELS = {
-    "autologous_hsct": "Autologous HSCT",
-    "allogeneic_hsct": "Allogeneic HSCT",
-    "msc": "MSC",
-    "car_t": "CD19 CAR-T",
-    "other": "Other",
-    "all": "All",
-}
+THERAPY_LABELS = {**vocab.THERAPY_LABELS, "all": "All"}
 THERAPY_COLOURS = {
     "autologous_hsct": "#1f77b4",
     "allogeneic_hsct": "#9467bd",

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from lupuscell import vocab
 from lupuscell.outcomes.datasets import AnalysisDatasets, build_datasets
 from lupuscell.outcomes.inputs import CohortData
 from lupuscell.registry import scoped
@@ -29,13 +30,7 @@ from lupuscell.web.schedule import PlannedVisit, planned_visits
 
 _CACHE: dict[tuple[Any, ...], tuple[CohortData, AnalysisDatasets]] = {}
 _LOCK = threading.Lock()
-THERAPY_LABELS = {
-    "autologous_hsct": "Autologous HSCT",
-    "allogeneic_hsct": "Allogeneic HSCT",
-    "msc": "MSC",
-    "car_t": "CD19 CAR-T",
-    "other": "Other",
-}
+
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ def _counts(cohort: CohortData) -> list[dict[str, Any]]:
         dead = int(group["death_day"].notna().sum())
         rows.append(
             {
-                "therapy": THERAPY_LABELS.get(str(therapy), str(therapy)),
+                "therapy": vocab.THERAPY_LABELS.get(str(therapy), str(therapy)),
                 "patients": len(group),
                 "alive": len(group) - dead,
                 "deceased": dead,
@@ -106,7 +101,7 @@ def _responses(datasets: AnalysisDatasets) -> list[dict[str, Any]]:
     adsl = month_responses(datasets.adsl, datasets.adrs)
     rows = []
     for therapy, group in adsl.groupby("THERAPY", observed=True):
-        row: dict[str, Any] = {"therapy": THERAPY_LABELS.get(str(therapy), str(therapy))}
+        row: dict[str, Any] = {"therapy": vocab.THERAPY_LABELS.get(str(therapy), str(therapy))}
         for m in (6, 12):
             for name in ("doris", "lldas"):
                 col = f"{name}_m{m}"

@@ -41,10 +41,9 @@ def deidentify(frames: dict[str, Any]) -> dict[str, Any]:
     """The registry export's de-identification applied to the analysis datasets: random subject
     ids (:func:`pseudonymise`), no calendar date (``TRTSDT`` dropped; every time is a study day),
     death cause coded by :func:`lupuscell.registry.deidentify.death_cause_category` (free text is
-    never exported), age in whole years top-coded at ``AGE_TOP_CODE`` (90)."""
-    import numpy as np
-
-    from lupuscell.registry.deidentify import AGE_TOP_CODE, death_cause_category
+    never exported), age in whole years top-coded at 90
+    (:func:`lupuscell.registry.deidentify.age_in_whole_years`)."""
+    from lupuscell.registry.deidentify import age_in_whole_years, death_cause_category
 
     out = {}
     for name, frame in pseudonymise(frames).items():
@@ -52,7 +51,7 @@ def deidentify(frames: dict[str, Any]) -> dict[str, Any]:
         if "DTHCAUS" in frame.columns:
             frame["DTHCAUS"] = [death_cause_category(c, None) for c in frame["DTHCAUS"]]
         if "AGE" in frame.columns:
-            frame["AGE"] = np.minimum(np.floor(frame["AGE"].astype(float)), AGE_TOP_CODE)
+            frame["AGE"] = age_in_whole_years(frame["AGE"])
         out[name] = frame
     return out
 
