@@ -479,17 +479,20 @@ class Registry:
         label = _label(spec, key)
         who = audit.require_actor(actor, label)
         why = audit.require_reason(reason, label, "delete a record")
-        with transaction(self.engine) as session:
-            obj = _load(session, spec, key)
-            _check_version(obj, expected_version, label)
-            dependants = self._dependants(session, spec, obj, label)
-            for item in dependants:
-                audit.log_delete(session, item, actor=who, reason=why)
-                session.delete(item)
-                session.flush()
-                session.expire_all()  # parents reload their (now shorter) collections
-            audit.log_delete(session, obj, actor=who, reason=why)
-            session.delete(obj)
+        try:
+            with transaction(self.engine) as session:
+                obj = _load(session, spec, key)
+                _check_version(obj, expected_version, label)
+                dependants = self._dependants(session, spec, obj, label)
+                for item in dependants:
+                    audit.log_delete(session, item, actor=who, reason=why)
+                    session.delete(item)
+                    session.flush()
+                    session.expire_all()  # parents reload their (now shorter) collections
+                audit.log_delete(session, obj, actor=who, reason=why)
+                session.delete(obj)
+        except StaleDataError:  # changed by another writer between the read and the DELETE
+            raise self._conflict(entity, key, label, expected_version) from None
         return len(dependants) + 1
 
     @staticmethod
