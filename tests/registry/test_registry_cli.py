@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from lupuscell.cli.main import app
 from lupuscell.cli.registry_cmd import sledai_total
+from lupuscell.registry import migrate
 from lupuscell.registry.repository import Registry
 
 runner = CliRunner()
@@ -30,7 +31,7 @@ def test_init_creates_the_schema_on_an_empty_database(fresh_db_url: str) -> None
     result = _run("init", "--db", fresh_db_url)
     assert result.exit_code == 0, result.output
     current = _json(_run("db", "current", "--db", fresh_db_url).stdout)
-    assert (current["revision"], current["head"]) == ("0001", "0001")
+    assert current["revision"] == current["head"] == migrate.head_revision()
 
 
 def test_export_and_browse(engine: Any, migrated_db_url: str, tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ Guarantees
 * Provenance: one :class:`~lupuscell.registry.models.ImportBatch` row per load; every row
   written points to it through ``import_batch_id``; one ``audit_log`` row per table
   (action ``import``, ``field`` NULL, ``new_value`` = JSON with the batch id and row count,
-  the caller's reason), which is how the audit trail records bulk creates (one row per table
-  rather than one per record; see the ``AuditLog`` docstring).
+  the caller's reason) and one ``create`` row per record with its values
+  (:func:`lupuscell.registry.audit_chain.audit_batch_records`), hash-chained like every audit row.
 
 What is validated
 -----------------
@@ -66,7 +66,8 @@ from sqlalchemy.engine import Connection, Engine
 from lupuscell import units as lab_units
 from lupuscell import vocab
 from lupuscell.errors import Problem, ValidationError
-from lupuscell.registry import models
+from lupuscell.registry import audit_chain, models
+from lupuscell.registry.audit_chain import import_summary
 
 MAX_PROBLEMS = 20
 PARENT_TABLES = ("sites", "patients", "therapy_courses")
@@ -653,6 +654,7 @@ def load_tables(
             {"created_at": now, "actor": actor, "source": source, "reason": reason, "row_counts": {}},
         ).scalar_one()
         state = _State(batch_id=batch_id, now=now)
+        audit_chain.lock_head(conn)  # audited writers wait here, before the load locks its tables
         dropped: list[tuple[str, str, str]] = []
         if conn.dialect.name == "postgresql" and postgres_foreign_keys == "revalidate":
             dropped = _drop_child_foreign_keys(conn)
@@ -664,21 +666,11 @@ def load_tables(
         conn.execute(
             sa.update(batch_table).where(batch_table.c.id == batch_id).values(row_counts=dict(state.counts))
         )
-        audit = _T["audit_log"]
-        conn.execute(
-            sa.insert(audit),
+        audit_chain.audit_batch_records(conn, batch_id, actor=actor, reason=reason, now=now)
+        audit_chain.append(
+            conn,
             [
-                {
-                    "changed_at": now,
-                    "actor": actor,
-                    "action": "import",
-                    "entity": name,
-                    "entity_id": None,
-                    "field": None,
-                    "old_value": None,
-                    "new_value": json.dumps({"import_batch_id": batch_id, "rows": count}),
-                    "reason": reason,
-                }
+                (now, actor, "import", name, None, None, None, json.dumps(import_summary(batch_id, count)), reason)
                 for name, count in state.counts.items()
             ],
         )

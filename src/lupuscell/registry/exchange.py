@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from lupuscell import __version__
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.outcomes.timeline import day0_by_patient
-from lupuscell.registry import audit
+from lupuscell.registry import audit, audit_chain
 from lupuscell.registry.migrate import current_revision
 from lupuscell.registry.models import (
     AdverseEvent,
@@ -486,10 +486,14 @@ def _write(
                 entity=layout.model.__tablename__,
                 actor=actor,
                 reason=reason,
-                new_value={"import_batch_id": batch.id, "rows": len(rows)},
+                new_value=audit_chain.import_summary(batch.id, len(rows)),
             )
             if progress is not None:
                 progress(layout.name, len(rows))
+        session.flush()
+        audit_chain.audit_batch_records(
+            session.connection(), batch.id, actor=actor, reason=reason, now=dt.datetime.now(dt.UTC)
+        )
     return counts
 
 
