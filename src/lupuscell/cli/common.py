@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -102,3 +104,34 @@ def lazy_module(name: str) -> ModuleType:
     sys.modules[name] = module
     loader.exec_module(module)
     return module
+
+
+@contextmanager
+def registry_errors() -> Iterator[None]:
+    """Turn lupuscell and database errors of a registry command into readable messages.
+
+    Invalid input (:class:`~lupuscell.errors.ValidationError`, an unknown record, a bad setting)
+    exits 2 with one line per problem; a database error exits 1 with its first line. Never a
+    traceback.
+    """
+    import sqlalchemy as sa
+
+    from lupuscell.errors import ConfigurationError, NotFoundError
+
+    try:
+        yield
+    except ValidationError as exc:
+        raise fail_validation(exc) from None
+    except (NotFoundError, ConfigurationError) as exc:
+        raise fail(str(exc)) from None
+    except LupuscellError as exc:
+        raise fail(str(exc)) from None
+    except sa.exc.DBAPIError as exc:
+        first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        err.print(
+            f"[bold red]database error:[/] {escape(first)}\n"
+            "is the database reachable and initialised? (`lupuscell init --db URL`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None

@@ -10,6 +10,7 @@ import typer
 
 from lupuscell import __version__
 from lupuscell.cli import (
+    audit_cmd,
     design_cmd,
     evidence_cmd,
     outcomes_cmd,
@@ -58,6 +59,7 @@ for _module in (
     screen_cmd,
     synth_omop_cmd,
     trials_cmd,
+    audit_cmd,
 ):
     _module.register(app)
 

@@ -222,6 +222,7 @@ def _chain_new_audit_rows(session: Session, _context: Any, _instances: Any) -> N
     if not pending:
         return
     pending.sort(key=lambda obj: sa.inspect(obj).insert_order)
+    lock_head(session.connection())  # stamped after the lock: stamps follow the chain's order
     now = dt.datetime.now(dt.UTC)
     for obj in pending:
         if obj.changed_at is None:
@@ -293,7 +294,9 @@ def snapshot_columns(table: sa.Table) -> list[str]:
     return sorted(c.name for c in table.columns if c.name not in INTERNAL_COLUMNS)
 
 
-def _snapshots(conn: Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> Iterator[tuple[int, bytes]]:
+def _snapshots(
+    conn: Connection, table: sa.Table, where: sa.ColumnElement[bool]
+) -> Iterator[tuple[int, bytes]]:
     """(id, snapshot JSON) of the rows of ``table`` matching ``where``, in id order."""
     names = snapshot_columns(table)
     query = sa.select(*(table.c[n] for n in names)).where(where).order_by(table.c.id)
@@ -335,24 +338,24 @@ def batch_tables() -> list[sa.Table]:
 def audit_batch_records(conn: Connection, batch_id: int, *, actor: str, reason: str, now: dt.datetime) -> int:
     """Append one ``create`` audit row per record written by import batch ``batch_id``.
 
-    Covers every table with an ``import_batch_id`` and the sites the batch's patients belong to
-    that have no ``create`` row yet (sites carry no batch id). Each row's ``new_value`` is the
+    Covers every table with an ``import_batch_id`` and every site without a ``create`` row yet
+    (sites carry no batch id; every other path that creates a site audits it). Each row's ``new_value`` is the
     record's snapshot (all columns but the bookkeeping ones, sorted keys, dates ISO), as the
     repository's :func:`lupuscell.registry.audit.log_create` writes it. Returns the row count.
     """
     sites = Base.metadata.tables["sites"]
-    patients = Base.metadata.tables["patients"]
     created = sa.select(_AUDIT.c.entity_id).where(_AUDIT.c.entity == "sites", _AUDIT.c.action == "create")
-    new_sites = sites.c.id.in_(sa.select(patients.c.site_id).where(patients.c.import_batch_id == batch_id)) & (
-        sa.cast(sites.c.id, sa.String).not_in(created)
-    )
-    parts: list[tuple[sa.Table, sa.ColumnElement[bool]]] = [(sites, new_sites)]
+    parts: list[tuple[sa.Table, sa.ColumnElement[bool]]] = [
+        (sites, sa.cast(sites.c.id, sa.String).not_in(created))
+    ]
     parts += [(t, t.c.import_batch_id == batch_id) for t in batch_tables()]
     total = 0
     for table, where in parts:
         buffer: list[AuditTuple] = []
         for record_id, snap in _snapshots(conn, table, where):
-            buffer.append((now, actor, "create", table.name, str(record_id), None, None, snap.decode(), reason))
+            buffer.append(
+                (now, actor, "create", table.name, str(record_id), None, None, snap.decode(), reason)
+            )
             if len(buffer) >= COPY_PIECE_ROWS * 5:
                 total += append(conn, buffer)
                 buffer = []
@@ -401,18 +404,26 @@ class ChainReport:
 
 
 def _rows(conn: Connection) -> Iterator[Any]:
-    query = sa.select(*(_AUDIT.c[n] for n in (*CHAINED_COLUMNS, "prev_hash", "row_hash"))).order_by(_AUDIT.c.id)
+    query = sa.select(*(_AUDIT.c[n] for n in (*CHAINED_COLUMNS, "prev_hash", "row_hash"))).order_by(
+        _AUDIT.c.id
+    )
     yield from conn.execution_options(stream_results=True, yield_per=20_000).execute(query)
 
 
 def _check_row(report: ChainReport, row: Any, prev_id: int, prev_hash: str) -> None:
     values = [getattr(row, n) for n in CHAINED_COLUMNS]
     if row.prev_hash is None or row.row_hash is None:
-        report.problems.append(ChainProblem(row.id, "edited", f"audit row {row.id} has no hash (written outside the chain)"))
+        report.problems.append(
+            ChainProblem(row.id, "edited", f"audit row {row.id} has no hash (written outside the chain)")
+        )
         return
     if link(row.prev_hash, content(values)) != row.row_hash:
         report.problems.append(
-            ChainProblem(row.id, "edited", f"audit row {row.id} does not match its hash: its content or hash was changed")
+            ChainProblem(
+                row.id,
+                "edited",
+                f"audit row {row.id} does not match its hash: its content or hash was changed",
+            )
         )
     if row.prev_hash != prev_hash:
         if row.id != prev_id + 1:
@@ -420,7 +431,9 @@ def _check_row(report: ChainReport, row: Any, prev_id: int, prev_hash: str) -> N
             message = f"audit row(s) {missing} deleted: row {row.id} does not follow row {prev_id}"
             report.problems.append(ChainProblem(prev_id + 1, "deleted", message))
         else:
-            message = f"audit row {row.id} does not follow row {prev_id}: the hash of row {prev_id} was changed"
+            message = (
+                f"audit row {row.id} does not follow row {prev_id}: the hash of row {prev_id} was changed"
+            )
             report.problems.append(ChainProblem(row.id, "edited", message))
 
 
@@ -445,7 +458,9 @@ def _verify(conn: Connection) -> ChainReport:
         report.rows += 1
         prev_id, prev_hash = int(row.id), str(row.row_hash)
     report.last_id, report.last_hash = prev_id, prev_hash
-    head = conn.execute(sa.select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID)).one_or_none()
+    head = conn.execute(
+        sa.select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID)
+    ).one_or_none()
     if head is None:
         if report.rows:
             report.problems.append(ChainProblem(None, "head", "the chain head (audit_chain_head) is missing"))
