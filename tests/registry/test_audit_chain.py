@@ -80,7 +80,7 @@ def test_the_log_refuses_changes_through_sql(engine: Engine, statement: str) -> 
     Registry(engine).create("site", {"code": "KI", "name": "Karolinska"}, actor=ACTOR)
     Registry(engine).create("site", {"code": "NW", "name": "Northwestern"}, actor=ACTOR)
     with (
-        pytest.raises(sa.exc.DatabaseError, match="append-only|cannot be deleted|moves forward"),
+        pytest.raises(sa.exc.DatabaseError, match=r"append-only|cannot be deleted|moves forward"),
         engine.begin() as c,
     ):
         c.execute(sa.text(statement))

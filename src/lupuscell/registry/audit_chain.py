@@ -135,8 +135,8 @@ DROP_GUARD_DDL: dict[str, tuple[str, ...]] = {
 }
 """The inverse of :data:`GUARD_DDL` (migration 0004's downgrade)."""
 
-_AUDIT = AuditLog.__table__
-_HEAD = AuditChainHead.__table__
+_AUDIT: sa.Table = AuditLog.__table__  # type: ignore[assignment]
+_HEAD: sa.Table = AuditChainHead.__table__  # type: ignore[assignment]
 _dumps = orjson.dumps
 
 

@@ -90,9 +90,8 @@ def _stamp(value: dt.datetime) -> str:
 
 
 def _log(conn: Connection) -> Iterator[Any]:
-    columns = (_AUDIT.c.id, _AUDIT.c.changed_at, _AUDIT.c.action, _AUDIT.c.entity, _AUDIT.c.entity_id)
-    columns += (_AUDIT.c.field, _AUDIT.c.new_value)
-    query = sa.select(*columns).order_by(_AUDIT.c.id)
+    names = ("id", "changed_at", "action", "entity", "entity_id", "field", "new_value")
+    query = sa.select(*(_AUDIT.c[n] for n in names)).order_by(_AUDIT.c.id)
     yield from conn.execution_options(stream_results=True, yield_per=20_000).execute(query)
 
 
