@@ -11,6 +11,7 @@ import typer
 from lupuscell import __version__
 from lupuscell.cli import (
     audit_cmd,
+    backup_cmd,
     design_cmd,
     evidence_cmd,
     outcomes_cmd,
@@ -60,6 +61,7 @@ for _module in (
     synth_omop_cmd,
     trials_cmd,
     audit_cmd,
+    backup_cmd,
 ):
     _module.register(app)
 
