@@ -18,6 +18,7 @@ from lupuscell.cli import (
     protocols_cmd,
     registry_cmd,
     report_cmd,
+    schedule_cmd,
     score_cmd,
     screen_cmd,
     synth_cmd,
@@ -62,6 +63,7 @@ for _module in (
     trials_cmd,
     audit_cmd,
     backup_cmd,
+    schedule_cmd,
 ):
     _module.register(app)
 
