@@ -84,7 +84,8 @@ def schedule(
     for visit in result["visits"]:
         window = f"{visit['window_start']} .. {visit['window_end']}"
         status = Text(visit["status"], style=STATUS_STYLE.get(visit["status"], ""))
-        table.add_row(_cell(visit["label"]), _cell(visit["target_date"]), _cell(window), status, _cell(visit["visit_date"]))
+        cells = (_cell(visit["label"]), _cell(visit["target_date"]), _cell(window))
+        table.add_row(*cells, status, _cell(visit["visit_date"]))
     out.print(table)
     if not result["visits"]:
         out.print(Text("no visit planned: the patient has no day 0 (no therapy course)", style="dim"))

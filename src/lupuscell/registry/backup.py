@@ -352,7 +352,7 @@ def backup_postgresql(url: str, out: Path) -> BackupManifest:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
             major = _server_major(conn)
             dump, restore_tool = _tool("pg_dump", major), _tool("pg_restore", major)
-            snapshot = conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
+            snapshot: str = conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
             counts, revision = row_counts(conn), _revision(conn)
             uri, env = _libpq(url)
             command = [dump, "--format=custom", "--no-owner", f"--snapshot={snapshot}", "--file", str(partial)]

@@ -55,7 +55,7 @@ class ScheduleInputs:
     """``key`` (patient id) and ``date``."""
 
 
-def _frame(conn: Connection, query: sa.Select[Any]) -> pd.DataFrame:
+def _frame(conn: Connection, query: Any) -> pd.DataFrame:
     result = conn.execute(query)
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
@@ -127,7 +127,7 @@ def calendars(inputs: ScheduleInputs, template: str | None, today: dt.date) -> p
     for name, keys in which.groupby(which, sort=True).groups.items():
         visits = inputs.visits[inputs.visits["key"].isin(keys)]
         frame = calendar_frame(load_template(str(name)), anchors.loc[list(keys)], visits, today, death)
-        parts.append(frame.assign(template=name))
+        parts.append(frame.assign(template=str(name)))
     if not parts:
         return pd.DataFrame(columns=["key", "template"])
     out = pd.concat(parts, ignore_index=True)
@@ -152,23 +152,24 @@ def patient_schedule(
         raise NotFoundError(f"patient {patient_code!r} does not exist")
     frame = calendars(inputs, template, today)
     anchors = anchor_dates(inputs.courses, inputs.events, key="patient_id")
-    patient_id = int(inputs.patients["patient_id"].iloc[0])
+    patient_id = int(inputs.patients["patient_id"].to_numpy()[0])
     day0 = anchors["day0"].get(patient_id) if len(anchors) else None
     name = str(_template_of(inputs, template).iloc[0])
+    records: list[dict[Any, Any]] = frame.to_dict("records") if "visit_id" in frame else []
     visits = [
         {
-            "visit_id": r.visit_id,
-            "occurrence": int(r.occurrence),
-            "label": r.label,
-            "anchor": r.anchor,
-            "target_date": _date(r.target_date),
-            "window_start": _date(r.window_start),
-            "window_end": _date(r.window_end),
-            "status": r.status,
-            "visit_date": _date(r.visit_date),
+            "visit_id": r["visit_id"],
+            "occurrence": int(r["occurrence"]),
+            "label": r["label"],
+            "anchor": r["anchor"],
+            "target_date": _date(r["target_date"]),
+            "window_start": _date(r["window_start"]),
+            "window_end": _date(r["window_end"]),
+            "status": r["status"],
+            "visit_date": _date(r["visit_date"]),
         }
-        for r in frame.itertuples(index=False)
-    ] if len(frame) and "visit_id" in frame else []
+        for r in records
+    ]
     template_obj = load_template(name)
     return {
         "patient_code": patient_code,
@@ -201,19 +202,13 @@ def overdue_visits(
         return []
     frame = frame[frame["status"].isin(list(statuses)).to_numpy()]
     frame = frame.sort_values(["site_code", "patient_code", "target_date"], kind="stable")
-    late = (pd.Timestamp(today) - frame["window_end"]).dt.days
+    frame = frame.assign(days_overdue=(pd.Timestamp(today) - frame["window_end"]).dt.days.clip(lower=0))
+    records: list[dict[Any, Any]] = frame.to_dict("records")
     return [
         {
-            "site_code": r.site_code,
-            "patient_code": r.patient_code,
-            "template": r.template,
-            "visit_id": r.visit_id,
-            "label": r.label,
-            "target_date": r.target_date.date(),
-            "window_start": r.window_start.date(),
-            "window_end": r.window_end.date(),
-            "days_overdue": max(int(days), 0),
-            "status": r.status,
+            **{k: r[k] for k in ("site_code", "patient_code", "template", "visit_id", "label", "status")},
+            **{k: _date(r[k]) for k in ("target_date", "window_start", "window_end")},
+            "days_overdue": int(r["days_overdue"]),
         }
-        for r, days in zip(frame.itertuples(index=False), late.to_numpy(), strict=True)
+        for r in records
     ]

@@ -8,7 +8,7 @@ Each visit of the template gets a **target date** = anchor date + ``day`` (the a
 :mod:`lupuscell.schedules.template`; day 0 is :func:`lupuscell.outcomes.timeline.day0_by_patient`,
 the one definition every part of lupuscell uses) and a **window** ``[target - before, target +
 after]``. A repeating visit is planned every ``every`` days up to its ``until`` day, and at
-most up to ``today`` + :data:`HORIZON_DAYS` (at least its first occurrence is always planned).
+most up to ``today`` + :data:`HORIZON_DAYS` (a visit that does not repeat is always planned).
 A visit whose anchor is unknown (no day 0, no discharge date, no relapse) is not planned. After
 a death, visits whose target date is later than the death date are not planned.
 
@@ -45,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -127,7 +128,7 @@ def _occurrences(spec: VisitSpec, anchor: pd.Series, limit: pd.Timestamp, order:
         counts = np.ones(len(anchor), dtype=int)
     else:
         span = (np.datetime64(limit, "ns") - first.to_numpy()) / np.timedelta64(1, "D")
-        counts = np.maximum(np.floor(span / spec.repeat.every).astype(int) + 1, 1)
+        counts = np.maximum(np.floor(span / spec.repeat.every).astype(int) + 1, 0)
         if spec.repeat.until is not None:
             counts = np.minimum(counts, (spec.repeat.until - spec.day) // spec.repeat.every + 1)
     keys = np.repeat(anchor.index.to_numpy(), counts)
@@ -136,6 +137,8 @@ def _occurrences(spec: VisitSpec, anchor: pd.Series, limit: pd.Timestamp, order:
     days = spec.day + (occurrence - 1) * every
     target = np.repeat(anchor.to_numpy(), counts) + pd.to_timedelta(days, unit="D").to_numpy()
     labels = {d: spec.label_for(n, d) for n, d in set(zip(occurrence.tolist(), days.tolist(), strict=True))}
+    if not len(keys):
+        return _empty_plan()
     return pd.DataFrame(
         {
             "key": keys,
@@ -250,7 +253,7 @@ def calendar_frame(
     if second:
         anchors = _visit_anchors(anchors, planned, recorded, second)
         more = _truncate_at_death(_plan(second, anchors, limit), death)
-        unused = recorded.drop(index=planned["rec"][planned["rec"] >= 0].to_numpy())
+        unused = recorded.drop(index=list(planned["rec"][planned["rec"] >= 0]))
         more["rec"] = _match(more, unused)
         planned = pd.concat([planned, more], ignore_index=True)
     return _classify(planned, recorded, pd.Timestamp(today), template.missed_after_days)
@@ -314,18 +317,18 @@ def patient_calendar(
     frame.index = pd.Index([0])
     visits = pd.DataFrame({"key": 0, "date": pd.to_datetime(list(visit_dates))})
     death = pd.Series([pd.Timestamp(death_date) if death_date else pd.NaT], index=[0])
-    rows = calendar_frame(template, frame, visits, today, death, horizon_days)
+    rows: list[dict[Any, Any]] = calendar_frame(template, frame, visits, today, death, horizon_days).to_dict("records")
     return [
         PlannedVisit(
-            visit_id=r.visit_id,
-            occurrence=int(r.occurrence),
-            label=r.label,
-            anchor=r.anchor,
-            target_date=r.target_date.date(),
-            window_start=r.window_start.date(),
-            window_end=r.window_end.date(),
-            status=r.status,
-            visit_date=None if pd.isna(r.visit_date) else r.visit_date.date(),
+            visit_id=str(r["visit_id"]),
+            occurrence=int(r["occurrence"]),
+            label=str(r["label"]),
+            anchor=str(r["anchor"]),
+            target_date=r["target_date"].date(),
+            window_start=r["window_start"].date(),
+            window_end=r["window_end"].date(),
+            status=str(r["status"]),
+            visit_date=None if pd.isna(r["visit_date"]) else r["visit_date"].date(),
         )
-        for r in rows.itertuples(index=False)
+        for r in rows
     ]

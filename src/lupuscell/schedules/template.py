@@ -121,15 +121,16 @@ class ScheduleTemplate(_Model):
     def _consistent(self) -> ScheduleTemplate:
         seen: dict[str, VisitSpec] = {}
         ids = {s.id for s in self.sources}
-        for visit in self.visits:
+        for i, visit in enumerate(self.visits):
+            where = f"visits.{i}"
             if visit.id in seen:
-                raise ValueError(f"visit {visit.id}: the id is used twice")
-            _check_anchor(visit, seen)
+                raise ValueError(f"{where}.id: visit {visit.id}: the id is used twice")
+            _check_anchor(visit, seen, where)
             cited = [s for s in ids if s in visit.source]
             if not cited and "programme convention" not in visit.source:
-                raise ValueError(f"visit {visit.id}: source cites none of {sorted(ids)} nor 'programme convention'")
+                raise ValueError(f"{where}.source: cites none of {sorted(ids)} nor 'programme convention'")
             if visit.repeat and visit.repeat.until is not None and visit.repeat.until < visit.day:
-                raise ValueError(f"visit {visit.id}: repeat.until {visit.repeat.until} is before day {visit.day}")
+                raise ValueError(f"{where}.repeat.until: {visit.repeat.until} is before day {visit.day}")
             seen[visit.id] = visit
         return self
 
@@ -140,19 +141,32 @@ class ScheduleTemplate(_Model):
         raise KeyError(visit_id)
 
 
-def _check_anchor(visit: VisitSpec, earlier: dict[str, VisitSpec]) -> None:
+def _check_anchor(visit: VisitSpec, earlier: dict[str, VisitSpec], where: str) -> None:
     if visit.anchor in ANCHORS:
         return
+    where = f"{where}.anchor: {visit.anchor!r}"
     if visit.anchor.startswith("visit:"):
         target = earlier.get(visit.anchor.removeprefix("visit:"))
         if target is None:
-            raise ValueError(f"visit {visit.id}: anchor {visit.anchor!r} names no earlier visit of this template")
+            raise ValueError(f"{where} names no earlier visit of this template")
         if target.repeat is not None:
-            raise ValueError(f"visit {visit.id}: anchor {visit.anchor!r} names a repeating visit")
+            raise ValueError(f"{where} names a repeating visit")
         if target.anchor.startswith("visit:"):
-            raise ValueError(f"visit {visit.id}: anchor {visit.anchor!r} is itself anchored on a visit")
+            raise ValueError(f"{where} is itself anchored on a visit")
         return
-    raise ValueError(f"visit {visit.id}: unknown anchor {visit.anchor!r}; use one of {', '.join(ANCHORS)} or visit:<id>")
+    raise ValueError(f"{where} is not an anchor; use one of {', '.join(ANCHORS)} or visit:<id>")
+
+
+_LOCATED = re.compile(r"^(?:Value error, )?(visits\.\d+\.[\w.]+):? (.*)$", re.S)
+
+
+def _problem(source: str, error: Any) -> Problem:
+    field = ".".join(str(p) for p in error["loc"])
+    message = str(error["msg"])
+    located = _LOCATED.match(message)
+    if not field and located:
+        field, message = located.group(1), located.group(2)
+    return Problem(source, field or "(template)", message)
 
 
 def parse_template(text: str, source: str = "<text>") -> ScheduleTemplate:
@@ -164,11 +178,7 @@ def parse_template(text: str, source: str = "<text>") -> ScheduleTemplate:
     try:
         return ScheduleTemplate.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            Problem(source, ".".join(str(p) for p in error["loc"]) or "(template)", error["msg"])
-            for error in exc.errors()
-        ]
-        raise LupuscellValidationError(problems) from None
+        raise LupuscellValidationError([_problem(source, e) for e in exc.errors()]) from None
 
 
 def shipped_template_names() -> tuple[str, ...]:
