@@ -28,7 +28,8 @@ def test_cibmtr_calendar_worked_example() -> None:
         "day100", dt.date(2020, 4, 10), dt.date(2020, 3, 26), dt.date(2020, 4, 25)
     )
     assert (first.status, first.visit_date) == ("done", dt.date(2020, 4, 5))
-    assert (second.visit_id, second.target_date, second.window_end) == ("month6", dt.date(2020, 6, 29), dt.date(2020, 7, 29))
+    month6 = ("month6", dt.date(2020, 6, 29), dt.date(2020, 7, 29))
+    assert (second.visit_id, second.target_date, second.window_end) == month6
     assert second.status == "overdue"  # window closed 07-29, year 1 window opens 12-31
     assert [v.label for v in calendar[2:]] == ["Year 1"]  # repeating visits: up to a year ahead
 
@@ -61,7 +62,8 @@ visits:
   - {id: only, label: Only, day: 30, window: {before: 2, after: 2}, source: src}
 """
     )
-    statuses = [patient_calendar(template, {"day0": D0}, [], D0 + dt.timedelta(days=d))[0].status for d in (32, 33, 42, 43)]
+    days = (32, 33, 42, 43)
+    statuses = [patient_calendar(template, {"day0": D0}, [], D0 + dt.timedelta(days=d))[0].status for d in days]
     assert statuses == ["due", "overdue", "overdue", "missed"]
 
 
@@ -91,7 +93,8 @@ visits:
 
 
 def test_no_visit_is_planned_after_death() -> None:
-    calendar = patient_calendar(load_template("ebmt"), {"day0": D0}, [], dt.date(2025, 1, 1), death_date=dt.date(2021, 6, 1))
+    died = dt.date(2021, 6, 1)
+    calendar = patient_calendar(load_template("ebmt"), {"day0": D0}, [], dt.date(2025, 1, 1), death_date=died)
     assert [(v.visit_id, v.occurrence) for v in calendar] == [("day100", 1), ("annual", 1)]
 
 
@@ -128,7 +131,8 @@ summary: s
 sources: [{id: src, citation: c}]
 visits:
   - {id: infusion2, label: Second infusion check, day: 7, window: {before: 3, after: 3}, source: src}
-  - {id: after2, label: 4 weeks after it, day: 28, window: {before: 2, after: 2}, anchor: "visit:infusion2", source: src}
+  - {id: after2, label: 4 weeks after it, day: 28, window: {before: 2, after: 2}, anchor: "visit:infusion2",
+     source: src}
 """
     )
     done = patient_calendar(template, {"day0": D0}, [dt.date(2020, 1, 10)], dt.date(2020, 3, 1))
@@ -164,7 +168,10 @@ def test_the_cohort_calendar_equals_one_patient_at_a_time() -> None:
     template = load_template("cibmtr")
     today = dt.date(2026, 1, 1)
     day0 = {k: D0 + dt.timedelta(days=rng.randrange(0, 2000)) for k in range(150)}
-    visits = {k: [d + dt.timedelta(days=rng.randrange(60, 2400)) for _ in range(rng.randrange(0, 12))] for k, d in day0.items()}
+    visits = {
+        k: [d + dt.timedelta(days=rng.randrange(60, 2400)) for _ in range(rng.randrange(0, 12))]
+        for k, d in day0.items()
+    }
     death = {k: d + dt.timedelta(days=rng.randrange(50, 3000)) for k, d in day0.items() if rng.random() < 0.2}
     anchors = pd.DataFrame({"day0": pd.to_datetime(pd.Series(day0))})
     recorded = pd.DataFrame([(k, pd.Timestamp(d)) for k, ds in visits.items() for d in ds], columns=["key", "date"])

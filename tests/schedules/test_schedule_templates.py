@@ -46,7 +46,7 @@ def test_ebmt_day_100_then_yearly() -> None:
     assert annual.repeat is not None and annual.repeat.every == 365 and annual.repeat.until is None
 
 
-@pytest.mark.parametrize("name", ["ebmt", "cibmtr", "hsct_refractory_sle", "cart19_refractory_sle", "ucmsc_lupus_nephritis"])
+@pytest.mark.parametrize("name", shipped_template_names())
 def test_every_visit_cites_a_source_of_its_template(name: str) -> None:
     template = load_template(name)
     ids = {s.id for s in template.sources}
@@ -78,7 +78,7 @@ visits:
         ("  - {id: a, label: A, day: 5, window: {before: 1, after: 1}, source: src}\n"
          "  - {id: a, label: B, day: 9, window: {before: 1, after: 1}, source: src}", "visits.1.id", "used twice"),
         ("  - {id: a, label: A, day: 5, window: {before: -1, after: 1}, source: src}", "visits.0.window.before", "greater than"),  # noqa: E501
-        ("  - {id: a, label: A, day: 5, window: {before: 1, after: 1}, source: a guess}", "visits.0.source", "cites none"),
+        ("  - {id: a, label: A, day: 5, window: {before: 1, after: 1}, source: a guess}", "visits.0.source", "cites none"),  # noqa: E501
         ("  - {id: a, label: A, day: 5, window: {before: 1, after: 1}, source: src, repeat: {every: 30}}\n"
          "  - {id: b, label: B, day: 5, window: {before: 1, after: 1}, anchor: 'visit:a', source: src}", "visits.1.anchor", "repeating"),  # noqa: E501
         ("  - {id: a, label: A, day: 50, window: {before: 1, after: 1}, source: src, repeat: {every: 30, until: 20}}", "visits.0.repeat.until", "before day 50"),  # noqa: E501
