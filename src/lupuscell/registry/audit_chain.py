@@ -48,6 +48,7 @@ an audit row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -143,6 +144,7 @@ _dumps = orjson.dumps
 # --------------------------------------------------------------------------- hashing
 
 
+@functools.lru_cache(maxsize=4096)  # a bulk load stamps a million rows with one time
 def utc_text(value: dt.datetime) -> str:
     """``value`` in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffff`` (a naive value is taken as UTC)."""
     if value.tzinfo is not None:
@@ -245,6 +247,7 @@ COPY_PIECE_ROWS = 20_000
 """Audit rows hashed and sent per piece (bounded memory on a million-row load)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def _sqlite_stamp(value: dt.datetime) -> str:
     """SQLAlchemy's SQLite storage format of a DateTime (UTC, no zone)."""
     return utc_text(value).replace("T", " ")
@@ -271,11 +274,24 @@ def append(conn: Connection, rows: Iterable[AuditTuple]) -> int:
                 (n, _sqlite_stamp(values[0]), *values[1:], p, h)
                 for values, (n, p, h) in zip(part, done, strict=True)
             ]
-            placeholders = ", ".join("?" for _ in _INSERT_COLUMNS)
-            conn.exec_driver_sql(
-                f"INSERT INTO audit_log ({', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})", records
-            )
+            _insert_sqlite(conn, records)
     return len(items)
+
+
+SQLITE_ROWS_PER_STATEMENT = 50
+"""Audit rows per multi-row INSERT on SQLite (fewer statement steps than one row each)."""
+
+
+def _insert_sqlite(conn: Connection, records: list[tuple[Any, ...]]) -> None:
+    one = "(" + ", ".join("?" for _ in _INSERT_COLUMNS) + ")"
+    head = f"INSERT INTO audit_log ({', '.join(_INSERT_COLUMNS)}) VALUES "
+    k = SQLITE_ROWS_PER_STATEMENT
+    full = len(records) // k * k
+    if full:
+        groups = [tuple(v for r in records[i : i + k] for v in r) for i in range(0, full, k)]
+        conn.exec_driver_sql(head + ", ".join([one] * k), groups)
+    if full < len(records):
+        conn.exec_driver_sql(head + one, records[full:])
 
 
 def _copy_postgres(conn: Connection, records: list[tuple[Any, ...]]) -> None:
@@ -305,7 +321,8 @@ def _snapshots(
         fix = None
     else:  # raw values: dates are ISO text already; booleans and JSON columns need their type
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-        result = conn.exec_driver_sql(str(compiled))
+        raw: Any = conn.connection.driver_connection  # plain tuples: no Row objects per record
+        result = raw.execute(str(compiled))
         fix = _sqlite_fixer(table, names)
     id_at = names.index("id")
     for row in result:
