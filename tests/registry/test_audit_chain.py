@@ -163,3 +163,31 @@ def test_concurrent_writers_never_fork_the_chain(engine: Engine) -> None:
     report = audit_chain.verify(engine)
     assert report.ok and report.rows == 1 + 36
     assert _audit_ids(engine) == list(range(1, 38))
+
+
+def test_migration_0004_chains_the_rows_already_in_the_log(fresh_db_url: str) -> None:
+    from lupuscell.registry import migrate
+    from lupuscell.registry.session import make_engine
+
+    migrate.upgrade(fresh_db_url, "0001")
+    engine = make_engine(fresh_db_url)
+    try:
+        with engine.begin() as conn:  # rows written before the chain existed (ids with a gap)
+            for number in (1, 2, 5):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO audit_log (id, changed_at, actor, action, entity, entity_id, new_value, reason) "
+                        "VALUES (:i, :t, 'old', 'create', 'sites', :i, '{}', 'legacy')"
+                    ),
+                    {"i": number, "t": f"2024-01-0{number} 10:00:00.000000"},
+                )
+        migrate.upgrade(engine)
+        report = audit_chain.verify(engine)
+        assert report.ok and report.rows == 3 and report.head_id == 5
+        Registry(engine).create("site", {"code": "KI", "name": "Karolinska"}, actor=ACTOR)
+        assert _audit_ids(engine) == [1, 2, 5, 6] and audit_chain.verify(engine).ok
+        migrate.downgrade(engine, "0001")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 4
+    finally:
+        engine.dispose()
