@@ -171,12 +171,21 @@ def _session_engine(migrated_db_url: str) -> Iterator[Engine]:
 
 
 def empty_tables(engine: Engine) -> None:
-    """Delete every row of every registry table (children first)."""
+    """Delete every row of every registry table (children first).
+
+    The audit log is append-only (triggers of migration 0004): its guards are dropped for the
+    deletion and created again in the same transaction, as only a test may do.
+    """
+    from lupuscell.registry.audit_chain import DROP_GUARD_DDL, GUARD_DDL
     from lupuscell.registry.models import Base
 
     with engine.begin() as conn:
+        for statement in DROP_GUARD_DDL[conn.dialect.name]:
+            conn.execute(sa.text(statement))
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+        for statement in GUARD_DDL[conn.dialect.name]:
+            conn.execute(sa.text(statement))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "lupuscell"
 TESTS = ROOT / "tests"
 DOCS = ROOT / "docs"
-PURE = ("instruments", "outcomes", "analysis", "evidence", "design")
+PURE = ("instruments", "outcomes", "analysis", "evidence", "design", "schedules")
 
 
 def python_files(folder: Path) -> Iterator[Path]:

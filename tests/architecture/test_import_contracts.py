@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ("instruments", "outcomes", "analysis", "evidence", "design")
+PURE = ("instruments", "outcomes", "analysis", "evidence", "design", "schedules")
 
 
 def _lint_imports() -> subprocess.CompletedProcess[str]:

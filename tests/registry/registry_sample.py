@@ -179,9 +179,16 @@ def build_cohort(registry: Any) -> None:
 
 
 def wipe(engine: Any) -> None:
-    """Delete every row of every registry table."""
+    """Delete every row of every registry table (the audit log's guards lifted, as only a test may)."""
+    import sqlalchemy as sa
+
+    from lupuscell.registry.audit_chain import DROP_GUARD_DDL, GUARD_DDL
     from lupuscell.registry.models import Base
 
     with engine.begin() as conn:
+        for statement in DROP_GUARD_DDL[conn.dialect.name]:
+            conn.execute(sa.text(statement))
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+        for statement in GUARD_DDL[conn.dialect.name]:
+            conn.execute(sa.text(statement))

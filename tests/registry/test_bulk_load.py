@@ -51,12 +51,22 @@ def test_load_writes_every_row_with_provenance_and_audit(
             assert batch_ids == {result.batch_id}, table
         audit = conn.execute(sa.select(models.AuditLog.__table__)).mappings().all()
         batch = conn.execute(sa.select(models.ImportBatch.__table__)).mappings().one()
-    assert {a["entity"] for a in audit} == {"sites", *LOADED}  # sites too (issue 10, point 6)
+    imports = [a for a in audit if a["action"] == "import"]
+    assert {a["entity"] for a in imports} == {"sites", *LOADED}  # sites too (issue 10, point 6)
     assert result.row_counts["sites"] == len(small["sites"]) == batch["row_counts"]["sites"]
-    for a in audit:
-        assert a["action"] == "import" and a["field"] is None and a["reason"] == KW["reason"]
+    for a in imports:
+        assert a["field"] is None and a["reason"] == KW["reason"]
         assert a["actor"] == "tester"
-        assert json.loads(a["new_value"]) == {"import_batch_id": result.batch_id, "rows": counts[a["entity"]]}
+        assert json.loads(a["new_value"]) == {
+            "import_batch_id": result.batch_id,
+            "rows": counts[a["entity"]],
+            "records_audited": True,
+        }
+    creates = [a for a in audit if a["action"] == "create"]  # one per record, sites included
+    assert len(creates) == len(audit) - len(imports)
+    for table in (*LOADED, "sites"):
+        assert sum(a["entity"] == table for a in creates) == counts[table], table
+    assert all(a["actor"] == "tester" and a["reason"] == KW["reason"] for a in creates)
 
     assert batch["row_counts"] == result.row_counts
     assert batch["reason"] == KW["reason"] and batch["source"] == "pytest"

@@ -12,6 +12,8 @@ import typer
 
 from lupuscell import __version__
 from lupuscell.cli import (
+    audit_cmd,
+    backup_cmd,
     design_cmd,
     evidence_cmd,
     interop_cmd,
@@ -20,6 +22,7 @@ from lupuscell.cli import (
     protocols_cmd,
     registry_cmd,
     report_cmd,
+    schedule_cmd,
     score_cmd,
     screen_cmd,
     synth_cmd,
@@ -70,6 +73,9 @@ for _module in (
     interop_cmd,
     predict_cmd,
     web_cmd,
+    audit_cmd,
+    backup_cmd,
+    schedule_cmd,
 ):
     _module.register(app)
 

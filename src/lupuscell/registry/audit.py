@@ -178,3 +178,7 @@ def history(
             {column.key: getattr(row, column.key) for column in AuditLog.__table__.columns}
             for row in session.scalars(query)
         ]
+
+
+# Every audit row written through a Session is chained in its transaction (hash chain, 0004).
+from lupuscell.registry import audit_chain as _audit_chain  # noqa: E402,F401

@@ -24,8 +24,11 @@ Guarantees
   ValidationError - never an ``IntegrityError`` traceback.
 * Provenance: one :class:`~lupuscell.registry.models.ImportBatch` row per load, with the rows
   written per table (sites included); every row points to it through ``import_batch_id``;
-  one ``audit_log`` row per table (action ``import``, ``new_value`` = batch id and row
-  count, the caller's reason), which is how bulk creates are audited.
+  one ``audit_log`` row per table (action ``import``, ``new_value`` = batch id, row count and
+  ``records_audited``, the caller's reason) and one ``create`` row per record with its values
+  (:func:`lupuscell.registry.audit_chain.audit_batch_records`), hash-chained like every audit
+  row. Every import (files, REDCap, FHIR, the synthetic cohort) comes through here, so this is
+  the one place bulk creates are audited.
 
 How it is fast: see :mod:`lupuscell.registry.bulk_write` (``COPY`` on PostgreSQL, multi-row
 ``executemany`` on SQLite, ids allocated per chunk, foreign keys validated once per load).
@@ -44,7 +47,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from lupuscell.errors import Problem, ProblemList, ValidationError
-from lupuscell.registry import audit, models, plausibility
+from lupuscell.registry import audit, audit_chain, models, plausibility
+from lupuscell.registry.audit_chain import import_summary
 from lupuscell.registry.bulk_checks import LOAD_ORDER, PARENT_TABLES, LoadChecks, RegistryLookup
 from lupuscell.registry.bulk_write import (
     CHILD_TABLES,
@@ -184,6 +188,7 @@ def _write_sites(
     stmt = sa.insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True)
     for row in conn.execute(stmt, params):
         state.site_ids[row.code] = row.id
+        state.new_site_ids.append(row.id)
     return len(params)
 
 
@@ -230,29 +235,21 @@ def _write_chunk(conn: Connection, chunk: Chunk, state: WriteState, counts: dict
 # the load
 
 
-def _finish(
-    conn: Connection, batch_id: int, counts: dict[str, int], actor: str, reason: str, now: dt.datetime
-) -> None:
-    """Record the row counts on the batch and one audit row per table."""
+def _finish(conn: Connection, state: WriteState, counts: dict[str, int], actor: str, reason: str) -> None:
+    """Record the row counts on the batch; audit every record written (one ``create`` row each,
+    :func:`~lupuscell.registry.audit_chain.audit_batch_records`) and every table loaded (one
+    ``import`` row each), hash-chained after the head locked at the start of the load."""
+    batch_id, now = state.batch_id, state.now
     batch_table = _T["import_batches"]
     conn.execute(sa.update(batch_table).where(batch_table.c.id == batch_id).values(row_counts=dict(counts)))
-    conn.execute(
-        sa.insert(_T["audit_log"]),
-        [
-            {
-                "changed_at": now,
-                "actor": actor,
-                "action": "import",
-                "entity": name,
-                "entity_id": None,
-                "field": None,
-                "old_value": None,
-                "new_value": json.dumps({"import_batch_id": batch_id, "rows": count}),
-                "reason": reason,
-            }
-            for name, count in counts.items()
-        ],
+    audit_chain.audit_batch_records(
+        conn, batch_id, site_ids=state.new_site_ids, actor=actor, reason=reason, now=now
     )
+    summaries = [
+        (now, actor, "import", name, None, None, None, json.dumps(import_summary(batch_id, count)), reason)
+        for name, count in counts.items()
+    ]
+    audit_chain.append(conn, summaries)
 
 
 def _load_once(
@@ -263,10 +260,13 @@ def _load_once(
     postgres_foreign_keys: str,
     progress: Callable[[int], None] | None,
 ) -> tuple[int, dict[str, int]]:
-    now = dt.datetime.now(dt.UTC)
     batch_table = _T["import_batches"]
     counts = dict.fromkeys(LOAD_ORDER, 0)
     with write_engine(engine).begin() as conn, sqlite_cache(conn):
+        # audited writers wait here, before the load locks its tables; stamped after the lock,
+        # so the load's stamp follows the chain's order
+        audit_chain.lock_head(conn)
+        now = dt.datetime.now(dt.UTC)
         batch_id: int = conn.execute(
             sa.insert(batch_table).returning(batch_table.c.id),
             {"created_at": now, "row_counts": {}, **meta},
@@ -288,7 +288,7 @@ def _load_once(
         restore_foreign_keys(conn, dropped)
         if validate and (late := plausibility.records_after_death(conn, batch_id=batch_id)):
             raise ValidationError(late)
-        _finish(conn, batch_id, counts, meta["actor"], meta["reason"], now)
+        _finish(conn, state, counts, meta["actor"], meta["reason"])
     return batch_id, counts
 
 

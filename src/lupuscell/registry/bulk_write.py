@@ -51,6 +51,9 @@ class WriteState:
     site_ids: dict[str, int] = field(default_factory=dict)
     patient_ids: dict[str, int] = field(default_factory=dict)
     course_ids: dict[str, int] = field(default_factory=dict)
+    new_site_ids: list[int] = field(default_factory=list)
+    """Sites this load inserted (sites carry no ``import_batch_id``; their ``create`` audit rows
+    are written from this list)."""
 
 
 COPY_PIECE_ROWS = 50_000

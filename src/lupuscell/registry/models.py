@@ -363,6 +363,20 @@ class AuditLog(Base):
     old_value: Mapped[str | None] = mapped_column(sa.Text, default=None)
     new_value: Mapped[str | None] = mapped_column(sa.Text, default=None)
     reason: Mapped[str] = mapped_column(sa.Text)
+    # Hash chain (migration 0004, lupuscell.registry.audit_chain): set in the writing transaction.
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    row_hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditChainHead(Base):
+    """The head of the audit log's hash chain: one row (id 1) holding the last audit row's id
+    and hash, locked by every writer that appends to the log (:mod:`lupuscell.registry.audit_chain`)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(sa.Integer)
+    last_hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 CLINICAL_MODELS: tuple[type[Base], ...] = (
