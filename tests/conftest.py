@@ -17,7 +17,9 @@ modules or on files outside the repository; ``tests/architecture/test_no_skips.p
 * ``fresh_db_url``: a brand-new empty database per test, on the same engine as ``db_url``
   (for migration tests; slower, use sparingly).
 * ``migrated_db_url``: ``db_url`` with the schema created by the Alembic migrations (once).
-* ``engine``: an engine on ``migrated_db_url`` whose tables are emptied before each test.
+* ``engine``: an engine on ``migrated_db_url`` whose tables are emptied before each test;
+  ``empty_registry``: the function that empties them (the audit log's guards lifted), for a
+  test that starts again midway.
 * ``pg_url``: PostgreSQL only (same rules), for tests that need server features.
 
 Tests using these fixtures on PostgreSQL (the ``postgresql`` parameter, or ``pg_url``) carry
@@ -193,6 +195,13 @@ def engine(_session_engine: Engine) -> Engine:
     """A migrated registry engine (SQLite and PostgreSQL) with all tables empty."""
     empty_tables(_session_engine)
     return _session_engine
+
+
+@pytest.fixture
+def empty_registry() -> Callable[[Engine], None]:
+    """:func:`empty_tables`, for a test that empties its registry again midway (the one way a
+    test deletes audit rows)."""
+    return empty_tables
 
 
 @pytest.fixture(autouse=True)

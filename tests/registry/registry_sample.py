@@ -178,17 +178,41 @@ def build_cohort(registry: Any) -> None:
     )
 
 
-def wipe(engine: Any) -> None:
-    """Delete every row of every registry table (the audit log's guards lifted, as only a test may)."""
+def assert_intact(engine: Any) -> None:
+    """SQLite's integrity check passes and the audit hash chain verifies."""
+    from lupuscell.registry import audit_chain
+
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert audit_chain.verify(engine).ok
+
+
+def assert_whole_batches(engine: Any) -> int:
+    """Every import batch complete (its ``row_counts`` equal the rows pointing to it, no row
+    without a batch) and audited (one ``create`` row per record, one ``import`` row per table),
+    the chain intact; returns the number of batches."""
     import sqlalchemy as sa
 
-    from lupuscell.registry.audit_chain import DROP_GUARD_DDL, GUARD_DDL
-    from lupuscell.registry.models import Base
+    from lupuscell.registry import models
+    from lupuscell.registry.audit_chain import batch_tables
 
-    with engine.begin() as conn:
-        for statement in DROP_GUARD_DDL[conn.dialect.name]:
-            conn.execute(sa.text(statement))
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-        for statement in GUARD_DDL[conn.dialect.name]:
-            conn.execute(sa.text(statement))
+    assert_intact(engine)
+    tables = models.Base.metadata.tables
+    with engine.connect() as conn:
+        batches = conn.execute(sa.select(tables["import_batches"])).mappings().all()
+        for table in batch_tables():
+            query = sa.select(table.c.import_batch_id, sa.func.count()).group_by(table.c.import_batch_id)
+            rows = dict(conn.execute(query).all())
+            expected = {b["id"]: b["row_counts"].get(table.name, 0) for b in batches}
+            assert rows == {k: v for k, v in expected.items() if v}, table.name
+            audit = tables["audit_log"]
+            created = conn.execute(
+                sa.select(sa.func.count()).where(audit.c.entity == table.name, audit.c.action == "create")
+            ).scalar_one()
+            assert created == sum(rows.values()), table.name
+            imports = conn.execute(
+                sa.select(sa.func.count()).where(audit.c.entity == table.name, audit.c.action == "import")
+            ).scalar_one()
+            assert imports == len(batches), table.name
+    return len(batches)

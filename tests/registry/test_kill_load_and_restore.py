@@ -22,15 +22,14 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from registry_sample import wipe  # type: ignore[import-not-found]
+from registry_sample import assert_intact, assert_whole_batches  # type: ignore[import-not-found]
 from sqlalchemy.engine import Engine
 
-from lupuscell.registry import audit_chain, backup, models
-from lupuscell.registry.audit_chain import batch_tables
+from lupuscell.registry import backup
 from lupuscell.registry.bulk import load_tables
 from lupuscell.registry.session import make_engine
 from lupuscell.synth.cohort import iter_cohort_tables
@@ -74,46 +73,18 @@ def _url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def _integrity(engine: Engine) -> None:
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-    assert audit_chain.verify(engine).ok
-
-
-def _assert_whole_batches(engine: Engine) -> int:
-    """Every batch complete and audited; returns the number of batches."""
-    _integrity(engine)
-    tables = models.Base.metadata.tables
-    with engine.connect() as conn:
-        batches = conn.execute(sa.select(tables["import_batches"])).mappings().all()
-        for table in batch_tables():
-            query = sa.select(table.c.import_batch_id, sa.func.count()).group_by(table.c.import_batch_id)
-            rows = dict(conn.execute(query).all())
-            expected = {b["id"]: b["row_counts"].get(table.name, 0) for b in batches}
-            assert rows == {k: v for k, v in expected.items() if v}, table.name
-            audit = tables["audit_log"]
-            created = conn.execute(
-                sa.select(sa.func.count()).where(audit.c.entity == table.name, audit.c.action == "create")
-            ).scalar_one()
-            assert created == sum(rows.values()), table.name
-            imports = conn.execute(
-                sa.select(sa.func.count()).where(audit.c.entity == table.name, audit.c.action == "import")
-            ).scalar_one()
-            assert imports == len(batches), table.name
-    return len(batches)
-
-
-def test_killing_a_synthetic_load_never_leaves_half_a_batch(engine: Engine) -> None:
+def test_killing_a_synthetic_load_never_leaves_half_a_batch(
+    engine: Engine, empty_registry: Callable[[Engine], None]
+) -> None:
     args = ["synth", "--patients", str(PATIENTS), "--seed", "5", "--chunk-size", "25", "--db", _url(engine)]
     duration = _run(args, None)
-    assert _assert_whole_batches(engine) == 1
+    assert assert_whole_batches(engine) == 1
     rng = random.Random(2026)
     outcomes = []
     for _ in range(TRIALS):
-        wipe(engine)
+        empty_registry(engine)
         _run(args, rng.uniform(0.2, duration))
-        outcomes.append(_assert_whole_batches(engine))
+        outcomes.append(assert_whole_batches(engine))
     assert set(outcomes) <= {0, 1}, outcomes
 
 
@@ -126,13 +97,15 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def test_killing_a_restore_leaves_the_old_registry_or_the_whole_backup(engine: Engine, tmp_path: Path) -> None:
+def test_killing_a_restore_leaves_the_old_registry_or_the_whole_backup(
+    engine: Engine, tmp_path: Path, empty_registry: Callable[[Engine], None]
+) -> None:
     url = _url(engine)
     load_tables(engine, iter_cohort_tables(PATIENTS, seed=9), actor="t", source="t", reason="backed up")
     file = tmp_path / "registry.backup"
     backup.backup(url, file)
     restored = _counts(url)
-    wipe(engine)
+    empty_registry(engine)
     load_tables(engine, iter_cohort_tables(20, seed=4), actor="t", source="t", reason="the old registry")
     old = _counts(url)
     args = ["restore", "--from", str(file), "--db", url, "--force"]
@@ -141,10 +114,10 @@ def test_killing_a_restore_leaves_the_old_registry_or_the_whole_backup(engine: E
     rng = random.Random(7)
     seen = []
     for _ in range(TRIALS):
-        wipe(engine)
+        empty_registry(engine)
         load_tables(engine, iter_cohort_tables(20, seed=4), actor="t", source="t", reason="the old registry")
         _run(args, rng.uniform(0.1, duration))
-        _integrity(engine)
+        assert_intact(engine)
         now = _counts(url)
         assert now in (old, restored)
         seen.append(now == restored)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from registry_sample import ACTOR, build_cohort, wipe  # type: ignore[import-not-found]
+from registry_sample import ACTOR, build_cohort  # type: ignore[import-not-found]
+from sqlalchemy.engine import Engine
 
 from lupuscell.errors import ValidationError
 from lupuscell.registry.exchange import AGE_TOP_CODE, TABLES, export_directory, import_directory
@@ -27,14 +29,16 @@ def _read(directory: Path, fmt: str) -> dict[str, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_identified_export_round_trips_through_import(registry: Registry, tmp_path: Path, fmt: str) -> None:
+def test_identified_export_round_trips_through_import(
+    registry: Registry, tmp_path: Path, fmt: str, empty_registry: Callable[[Engine], None]
+) -> None:
     build_cohort(registry)
     counts = {k: v for k, v in registry.counts().items() if k not in ("audit_log", "import_batches")}
     first = export_directory(
         registry.engine, tmp_path / "a", fmt=fmt, identified=True, actor=ACTOR, reason="site transfer"
     )
     assert first == {t.name: counts[t.model.__tablename__] for t in TABLES}
-    wipe(registry.engine)
+    empty_registry(registry.engine)
     imported = import_directory(registry.engine, tmp_path / "a", actor=ACTOR, reason="site transfer")
     assert imported == first
     after = {k: v for k, v in registry.counts().items() if k not in ("audit_log", "import_batches")}
@@ -48,10 +52,12 @@ def test_identified_export_round_trips_through_import(registry: Registry, tmp_pa
     assert {r["analyte"]: r["value_canonical"] for r in lab}["platelets"] == pytest.approx(18.0)
 
 
-def test_import_is_audited_per_table_and_tagged_with_a_batch(registry: Registry, tmp_path: Path) -> None:
+def test_import_is_audited_per_table_and_tagged_with_a_batch(
+    registry: Registry, tmp_path: Path, empty_registry: Callable[[Engine], None]
+) -> None:
     build_cohort(registry)
     export_directory(registry.engine, tmp_path, identified=True, actor=ACTOR, reason="copy")
-    wipe(registry.engine)
+    empty_registry(registry.engine)
     import_directory(registry.engine, tmp_path, actor="loader", reason="migration from REDCap")
     rows = [r for r in registry.history() if r["action"] == "import"]
     assert {r["entity"] for r in rows} == {t.model.__tablename__ for t in TABLES}
@@ -206,7 +212,9 @@ def test_death_cause_is_exported_only_as_a_category(
     assert death_cause_category(cause, treatment_related) == expected
 
 
-def test_parquet_with_real_list_columns_imports(registry: Registry, tmp_path: Path) -> None:
+def test_parquet_with_real_list_columns_imports(
+    registry: Registry, tmp_path: Path, empty_registry: Callable[[Engine], None]
+) -> None:
     """Parquet written by other tools stores organ_involvement as a real list, not JSON text."""
     build_cohort(registry)
     export_directory(registry.engine, tmp_path, fmt="parquet", identified=True, actor=ACTOR, reason="copy")
@@ -221,7 +229,7 @@ def test_parquet_with_real_list_columns_imports(registry: Registry, tmp_path: Pa
     patients.to_parquet(tmp_path / "patients.parquet", index=False)
     assert not isinstance(pd.read_parquet(tmp_path / "patients.parquet")["organ_involvement"].iloc[0], str)
     before = {p["code"]: sorted(p["organ_involvement"]) for p in registry.list_records("patient")}
-    wipe(registry.engine)
+    empty_registry(registry.engine)
     import_directory(registry.engine, tmp_path, actor=ACTOR, reason="copy")
     after = {p["code"]: sorted(p["organ_involvement"]) for p in registry.list_records("patient")}
     assert after == before

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import stat
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from registry_sample import ACTOR, COURSE, PATIENT, SITE, build_cohort, wipe  # type: ignore[import-not-found]
+from registry_sample import ACTOR, COURSE, PATIENT, SITE, build_cohort  # type: ignore[import-not-found]
 from sqlalchemy.engine import Engine
 
 from lupuscell.errors import ValidationError
@@ -205,7 +206,7 @@ def test_planted_identifiers_never_reach_a_de_identified_export(
 
 
 def test_formula_cells_are_neutralised_in_csv_and_restored_on_import(
-    registry: Registry, tmp_path: Path
+    registry: Registry, tmp_path: Path, empty_registry: Callable[[Engine], None]
 ) -> None:
     registry.create("site", SITE, actor=ACTOR)
     registry.create("patient", PATIENT, actor=ACTOR)
@@ -226,7 +227,7 @@ def test_formula_cells_are_neutralised_in_csv_and_restored_on_import(
     export_directory(registry.engine, out, identified=True, actor=ACTOR, reason="copy")
     cells = list(pd.read_csv(out / "adverse_events.csv", dtype=str)["term"])
     assert cells == ["'" + t for t in terms]
-    wipe(registry.engine)
+    empty_registry(registry.engine)
     import_directory(registry.engine, out, actor=ACTOR, reason="restore")
     assert sorted(r["term"] for r in registry.list_records("adverse_event")) == sorted(terms)
 

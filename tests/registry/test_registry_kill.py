@@ -5,7 +5,8 @@ database and kills it with SIGKILL after a random delay drawn over the time an u
 run takes. After every kill:
 
 * import - every import batch in the database is complete (its ``row_counts`` equal the rows
-  that point to it, one audit row per table) or absent: never half a batch;
+  that point to it, one ``create`` audit row per record and one ``import`` row per table, the
+  audit hash chain intact) or absent: never half a batch;
 * export - every identified file on disk (in the target or a temporary folder) has its audit
   row: the audit row is committed before the first file is written.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from registry_sample import assert_whole_batches  # type: ignore[import-not-found]
 from sqlalchemy.engine import Engine
 
 from lupuscell.registry import models
@@ -35,15 +37,6 @@ from lupuscell.synth.files import write_cohort_files
 
 TRIALS = 20
 PATIENTS = 40
-CLINICAL = (
-    "patients",
-    "therapy_courses",
-    "drug_administrations",
-    "visits",
-    "lab_results",
-    "adverse_events",
-    "clinical_events",
-)
 _FORK = multiprocessing.get_context("fork")
 
 
@@ -70,41 +63,6 @@ def _run(work: Callable[[Engine], object], url: str, kill_after: float | None) -
     return time.perf_counter() - started
 
 
-def _empty(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for table in reversed(models.Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-
-
-def _batches_are_whole(engine: Engine) -> int:
-    """Check every batch is complete; return how many there are."""
-    tables = models.Base.metadata.tables
-    with engine.connect() as conn:
-        batches = conn.execute(sa.select(models.ImportBatch.__table__)).mappings().all()
-        for batch in batches:
-            for name in CLINICAL:
-                stored = conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(tables[name])
-                    .where(tables[name].c.import_batch_id == batch["id"])
-                ).scalar_one()
-                assert stored == batch["row_counts"][name], (name, batch["row_counts"])
-            audited = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(models.AuditLog.__table__)
-                .where(models.AuditLog.__table__.c.action == "import")
-            ).scalar_one()
-            assert audited == len(batch["row_counts"])
-        orphans = sum(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(tables[n]).where(tables[n].c.import_batch_id.is_(None))
-            ).scalar_one()
-            for n in CLINICAL
-        )
-    assert orphans == 0
-    return len(batches)
-
-
 @pytest.fixture(scope="module")
 def cohort_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cohort")
@@ -113,19 +71,19 @@ def cohort_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_killing_an_import_never_leaves_half_a_batch(
-    engine: Engine, migrated_db_url: str, cohort_files: Path
+    engine: Engine, migrated_db_url: str, cohort_files: Path, empty_registry: Callable[[Engine], None]
 ) -> None:
     def work(eng: Engine) -> object:
         return import_directory(eng, cohort_files, actor="kill.test", reason="kill test", rows_per_chunk=500)
 
     duration = _run(work, migrated_db_url, kill_after=None)
-    assert _batches_are_whole(engine) == 1  # an undisturbed run imports the whole batch
+    assert assert_whole_batches(engine) == 1  # an undisturbed run imports the whole batch
     rng = random.Random(20)
     outcomes = []
     for _ in range(TRIALS):
-        _empty(engine)
+        empty_registry(engine)
         _run(work, migrated_db_url, kill_after=rng.uniform(0.0, duration))
-        outcomes.append(_batches_are_whole(engine))
+        outcomes.append(assert_whole_batches(engine))
     assert set(outcomes) <= {0, 1}
 
 

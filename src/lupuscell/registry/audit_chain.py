@@ -317,7 +317,7 @@ def _snapshots(
     names = snapshot_columns(table)
     query = sa.select(*(table.c[n] for n in names)).where(where).order_by(table.c.id)
     if conn.dialect.name == "postgresql":
-        result = conn.execute(query)
+        result = conn.execute(query, execution_options={"stream_results": True, "yield_per": RECORD_PIECE_ROWS})
         fix = None
     else:  # raw values: dates are ISO text already; booleans and JSON columns need their type
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
@@ -345,6 +345,11 @@ def _sqlite_fixer(table: sa.Table, names: list[str]) -> Any:
         return values
 
     return fix
+
+
+RECORD_PIECE_ROWS = 2_000
+"""Record snapshots held, hashed and written at a time by :func:`audit_batch_records` (a load's
+audit trail never sits in memory at once: the import streams its files, and so does this)."""
 
 
 def batch_tables() -> list[sa.Table]:
@@ -380,7 +385,7 @@ def audit_batch_records(
             buffer.append(
                 (now, actor, "create", table.name, str(record_id), None, None, snap.decode(), reason)
             )
-            if len(buffer) >= COPY_PIECE_ROWS * 5:
+            if len(buffer) >= RECORD_PIECE_ROWS:
                 total += append(conn, buffer)
                 buffer = []
         total += append(conn, buffer)
@@ -431,7 +436,7 @@ def _rows(conn: Connection) -> Iterator[Any]:
     query = sa.select(*(_AUDIT.c[n] for n in (*CHAINED_COLUMNS, "prev_hash", "row_hash"))).order_by(
         _AUDIT.c.id
     )
-    yield from conn.execution_options(stream_results=True, yield_per=20_000).execute(query)
+    yield from conn.execute(query, execution_options={"stream_results": True, "yield_per": 20_000})
 
 
 def _check_row(report: ChainReport, row: Any, prev_id: int, prev_hash: str) -> None:

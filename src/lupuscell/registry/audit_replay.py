@@ -92,7 +92,7 @@ def _stamp(value: dt.datetime) -> str:
 def _log(conn: Connection) -> Iterator[Any]:
     names = ("id", "changed_at", "action", "entity", "entity_id", "field", "new_value")
     query = sa.select(*(_AUDIT.c[n] for n in names)).order_by(_AUDIT.c.id)
-    yield from conn.execution_options(stream_results=True, yield_per=20_000).execute(query)
+    yield from conn.execute(query, execution_options={"stream_results": True, "yield_per": 20_000})
 
 
 def rebuild_state(conn: Connection, as_of: dt.datetime | None = None) -> tuple[State, ReplayResult]:
