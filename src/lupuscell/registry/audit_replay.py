@@ -15,9 +15,17 @@ stamped at or before the chosen time:
 
 The registry tables rebuilt are the sites and every table with an ``import_batch_id``
 (patients, therapy courses, drugs, visits, labs, adverse events, clinical events); other
-entities of the log (accounts, exports) are counted in :attr:`ReplayResult.ignored`. The
-bookkeeping columns (row timestamps, import batch ids) are not clinical data and are not
-rebuilt.
+entities of the log (user accounts and their memberships, web and file exports) are counted
+in :attr:`ReplayResult.ignored`. The bookkeeping columns (row timestamps, import batch ids) are
+not clinical data and are not rebuilt; the optimistic-lock ``version`` (migration 0003) is
+rebuilt as created and never compared, since an update's audit rows name the fields changed,
+not the version it moved to.
+
+Records written before a migration changed their table are read as today's columns: a renamed
+column through :data:`COLUMN_RENAMES` (0002: ``adverse_events.ctcae_grade`` is ``grade``, in
+snapshots and in updates), a column added and filled by the migration through
+:data:`COLUMN_DEFAULTS` (0002: ``grading_system`` = the category's default system, the value
+the migration gave the rows it found).
 
 "As it stood at T" means: every change stamped at or before T. A change is stamped inside its
 transaction after the chain head is locked (:mod:`lupuscell.registry.audit_chain`), so the
@@ -42,6 +50,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from lupuscell import vocab
 from lupuscell.registry.audit import INTERNAL_COLUMNS
 from lupuscell.registry.audit_chain import batch_tables, utc_text
 from lupuscell.registry.models import AuditLog, Base
@@ -50,8 +59,17 @@ REBUILT_TABLES: tuple[str, ...] = ("sites", *(t.name for t in batch_tables()))
 """Registry tables rebuilt from the log, parents first."""
 BOOKKEEPING_COLUMNS = frozenset({*INTERNAL_COLUMNS, "version"})
 """Columns not compared by :func:`differences` (row timestamps, batch ids, optimistic-lock version)."""
-COLUMN_RENAMES: dict[tuple[str, str], str] = {}
-"""(table, old column) -> new column, for snapshots written before a migration renamed a column."""
+COLUMN_RENAMES: dict[tuple[str, str], str] = {("adverse_events", "ctcae_grade"): "grade"}
+"""(table, old column) -> new column, for snapshots and updates written before a migration
+renamed a column (0002: ``adverse_events.ctcae_grade`` became ``grade``)."""
+COLUMN_DEFAULTS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+    ("adverse_events", "grading_system"): lambda record: vocab.default_grading_system(record["category"]),
+}
+"""(table, column) -> the value a migration gave records written before the column existed,
+from the record (0002: the category's default grading system, :func:`lupuscell.vocab.default_grading_system`)."""
+_RENAMED: dict[str, dict[str, str]] = {}
+for (_table, _old), _new in COLUMN_RENAMES.items():
+    _RENAMED.setdefault(_table, {})[_old] = _new
 WRITE_PIECE = 5_000
 
 _AUDIT = AuditLog.__table__
@@ -134,14 +152,19 @@ def _apply(
             )
         return
     key = int(row.entity_id)
+    renamed = _RENAMED.get(row.entity)
     if row.action == "create":
-        table[key] = row.new_value.encode() if isinstance(row.new_value, str) else row.new_value
+        value = row.new_value.encode() if isinstance(row.new_value, str) else row.new_value
+        if renamed is not None:  # a snapshot written before a rename: keys as today's columns
+            value = {renamed.get(k, k): v for k, v in orjson.loads(value).items()}
+        table[key] = value
     elif key not in table:
         orphans[row.entity] = orphans.get(row.entity, 0) + 1
         return
     elif row.action == "update":
         record = _decoded(table, key)
-        record[row.field] = None if row.new_value is None else orjson.loads(row.new_value)
+        name = row.field if renamed is None else renamed.get(row.field, row.field)
+        record[name] = None if row.new_value is None else orjson.loads(row.new_value)
     elif row.action == "delete":
         del table[key]
     else:
@@ -174,13 +197,16 @@ def _rows(
     table: sa.Table, records: dict[int, bytes | dict[str, Any]], result: ReplayResult
 ) -> Iterator[dict[str, Any]]:
     convert = {c.name: _converter(c) for c in table.columns}
+    defaults = {column: rule for (name, column), rule in COLUMN_DEFAULTS.items() if name == table.name}
     unknown: set[str] = set()
     for key in sorted(records):
         value = records[key]
         record = value if isinstance(value, dict) else orjson.loads(value)
+        for column, rule in defaults.items():
+            if column not in record:
+                record[column] = rule(record)
         row: dict[str, Any] = {}
         for name, value in record.items():
-            name = COLUMN_RENAMES.get((table.name, name), name)
             if name in convert:
                 row[name] = convert[name](value)
             else:
