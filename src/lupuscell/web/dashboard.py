@@ -1,6 +1,6 @@
 """The programme dashboard: patients by therapy and status, overall survival by therapy,
-DORIS remission and LLDAS at months 6 and 12, upcoming and overdue visits, recent serious
-adverse events, for the sites the user may see.
+DORIS remission and LLDAS at months 6 and 12, visits to chase (overdue, due, upcoming), recent
+serious adverse events, for the sites the user may see.
 
 Every number comes from the same path as ``lupuscell report``: the registry is read into a
 :class:`~lupuscell.outcomes.inputs.CohortData`, restricted to the user's sites, and
@@ -9,6 +9,9 @@ Every number comes from the same path as ``lupuscell report``: the registry is r
 month responses are :func:`lupuscell.reports.build.month_responses` with Clopper-Pearson
 intervals (:func:`lupuscell.analysis.tables.proportion_with_ci`). The derived cohort is cached
 per set of sites and invalidated whenever the audit log grows (every write is audited).
+The visits are the protocol visit calendars of :mod:`lupuscell.schedules`, read for the sites
+in one call (:func:`lupuscell.registry.schedule_read.overdue_visits`): the same status rule
+as ``lupuscell schedule overdue``.
 """
 
 from __future__ import annotations
@@ -26,11 +29,15 @@ from lupuscell import vocab
 from lupuscell.outcomes.datasets import AnalysisDatasets, build_datasets
 from lupuscell.outcomes.inputs import CohortData
 from lupuscell.registry import scoped
-from lupuscell.web.schedule import PlannedVisit, planned_visits
+from lupuscell.registry.schedule_read import overdue_visits
 
 _CACHE: dict[tuple[Any, ...], tuple[CohortData, AnalysisDatasets]] = {}
 _LOCK = threading.Lock()
-
+VISIT_STATUSES = ("overdue", "due", "upcoming")
+"""Visit statuses the dashboard lists, in this order (:mod:`lupuscell.schedules.calendar`)."""
+UPCOMING_DAYS = 30
+"""An upcoming visit is listed when its window opens within this many days."""
+MAX_VISITS = 15
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,9 @@ class Dashboard:
     counts: list[dict[str, Any]]
     survival_svg: str | None
     responses: list[dict[str, Any]]
-    visits: list[PlannedVisit]
+    visits: list[dict[str, Any]]
+    """The first :data:`MAX_VISITS` visits to chase (:func:`visits_to_chase`)."""
+    visits_by_status: dict[str, int]
     serious_aes: list[dict[str, Any]]
     n_patients: int
 
@@ -111,15 +120,27 @@ def _responses(datasets: AnalysisDatasets) -> list[dict[str, Any]]:
     return rows
 
 
+def visits_to_chase(engine: Engine, sites: Sequence[str], today: dt.date) -> list[dict[str, Any]]:
+    """Overdue, due and soon upcoming planned visits of the sites: overdue first (longest
+    overdue first), then due, then upcoming within :data:`UPCOMING_DAYS` (by target date)."""
+    rows = overdue_visits(engine, sites=sites, today=today, statuses=VISIT_STATUSES)
+    soon = today + dt.timedelta(days=UPCOMING_DAYS)
+    rows = [r for r in rows if r["status"] != "upcoming" or r["window_start"] <= soon]
+    rank = {status: i for i, status in enumerate(VISIT_STATUSES)}
+    return sorted(rows, key=lambda r: (rank[r["status"]], -r["days_overdue"], r["target_date"]))
+
+
 def build_dashboard(engine: Engine, sites: Sequence[str], today: dt.date | None = None) -> Dashboard:
     """Everything the dashboard shows for these sites."""
     cohort, datasets = cohort_for_sites(engine, sites)
     empty = cohort.n_patients == 0
+    visits = visits_to_chase(engine, sites, today or dt.date.today())
     return Dashboard(
         counts=_counts(cohort),
         survival_svg=None if empty else _survival_svg(datasets),
         responses=[] if empty else _responses(datasets),
-        visits=planned_visits(cohort, today or dt.date.today())[:15],
+        visits=visits[:MAX_VISITS],
+        visits_by_status={s: sum(v["status"] == s for v in visits) for s in VISIT_STATUSES},
         serious_aes=scoped.recent_serious_adverse_events(engine, sites, limit=10),
         n_patients=cohort.n_patients,
     )
