@@ -113,8 +113,6 @@ def as_of(
     from lupuscell.registry.audit_replay import export_as_of
 
     instant = parse_instant(when)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise fail(f"--out: {out_dir} exists and is not an empty folder")
     with registry_errors():
         engine = engine_of(db)
         try:

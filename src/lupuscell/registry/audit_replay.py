@@ -304,41 +304,34 @@ def export_as_of(
 ) -> dict[str, Any]:
     """Write the registry as it stood at ``as_of`` to ``out``, in the layout of ``lupuscell export``.
 
-    The same rules as an export: de-identified unless ``identified`` (which requires a
-    ``reason``), and audited in ``engine``'s log (action ``export``) before any file is written.
-    ``manifest.json`` also records ``as_of``, the last audit row applied and what the log could
+    The export itself is :func:`lupuscell.registry.export.export_directory` reading the registry
+    rebuilt into a temporary SQLite file: the same rules (de-identified unless ``identified``,
+    which requires a reason; checked before the log is replayed) and the same audit, in
+    ``engine``'s log (action ``export``), before any file is written. ``manifest.json`` and the
+    audit row also record ``as_of``, the source (the audit log) and what the replay did and could
     not rebuild. Returns the manifest.
     """
-    from lupuscell.errors import Problem, ValidationError
-    from lupuscell.registry import audit
-    from lupuscell.registry.exchange import FORMATS, export_directory
-    from lupuscell.registry.session import transaction
+    from lupuscell.registry.export import MANIFEST, check_export, export_directory
 
-    label = str(out)
-    if fmt not in FORMATS:
-        raise ValidationError(Problem(label, "format", f"unknown format {fmt!r}; use csv or parquet"))
-    who = audit.require_actor(actor, label)
-    why = audit.require_reason(reason, label, "export identified data") if identified else None
-    why = why or f"de-identified export as of {as_of.isoformat()}"
-    mode = "identified" if identified else "de-identified"
-    with transaction(engine) as session:
-        audit.log_event(
-            session,
-            action="export",
-            entity="export",
-            actor=who,
-            reason=why,
-            entity_id=mode,
-            new_value={"out": label, "format": fmt, "as_of": as_of.isoformat(), "source": "audit log replay"},
-        )
+    stamp = as_of.isoformat()
+    if not identified:
+        reason = reason or f"de-identified export as of {stamp}"
+    check_export(out, fmt=fmt, identified=identified, actor=actor, reason=reason)
     with tempfile.TemporaryDirectory(prefix="lupuscell-asof-") as tmp:
         target, result = rebuild_into_temporary(engine, as_of, Path(tmp))
+        provenance = {"as_of": stamp, "rebuilt_from": "audit log", "replay": result.as_dict()}
         try:
-            export_directory(target, out, fmt=fmt, identified=identified, actor=who, reason=why)
+            export_directory(
+                engine,
+                out,
+                fmt=fmt,
+                identified=identified,
+                actor=actor,
+                reason=reason,
+                source=target,
+                provenance=provenance,
+            )
         finally:
             target.dispose()
-    manifest_path = out / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest.update({"as_of": as_of.isoformat(), "rebuilt_from": "audit log", "replay": result.as_dict()})
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    manifest: dict[str, Any] = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     return manifest

@@ -228,6 +228,7 @@ def audited_output(
     rows: Mapping[str, int],
     directory: bool = True,
     overwrite: bool = False,
+    detail: Mapping[str, Any] | None = None,
 ) -> Iterator[Path]:
     """Yield a private path beside ``target`` to write an export to; move it into place after.
 
@@ -235,10 +236,10 @@ def audited_output(
     folders and :mod:`lupuscell.interop`'s REDCap, FHIR, CDISC and OMOP files): the target is
     checked first (:func:`_check_target`; ``directory=False`` for one file), the audit row
     (action ``export``, ``entity_id`` the mode, ``new_value`` the target, the format ``kind``
-    and ``rows``) is committed before anything is written, the output is written into a
-    temporary folder (0700) beside the target and moved into place when complete (removed on
-    any error), identified output stays private (files 0600, folders 0700). An identified
-    export requires a reason.
+    and ``rows``, and any ``detail``) is committed before anything is written, the output is
+    written into a temporary folder (0700) beside the target and moved into place when complete
+    (removed on any error), identified output stays private (files 0600, folders 0700). An
+    identified export requires a reason.
     """
     actor = audit.require_actor(actor, str(target))
     if identified:
@@ -255,7 +256,7 @@ def audited_output(
             actor=actor,
             reason=reason,
             entity_id=mode,
-            new_value={"out": str(target), "format": kind, "rows": dict(rows)},
+            new_value={"out": str(target), "format": kind, "rows": dict(rows), **(detail or {})},
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(target)
@@ -273,6 +274,23 @@ def audited_output(
 # --------------------------------------------------------------------------- export
 
 
+def check_export(
+    out: Path, *, fmt: str, identified: bool, actor: str, reason: str | None, overwrite: bool = False
+) -> tuple[Path, str, str]:
+    """The checks of a folder export before anything is read: the format, the actor, the reason
+    (required for identified data) and the target folder. Returns (absolute target, actor,
+    reason); ValidationError naming the option otherwise."""
+    if fmt not in FORMATS:
+        raise ValidationError(Problem(str(out), "--format", f"unknown format {fmt!r}; use csv or parquet"))
+    actor = audit.require_actor(actor, str(out))
+    if identified:
+        reason = audit.require_reason(reason, str(out), "export identified data")
+    reason = audit.require_reason(reason or "de-identified export", str(out), "export")
+    out = out.expanduser().absolute()
+    _check_target(out, overwrite)
+    return out, actor, reason
+
+
 def export_directory(
     engine: Engine,
     out: Path,
@@ -282,23 +300,25 @@ def export_directory(
     actor: str,
     reason: str | None = None,
     overwrite: bool = False,
+    source: Engine | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, int]:
     """Write every table to ``out`` (de-identified unless ``identified``); return rows per table.
 
     An identified export requires a reason; every export is audited (action ``export``,
-    ``entity_id`` the mode) before its first file is written. ``manifest.json`` records the
-    format, the mode, the de-identification applied, the schema revision and the row counts.
-    See the module docstring for how the files are written.
+    ``entity_id`` the mode) in ``engine`` before its first file is written. ``manifest.json``
+    records the format, the mode, the de-identification applied, the schema revision and the row
+    counts. See the module docstring for how the files are written.
+
+    ``source`` is the registry read (default ``engine``): ``audit as-of`` reads the registry
+    rebuilt from ``engine``'s audit log (:func:`lupuscell.registry.audit_replay.export_as_of`)
+    and audits the export in ``engine``. ``provenance`` (JSON values) is added to the manifest
+    and to the audit row.
     """
-    if fmt not in FORMATS:
-        raise ValidationError(Problem(str(out), "--format", f"unknown format {fmt!r}; use csv or parquet"))
-    actor = audit.require_actor(actor, str(out))
-    if identified:
-        reason = audit.require_reason(reason, str(out), "export identified data")
-    reason = audit.require_reason(reason or "de-identified export", str(out), "export")
-    out = out.expanduser().absolute()
-    _check_target(out, overwrite)
-    frames = read_frames(engine)
+    out, actor, reason = check_export(
+        out, fmt=fmt, identified=identified, actor=actor, reason=reason, overwrite=overwrite
+    )
+    frames = read_frames(source if source is not None else engine)
     if not identified:
         frames = deidentify(frames)
     counts = {name: len(frame) for name, frame in frames.items()}
@@ -311,9 +331,18 @@ def export_directory(
         "de_identification": [] if identified else list(DEIDENTIFICATION),
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "rows": counts,
+        **(provenance or {}),
     }
     with audited_output(
-        engine, out, kind=fmt, identified=identified, actor=actor, reason=reason, rows=counts, overwrite=overwrite
+        engine,
+        out,
+        kind=fmt,
+        identified=identified,
+        actor=actor,
+        reason=reason,
+        rows=counts,
+        overwrite=overwrite,
+        detail=provenance,
     ) as folder:
         _write_files(folder, frames, fmt, manifest)
     return counts
