@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -135,5 +137,89 @@ def test_expression_indexes_are_checked_by_name(fresh_db_url: str) -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP INDEX uq_patients_code_ci")
         assert ("missing_index", "uq_patients_code_ci") in migrate.schema_differences(engine)
+    finally:
+        engine.dispose()
+
+
+def _audit_rows_for(conn: sa.Connection, stamp: str) -> None:
+    """One ``create`` audit row per record, its snapshot read back from the database as the
+    repository writes it (every column but the bookkeeping ones, JSON, dates ISO)."""
+    from lupuscell.registry.audit import INTERNAL_COLUMNS, encode
+
+    meta = sa.MetaData()
+    meta.reflect(conn, only=["sites", "patients", "adverse_events"])
+    for name in ("sites", "patients", "adverse_events"):
+        table = meta.tables[name]
+        for row in conn.execute(sa.select(table).order_by(table.c.id)).mappings():
+            snapshot = {k: v for k, v in row.items() if k not in INTERNAL_COLUMNS}
+            _audit(conn, stamp, "create", name, row["id"], None, None, encode(snapshot))
+
+
+def _audit(
+    conn: sa.Connection, stamp: str, action: str, entity: str, key: int, field: str | None,
+    old: str | None, new: str | None,
+) -> None:  # fmt: skip
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit_log (changed_at, actor, action, entity, entity_id, field, old_value, new_value, "
+            "reason) VALUES (:t, 'old', :a, :e, :k, :f, :o, :n, 'before the chain')"
+        ),
+        {"t": stamp, "a": action, "e": entity, "k": str(key), "f": field, "o": old, "n": new},
+    )
+
+
+def test_a_registry_with_data_at_0003_goes_to_0004_and_back(fresh_db_url: str, tmp_path: Path) -> None:
+    """Rows audited before 0002 (``ctcae_grade``) and before 0004 (no hashes) are chained by 0004,
+    and the registry rebuilt from the log equals the live one (grade renamed, grading system as
+    0002 set it, the account ignored); 0004 goes down to 0003 and up again."""
+    from lupuscell.registry import audit_chain, audit_replay
+    from lupuscell.registry.repository import Registry
+
+    _seed_at_0001(fresh_db_url)
+    engine = make_engine(fresh_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM clinical_events")
+            conn.exec_driver_sql("DELETE FROM adverse_events WHERE id > 3")
+            _audit_rows_for(conn, "2024-01-01 10:00:00.000000")
+            conn.exec_driver_sql("UPDATE adverse_events SET ctcae_grade = 4 WHERE id = 3")
+            _audit(conn, "2024-02-01 10:00:00.000000", "update", "adverse_events", 3, "ctcae_grade", "3", "4")
+        migrate.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE adverse_events SET grade = 5 WHERE id = 3")
+            _audit(conn, "2025-01-01 10:00:00.000000", "update", "adverse_events", 3, "grade", "4", "5")
+            conn.exec_driver_sql(
+                "INSERT INTO users (username, full_name, role, password_hash, active, session_epoch, created_at) "
+                "VALUES ('ann', 'Ann', 'monitor', 'x', true, 0, '2025-01-02 10:00:00')"
+            )
+            _audit(
+                conn, "2025-01-02 10:00:00.000000", "create", "users", 1, None, None, '{"username": "ann"}'
+            )
+        migrate.upgrade(engine)
+        report = audit_chain.verify(engine)
+        assert report.ok and report.rows == 8 and report.head_id == 8, report.problems
+        target, result = audit_replay.rebuild_into_temporary(engine, None, tmp_path)
+        try:
+            assert result.not_rebuilt == [] and result.ignored == {"users": 1}
+            assert audit_replay.differences(engine, target) == []
+            with target.connect() as conn:
+                rebuilt = conn.exec_driver_sql(
+                    "SELECT category, grade, grading_system FROM adverse_events ORDER BY id"
+                ).all()
+        finally:
+            target.dispose()
+        assert [tuple(r) for r in rebuilt] == [
+            ("crs", 2, "ASTCT_2019"),
+            ("icans", 1, "ASTCT_2019"),
+            ("infection", 5, "CTCAE_v5.0"),
+        ]
+        Registry(engine).update("patient", "KI-1", {"birth_year": 1981}, actor="t", reason="after 0004")
+        assert audit_chain.verify(engine).ok
+        migrate.downgrade(engine, "0003")
+        assert "audit_chain_head" not in set(sa.inspect(engine).get_table_names())
+        migrate.upgrade(engine)
+        report = audit_chain.verify(engine)
+        assert report.ok and report.rows == 9
+        assert migrate.schema_differences(engine) == []
     finally:
         engine.dispose()

@@ -63,7 +63,7 @@ def engine_of(db: str | None) -> Any:
     return make_engine(db)
 
 
-def emit(payload: dict[str, Any]) -> None:
+def emit(payload: Any) -> None:
     """Machine-readable result on stdout."""
     typer.echo(json.dumps(payload, indent=2, default=str))
 

@@ -317,7 +317,9 @@ def _snapshots(
     names = snapshot_columns(table)
     query = sa.select(*(table.c[n] for n in names)).where(where).order_by(table.c.id)
     if conn.dialect.name == "postgresql":
-        result = conn.execute(query, execution_options={"stream_results": True, "yield_per": RECORD_PIECE_ROWS})
+        result = conn.execute(
+            query, execution_options={"stream_results": True, "yield_per": RECORD_PIECE_ROWS}
+        )
         fix = None
     else:  # raw values: dates are ISO text already; booleans and JSON columns need their type
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
