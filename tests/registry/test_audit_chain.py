@@ -191,3 +191,61 @@ def test_migration_0004_chains_the_rows_already_in_the_log(fresh_db_url: str) ->
             assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 4
     finally:
         engine.dispose()
+
+
+def test_a_load_started_while_a_repository_write_is_open_waits_for_it(engine: Engine) -> None:
+    """Lock order: the repository's first write takes the chain head, so a bulk load started
+    meanwhile (which takes the head, then locks the tables it loads) waits instead of
+    deadlocking with the write's audit row."""
+    from lupuscell.registry import audit
+    from lupuscell.registry.models import Patient
+    from lupuscell.registry.session import transaction
+
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_tables(engine, iter_cohort_tables(4, seed=5), actor=ACTOR, source="test", reason="meanwhile")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    site = Registry(engine).create("site", {"code": "ZZ", "name": "Zagreb"}, actor=ACTOR)
+    thread = threading.Thread(target=load)
+    with transaction(engine) as session:
+        patient = Patient(code="ZZ-1", site_id=site["id"], sex="F", birth_year=1980)
+        session.add(patient)
+        session.flush()  # holds the head (and the patients table's row lock) from here to commit
+        thread.start()
+        thread.join(timeout=1.5)
+        assert thread.is_alive()  # the load waits for the head
+        audit.log_create(session, patient, actor=ACTOR, reason="first")
+    thread.join(timeout=120)
+    assert not errors, errors
+    report = audit_chain.verify(engine)
+    assert report.ok
+    second = Registry(engine).history()[1]
+    assert (second["entity"], second["reason"]) == ("patients", "first")
+
+
+def test_cli_corrections_and_synthetic_loads_are_chained_and_replayable(engine: Engine) -> None:
+    registry = Registry(engine)
+    build_cohort(registry)
+    url = _url(engine)
+    synth = runner.invoke(app, ["synth", "--patients", "6", "--seed", "4", "--db", url])
+    assert synth.exit_code == 0, synth.output
+    visit = registry.list_records("visit", patient_code="KI-0001")[0]["id"]
+    lab = registry.list_records("lab_result", patient_code="KI-0001")[0]["id"]
+    fixed = runner.invoke(
+        app,
+        ["record", "update", "visit", str(visit), "--set", "pga=2", "--reason", "source check", "--db", url],
+    )
+    assert fixed.exit_code == 0, fixed.output
+    dropped = runner.invoke(
+        app, ["record", "delete", "lab_result", str(lab), "--reason", "duplicate", "--db", url]
+    )
+    assert dropped.exit_code == 0, dropped.output
+    verified = runner.invoke(app, ["audit", "verify", "--replay", "--json", "--db", url])
+    assert verified.exit_code == 0, verified.output
+    payload = json.loads(verified.stdout)
+    assert payload["ok"] and payload["replay"]["differences"] == [] and payload["replay"]["not_rebuilt"] == []
+    assert payload["replay"]["records"]["patients"] == len(registry.list_records("patient"))

@@ -18,7 +18,7 @@ Writing
 -------
 Every row is chained in the transaction that writes it, never afterwards:
 
-* ORM writes (the repository, the import's table-level rows, accounts): a ``before_flush``
+* ORM writes (the repository, the web, record corrections, accounts, exports): a ``before_flush``
   listener on :class:`sqlalchemy.orm.Session` (registered when this module is imported, which
   :mod:`lupuscell.registry.audit` does) stamps, numbers and hashes every new
   :class:`~lupuscell.registry.models.AuditLog` of the flush, in the order they were added.
@@ -32,7 +32,10 @@ Concurrency: before numbering, the writer locks the chain head (PostgreSQL ``SEL
 UPDATE`` on its one row; SQLite takes the database's write lock with an ``UPDATE`` of the head)
 and keeps the lock to commit. Two writers therefore extend the chain one after the other and it
 never forks; ids are given by the chain (``last_id + 1`` ...), so they follow it without gaps.
-A rolled-back writer leaves no trace (the head update rolls back with its rows).
+A rolled-back writer leaves no trace (the head update rolls back with its rows). Every writer
+takes the head before it touches a registry table (a session at its first flush that writes a
+site or clinical record, a bulk load at its start), so writers lock in one order and cannot
+deadlock.
 
 What it does not do: an administrator who can drop the triggers and rewrite every hash from some
 row on can forge a consistent chain. :func:`verify` prints the head hash; recording it outside
@@ -60,7 +63,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from lupuscell.registry.audit import INTERNAL_COLUMNS
-from lupuscell.registry.models import AuditChainHead, AuditLog, Base
+from lupuscell.registry.models import CLINICAL_MODELS, AuditChainHead, AuditLog, Base, Site
 
 GENESIS = "0" * 64
 """``prev_hash`` of the first audit row."""
@@ -218,10 +221,28 @@ def chain(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[int, st
 # --------------------------------------------------------------------------- ORM writes
 
 
+_REGISTRY_RECORDS: tuple[type, ...] = (Site, *CLINICAL_MODELS)
+
+
+def _writes_records(session: Session) -> bool:
+    return any(
+        isinstance(obj, _REGISTRY_RECORDS) for part in (session.new, session.dirty, session.deleted) for obj in part
+    )
+
+
 def _chain_new_audit_rows(session: Session, _context: Any, _instances: Any) -> None:
-    """``before_flush``: number and hash the flush's new audit rows (in the order added)."""
+    """``before_flush``: lock the chain head before a flush writes registry records, and number
+    and hash the flush's new audit rows (in the order added).
+
+    Locking at the first write, not only at the audit row's flush, gives every writer the same
+    lock order (the chain head, then the tables): a bulk load takes the head first and then
+    locks the tables it loads (on PostgreSQL it drops and re-adds foreign keys); a repository
+    write that inserted a record before waiting for the head would deadlock with it.
+    """
     pending = [obj for obj in session.new if isinstance(obj, AuditLog) and obj.row_hash is None]
     if not pending:
+        if _writes_records(session):
+            lock_head(session.connection())
         return
     pending.sort(key=lambda obj: sa.inspect(obj).insert_order)
     lock_head(session.connection())  # stamped after the lock: stamps follow the chain's order
