@@ -73,7 +73,8 @@ def load_synthetic(
     """Generate and bulk-load a synthetic cohort with a progress bar (used by synth and run).
 
     One import batch: its sites, patients and every clinical row, with ``row_counts`` per
-    table (sites included) and one audit row per table naming ``actor``.
+    table (sites included), audited per record and per table naming ``actor``
+    (:mod:`lupuscell.registry.bulk`).
     """
     from lupuscell.registry.bulk import load_tables
     from lupuscell.synth.cohort import iter_cohort_tables

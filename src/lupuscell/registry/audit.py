@@ -11,8 +11,10 @@ Shape of the rows (table ``audit_log``, see :class:`lupuscell.registry.models.Au
 * create - one row per record, ``field`` NULL, ``new_value`` the record as JSON;
 * update - one row per changed field, ``old_value`` / ``new_value`` JSON scalars;
 * delete - one row per record, ``old_value`` the record as JSON;
-* import - one row per table loaded, ``new_value`` ``{"import_batch_id", "rows"}``;
-* export - one row per identified export.
+* import - one row per table loaded, ``new_value`` ``{"import_batch_id", "rows",
+  "records_audited"}``, beside one create row per loaded record
+  (:func:`lupuscell.registry.audit_chain.audit_batch_records`);
+* export - one row per export (identified or not), written before its first file.
 
 Values are JSON-encoded (dates as ISO strings) so the old value can be read back exactly.
 The log is append-only: lupuscell offers no API to change or delete audit rows.

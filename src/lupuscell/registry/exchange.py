@@ -13,7 +13,8 @@ chunk, not to the file. Nothing is written unless every row of every file passes
 problems name the file, the row (1 = first data row, line 2 of a CSV file) and the field, and
 rows that depend on a rejected row (the visits of a rejected patient) are counted once.
 
-The whole import is one import batch, audited with one row per table (action ``import``).
+The whole import is one import batch of :func:`lupuscell.registry.bulk.load_tables`, audited
+as every load is (one ``import`` row per table, one ``create`` row per record, hash-chained).
 """
 
 from __future__ import annotations

@@ -343,9 +343,11 @@ class AuditLog(Base):
     """Who changed what, when, from which value to which, and why.
 
     One row per changed field for updates; one row per record for create and delete
-    (``new_value`` / ``old_value`` hold the record as JSON); one row per table for a bulk
-    import (``field`` is NULL, ``new_value`` holds the batch id and row count); one row per
-    identified export (``entity`` is the export directory, ``new_value`` the tables written).
+    (``new_value`` / ``old_value`` hold the record as JSON), bulk loads included; one row per
+    table for a bulk import (``field`` is NULL, ``new_value`` holds the batch id and row count);
+    one row per export (``entity_id`` the mode, ``new_value`` the target and the rows written).
+    Rows are hash-chained (``prev_hash``, ``row_hash``) and append-only
+    (:mod:`lupuscell.registry.audit_chain`).
     """
 
     __tablename__ = "audit_log"
