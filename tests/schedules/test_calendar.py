@@ -8,6 +8,7 @@ import random
 
 import pandas as pd
 import pytest
+from schedule_sample import inline_template  # type: ignore[import-not-found]
 
 from lupuscell.schedules import anchor_dates, calendar_frame, load_template, parse_template, patient_calendar
 
@@ -68,14 +69,8 @@ visits:
 
 
 def test_the_closest_recorded_visit_wins_and_counts_once() -> None:
-    template = parse_template(
-        """
-name: t
-title: T
-version: "1"
-summary: s
-sources: [{id: src, citation: c}]
-visits:
+    template = inline_template(
+        """\
   - {id: a, label: A, day: 10, window: {before: 5, after: 5}, source: src}
   - {id: b, label: B, day: 14, window: {before: 5, after: 5}, source: src}
 """
@@ -122,14 +117,8 @@ def test_anchors_other_than_day0() -> None:
 
 
 def test_a_visit_anchored_on_another_counts_from_the_date_it_was_done() -> None:
-    template = parse_template(
-        """
-name: t
-title: T
-version: "1"
-summary: s
-sources: [{id: src, citation: c}]
-visits:
+    template = inline_template(
+        """\
   - {id: infusion2, label: Second infusion check, day: 7, window: {before: 3, after: 3}, source: src}
   - {id: after2, label: 4 weeks after it, day: 28, window: {before: 2, after: 2}, anchor: "visit:infusion2",
      source: src}

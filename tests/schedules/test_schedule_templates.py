@@ -4,6 +4,7 @@ cites a source, and a bad template is refused naming the field."""
 from __future__ import annotations
 
 import pytest
+from schedule_sample import HEADER  # type: ignore[import-not-found]
 
 from lupuscell.errors import ValidationError
 from lupuscell.protocols import shipped_protocol_names
@@ -61,16 +62,6 @@ def test_protocol_assessments_anchor_on_the_protocols_first_step() -> None:
     assert _days("ucmsc_lupus_nephritis")["month6"][0] == 182  # EULAR/ERA-EDTA: partial response by 6 months
 
 
-BASE = """
-name: t
-title: T
-version: "1"
-summary: s
-sources: [{id: src, citation: c}]
-visits:
-"""
-
-
 @pytest.mark.parametrize(
     ("visits", "field", "reason"),
     [
@@ -86,7 +77,7 @@ visits:
 )  # fmt: skip
 def test_a_bad_template_is_refused_naming_the_field(visits: str, field: str, reason: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        parse_template(BASE + visits, "t.yaml")
+        parse_template(HEADER + visits, "t.yaml")
     problem = caught.value.problems[0]
     assert problem.record == "t.yaml" and problem.field == field and reason in problem.message
 
