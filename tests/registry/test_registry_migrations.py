@@ -85,18 +85,22 @@ def _seed_at_0001(url: str, *, extra_death: bool = False) -> None:
         engine.dispose()
 
 
+def _grades(engine: sa.Engine) -> list[tuple[str, int, str]]:
+    """(category, grade, grading system) of every adverse event, in id order."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT category, grade, grading_system FROM adverse_events ORDER BY id")
+        return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+
 def test_0002_moves_crs_and_icans_grades_to_astct(fresh_db_url: str) -> None:
     _seed_at_0001(fresh_db_url)
     assert migrate.upgrade(fresh_db_url, "0002") == "0002"
     engine = make_engine(fresh_db_url)
     try:
-        with engine.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT category, grade, grading_system FROM adverse_events ORDER BY id"
-            ).all()
+        rows = _grades(engine)
     finally:
         engine.dispose()
-    assert [tuple(r) for r in rows] == [
+    assert rows == [
         ("crs", 2, "ASTCT_2019"),
         ("icans", 1, "ASTCT_2019"),
         ("infection", 3, "CTCAE_v5.0"),
@@ -202,13 +206,10 @@ def test_a_registry_with_data_at_0003_goes_to_0004_and_back(fresh_db_url: str, t
         try:
             assert result.not_rebuilt == [] and result.ignored == {"users": 1}
             assert audit_replay.differences(engine, target) == []
-            with target.connect() as conn:
-                rebuilt = conn.exec_driver_sql(
-                    "SELECT category, grade, grading_system FROM adverse_events ORDER BY id"
-                ).all()
+            rebuilt = _grades(target)
         finally:
             target.dispose()
-        assert [tuple(r) for r in rebuilt] == [
+        assert rebuilt == [
             ("crs", 2, "ASTCT_2019"),
             ("icans", 1, "ASTCT_2019"),
             ("infection", 5, "CTCAE_v5.0"),
