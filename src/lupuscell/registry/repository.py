@@ -550,11 +550,10 @@ class Registry:
 
     def counts(self) -> dict[str, int]:
         """Row count of every registry table (audit log and import batches included)."""
-        with Session(self.engine) as session:
-            return {
-                table.name: int(session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
-                for table in Base.metadata.sorted_tables
-            }
+        from lupuscell.registry.backup import row_counts
+
+        with self.engine.connect() as conn:
+            return row_counts(conn)
 
     def history(self, entity: str | None = None, key: int | str | None = None) -> list[dict[str, Any]]:
         """Audit rows, optionally of one entity (and record id)."""
