@@ -27,6 +27,7 @@ from lupuscell.web import security
 from lupuscell.web.deps import AppState, CsrfFailed, Forbidden, LoginRequired
 from lupuscell.web.pages import shown
 from lupuscell.web.settings import Settings
+from lupuscell.web.trials import TrialSource
 
 HERE = Path(__file__).resolve().parent
 CSP = (
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.secret_key, settings.session_idle_minutes * 60, settings.session_max_hours * 3600
         ),
         templates=templates,
+        trials=TrialSource(saved_pages=Path(settings.trials_pages) if settings.trials_pages else None),
     )
     _install_handlers(app)
     app.add_middleware(SecurityHeaders)

@@ -8,7 +8,7 @@ A role without the permission gets 403. Which patients a caller sees is ``princi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -20,8 +20,10 @@ from lupuscell.registry import accounts
 from lupuscell.registry.accounts import Account
 from lupuscell.registry.repository import Registry
 from lupuscell.web import security
+from lupuscell.web.patient_info import PatientInfoCache
 from lupuscell.web.roles import allowed
 from lupuscell.web.settings import Settings
+from lupuscell.web.trials import TrialSource
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -44,13 +46,16 @@ class CsrfFailed(Exception):
 
 @dataclass
 class AppState:
-    """What the routes share: settings, engine, the registry API, cookie signer, templates."""
+    """What the routes share: settings, engine, the registry API, cookie signer, templates, the
+    trial finder's source and the public patient information page."""
 
     settings: Settings
     engine: Engine
     registry: Registry
     signer: security.SessionSigner
     templates: Jinja2Templates
+    trials: TrialSource = field(default_factory=TrialSource)
+    patient_info: PatientInfoCache = field(default_factory=PatientInfoCache)
 
 
 @dataclass(frozen=True)

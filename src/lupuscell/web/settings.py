@@ -8,7 +8,10 @@
 * ``LUPUSCELL_COOKIE_SECURE`` (``auto``): Secure cookies when the request came over https;
   ``1`` always (behind a TLS proxy); ``0`` never;
 * ``LUPUSCELL_LOGIN_MAX_FAILURES`` (5) failed logins per username within
-  ``LUPUSCELL_LOGIN_WINDOW_MINUTES`` (15) before further logins are refused (429).
+  ``LUPUSCELL_LOGIN_WINDOW_MINUTES`` (15) before further logins are refused (429);
+* ``LUPUSCELL_TRIALS_PAGES`` (unset): a folder of saved ClinicalTrials.gov answers
+  (``lupuscell trials find --save-raw DIR``) for the trial finder of a server without internet
+  access; unset, the finder asks ClinicalTrials.gov.
 """
 
 from __future__ import annotations
@@ -56,3 +59,4 @@ class Settings:
     login_max_failures: int = field(default_factory=lambda: _int("LUPUSCELL_LOGIN_MAX_FAILURES", 5))
     login_window_minutes: int = field(default_factory=lambda: _int("LUPUSCELL_LOGIN_WINDOW_MINUTES", 15))
     login_max_failures_per_address: int = 50
+    trials_pages: str | None = field(default_factory=lambda: os.environ.get("LUPUSCELL_TRIALS_PAGES") or None)
