@@ -62,7 +62,8 @@ def check_timeline(
     Raises
     ------
     NoIndexDateError
-        A :class:`~lupuscell.errors.ValidationError` naming ``index_date`` when none is given and the patient has no therapy course.
+        A :class:`~lupuscell.errors.ValidationError` naming ``index_date`` when none is given
+        and the patient has no therapy course.
     """
     if index_date is None:
         found, rule = default_index_date(dict(timeline))

@@ -18,9 +18,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from lupuscell.errors import ValidationError
 from lupuscell.registry.views import patient_timeline
 from lupuscell.web.clinical import patient_outcome
-from lupuscell.errors import ValidationError
 from lupuscell.web.deps import AppState, Principal, require, state
 from lupuscell.web.eligibility import evaluate_patient, protocol_names
 
