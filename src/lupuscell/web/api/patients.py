@@ -30,7 +30,7 @@ CODE = Path(min_length=1, max_length=32, description="patient code")
 
 def visible_timeline(app: AppState, who: Principal, code: str) -> dict[str, Any]:
     """The timeline of a patient of the caller's sites (NotFoundError otherwise)."""
-    return patient_timeline(app.engine, code, who.sites)
+    return patient_timeline(app.reader, code, who.sites)
 
 
 def json_response(data: Any) -> Response:

@@ -13,13 +13,14 @@ from fastapi.responses import Response
 from lupuscell import vocab
 from lupuscell.instruments.sledai2k import DEFINITIONS
 from lupuscell.outcomes.definitions import DEFAULT_OPTIONS
-from lupuscell.registry import scoped, views
+from lupuscell.registry import scoped
 from lupuscell.web.api.patients import visible_timeline
 from lupuscell.web.charts import svg_data_uri, timeline_figure
 from lupuscell.web.clinical import patient_outcome
 from lupuscell.web.deps import AppState, Principal, csrf_guard, require, state
 from lupuscell.web.eligibility import check_date, panels
 from lupuscell.web.pages import render
+from lupuscell.web.patient_list import ListQuery
 from lupuscell.web.status import current_status
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
@@ -40,9 +41,7 @@ def patient_list(
     who: Principal = require("read"),
     app: AppState = Depends(state),
 ) -> Response:
-    found = scoped.search_patients(
-        app.engine,
-        who.sites,
+    query = ListQuery(
         q=q or None,
         therapy=therapy or None,
         site=site or None,
@@ -53,16 +52,13 @@ def patient_list(
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
-    rows_by_code = (
-        {r["code"]: r for r in views.patient_summaries(app.engine, codes=found.items)} if found.items else {}
-    )
-    rows = [rows_by_code[c] for c in found.items if c in rows_by_code]
+    total, rows = app.patient_list.page(app.reader, who.sites, query)
     filters = {"q": q, "therapy": therapy, "site": site, "status": status, "nephritis": nephritis}
     context: dict[str, Any] = {
         "rows": rows,
-        "total": found.total,
+        "total": total,
         "page": page,
-        "pages": max(1, -(-found.total // PAGE_SIZE)),
+        "pages": max(1, -(-total // PAGE_SIZE)),
         "filters": filters,
         "sort": sort,
         "desc": desc,
@@ -101,7 +97,7 @@ def patient_page(
         "status": current_status(timeline, outcome),
         "options": DEFAULT_OPTIONS,
         "definitions": DEFINITIONS,
-        "audit": scoped.audit_trail(app.engine, who.sites, patient_code=code, limit=15),
+        "audit": scoped.audit_trail(app.reader, who.sites, patient_code=code, limit=15),
         "eligibility": eligibility,
         "no_index": no_index,
         "index_date": index_date,

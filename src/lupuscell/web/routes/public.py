@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from lupuscell.interop.ctgov import TrialsUnavailableError
-from lupuscell.web.deps import state
+from lupuscell.web.deps import state_of
 from lupuscell.web.trials import THERAPY_NAMES, public_rows
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +29,7 @@ def patient_info(
     therapy: str = Query("", max_length=8),
     place: str = Query("", max_length=60),
 ) -> Response:
-    app = state(request)
+    app = state_of(request)
     finder: dict[str, Any] = {
         "therapy": therapy if therapy in THERAPY_NAMES else "",
         "place": place.strip(),
