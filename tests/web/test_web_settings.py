@@ -31,5 +31,6 @@ def test_the_app_sizes_its_thread_pool_and_uses_its_settings(web: Web) -> None:
         assert client.get("/api/v1/health").status_code == 200
     state = app.state.lc
     assert not state.patient_list.enabled
+    assert state.engine.pool.size() == 7  # a pooled connection per handler thread, and two spare
     autocommit = state.reader.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
     assert autocommit == (web.engine.dialect.name == "postgresql")

@@ -172,7 +172,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from lupuscell.web import api, routes
 
     settings = settings or Settings()
-    engine = make_engine(settings.database_url, pool_pre_ping=True)
+    # Every handler thread keeps a pooled connection: a smaller pool would open and close
+    # "overflow" connections under load (a new PostgreSQL backend process each time).
+    engine = make_engine(settings.database_url, pool_pre_ping=True, pool_size=settings.threads + 2)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.auto_reload = False  # package files: no stat() of every template on every render
     templates.env.globals.update(version=__version__, csrf_field=security.CSRF_FIELD)
