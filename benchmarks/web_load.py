@@ -9,13 +9,23 @@ Load: a *second process* (this script with ``--client``) runs 50 concurrent keep
 
 * ``hello``: ``GET /api/v1/health`` (no authentication, no database): the server's ceiling;
 * ``timeline``: ``GET /api/v1/patients/{code}/timeline`` for random patients, Bearer token;
-* ``patient list``: ``GET /patients?page=N`` (HTML, 25 rows) for random pages, session cookie.
+* ``patient list``: ``GET /patients?page=N`` (HTML, 25 rows) for random pages, session cookie;
+  the app caches pages and rows on the registry's data version (:mod:`lupuscell.web.patient_list`),
+  so repeated pages are served from the cache, as when people page back and forth; a second
+  server with ``LUPUSCELL_PATIENT_LIST_CACHE=0`` measures the page computed anew every time.
+
+The freshly loaded database is ``ANALYZE``d before the load, as autovacuum does within about a
+minute of a bulk load: without planner statistics PostgreSQL scans whole tables where an index
+serves (measured: the follow-up read of a page 2-3x slower).
 
 Each target runs back to back (every client sends its next request when the last is answered:
 the throughput), and the timeline once more *paced* (the clients together offer ``--rate``
 req/s, default 200, on a fixed schedule, latency counted from the scheduled send time, so
 queueing is not hidden). Printed: requests, req/s, p50 and p99 latency, errors, and each
-target's throughput as a ratio of hello-world's. Goal (issue 11): timeline p99 < 150 ms at
+target's throughput as a ratio of hello-world's, and the CPU time the uvicorn processes and the
+PostgreSQL processes of the scratch database spent per request (from /proc, so Linux only):
+unlike requests per second, CPU per request does not move with other work on a shared
+machine. Goal (issue 11): timeline p99 < 150 ms at
 >= 200 req/s, and >= 25 % of the hello-world throughput, on 2 cores (the load generator shares
 those cores; its cost is in the numbers, for every target alike; the machine's load average is
 printed, since other work on the same cores changes every number). Bounded: ``--seconds`` per
@@ -42,6 +52,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 PG = os.environ.get("LUPUSCELL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -71,7 +82,9 @@ async def _client_loop(
     all_headers = {**headers, **({"Cookie": cookie_header} if cookie_header else {})}
     connector = aiohttp.TCPConnector(limit=1)
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(base, headers=all_headers, connector=connector, timeout=timeout) as client:
+    async with aiohttp.ClientSession(
+        base, headers=all_headers, connector=connector, timeout=timeout
+    ) as client:
         while time.perf_counter() < deadline and scheduled < deadline:
             if interval:
                 delay = scheduled - time.perf_counter()
@@ -101,7 +114,14 @@ async def _run_clients(spec: dict[str, Any]) -> dict[str, Any]:
     await asyncio.gather(
         *[
             _client_loop(
-                spec["base"], spec["paths"], spec["headers"], spec["cookies"], deadline, latencies, errors, interval
+                spec["base"],
+                spec["paths"],
+                spec["headers"],
+                spec["cookies"],
+                deadline,
+                latencies,
+                errors,
+                interval,
             )
             for _ in range(spec["clients"])
         ]
@@ -122,6 +142,60 @@ def client_main() -> None:
     """``--client``: read a JSON spec on stdin, run the load, print the result as JSON."""
     spec = json.loads(sys.stdin.read())
     print(json.dumps(asyncio.run(_run_clients(spec))))
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's supervisor and its worker processes)."""
+    out = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split():
+        out += _children(int(child))
+    return out
+
+
+def _backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the scratch database (the pools' connections)."""
+    import sqlalchemy as sa
+
+    from lupuscell.registry.session import normalise_url
+
+    engine = sa.create_engine(normalise_url(url), poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            return [int(p) for p in conn.exec_driver_sql(query).scalars()]
+    finally:
+        engine.dispose()
+
+
+class CpuMeter:
+    """CPU seconds used by the server's processes and by PostgreSQL for the scratch database
+    during one target: unlike requests per second, this does not move with other work on a
+    shared machine."""
+
+    def __init__(self, server_pid: int, url: str) -> None:
+        self.server_pid, self.url = server_pid, url
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        return {
+            "server": {p: _cpu(p) for p in _children(self.server_pid)},
+            "database": {p: _cpu(p) for p in _backends(self.url)},
+        }
+
+    def since(self, before: dict[str, dict[int, float]]) -> dict[str, float]:
+        after = self.snapshot()
+        return {k: sum(v - before[k].get(p, 0.0) for p, v in after[k].items()) for k in after}
 
 
 # --------------------------------------------------------------------------- set-up
@@ -176,6 +250,8 @@ def _seed(url: str, patients: int) -> tuple[str, list[str]]:
             reason="web load benchmark",
         )
         print(f"loaded {patients} patients in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
         account = accounts.create_user(
             engine,
             username="bench",
@@ -204,9 +280,14 @@ def _login_cookies(base: str) -> dict[str, str]:
         return dict(client.cookies)
 
 
-def _start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(url: str, workers: int, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "LUPUSCELL_DATABASE_URL": url, "LUPUSCELL_SECRET_KEY": secrets.token_urlsafe(32)}
+    env = {
+        **os.environ,
+        "LUPUSCELL_DATABASE_URL": url,
+        "LUPUSCELL_SECRET_KEY": secrets.token_urlsafe(32),
+        **extra,
+    }
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -263,41 +344,68 @@ def main() -> None:
         client_main()
         return
     url, handle = _scratch_database()
-    proc = None
     try:
         token, codes = _seed(url, args.patients)
-        proc, base = _start_server(url, args.workers)
+        results = _measure(url, token, codes, args)
+    finally:
+        _drop_database(handle)
+    _report(results, args)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _metered(meter: CpuMeter, spec: dict[str, Any]) -> dict[str, Any]:
+    """One target's load, with the CPU the server and the database spent on it per request."""
+    before = meter.snapshot()
+    result = _load(spec)
+    used = meter.since(before)
+    n = max(1, result["requests"])
+    return result | {"server_ms": 1000 * used["server"] / n, "database_ms": 1000 * used["database"] / n}
+
+
+def _measure(url: str, token: str, codes: list[str], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Every target against the app, then the list page against a server without its cache."""
+    proc, base = _start_server(url, args.workers)
+    meter = CpuMeter(proc.pid, url)
+    try:
         cookies = _login_cookies(base)
-        pages = max(1, len(codes) // 25)
+        pages = [f"/patients?page={p}" for p in range(1, max(1, len(codes) // 25) + 1)]
         sample = random.Random(1).sample(codes, min(2000, len(codes)))
         targets = {
-            "hello world": ({"paths": ["/api/v1/health"], "headers": {}, "cookies": {}}),
-            "timeline API": (
-                {
-                    "paths": [f"/api/v1/patients/{c}/timeline" for c in sample],
-                    "headers": {"Authorization": f"Bearer {token}"},
-                    "cookies": {},
-                }
-            ),
-            "patient list page": (
-                {
-                    "paths": [f"/patients?page={p}" for p in range(1, pages + 1)],
-                    "headers": {},
-                    "cookies": cookies,
-                }
-            ),
+            "hello world": {"paths": ["/api/v1/health"], "headers": {}, "cookies": {}},
+            "timeline API": {
+                "paths": [f"/api/v1/patients/{c}/timeline" for c in sample],
+                "headers": {"Authorization": f"Bearer {token}"},
+                "cookies": {},
+            },
+            "patient list page": {"paths": pages, "headers": {}, "cookies": cookies},
         }
         common = {"base": base, "clients": args.clients}
         _load({**common, **targets["timeline API"], "seconds": 2.0})  # warm-up (imports, caches, pools)
-        results = {name: _load({**common, **spec, "seconds": args.seconds}) for name, spec in targets.items()}
-        results[f"timeline API at {args.rate:g} req/s"] = _load(
-            {**common, **targets["timeline API"], "seconds": args.seconds, "rate": args.rate}
+        results = {
+            name: _metered(meter, {**common, **spec, "seconds": args.seconds})
+            for name, spec in targets.items()
+        }
+        results[f"timeline API at {args.rate:g} req/s"] = _metered(
+            meter, {**common, **targets["timeline API"], "seconds": args.seconds, "rate": args.rate}
         )
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        _drop_database(handle)
+        _stop(proc)
+    proc, base = _start_server(url, args.workers, LUPUSCELL_PATIENT_LIST_CACHE="0")
+    try:
+        spec = {"paths": pages, "headers": {}, "cookies": _login_cookies(base), "base": base}
+        results["patient list page, cache off"] = _metered(
+            CpuMeter(proc.pid, url), {**spec, "clients": args.clients, "seconds": args.seconds}
+        )
+    finally:
+        _stop(proc)
+    return results
+
+
+def _report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     load = os.getloadavg()
     hello = results["hello world"]["rps"]
     print(
@@ -305,19 +413,24 @@ def main() -> None:
         f"concurrent clients in a second process, {args.seconds:g} s per target, 127.0.0.1; machine load "
         f"average {load[0]:.1f} / {load[1]:.1f} (1 / 5 min) on {os.cpu_count()} cores\n"
     )
-    print("| target | requests | errors | req/s | p50 ms | p99 ms | throughput vs hello world |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| target | requests | errors | req/s | p50 ms | p99 ms | throughput vs hello world "
+        "| server CPU ms/request | PostgreSQL CPU ms/request |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(
             f"| {name} | {r['requests']} | {r['errors']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | "
-            f"{r['p99_ms']:.1f} | {r['rps'] / hello:.2f} |"
+            f"{r['p99_ms']:.1f} | {r['rps'] / hello:.2f} | {r['server_ms']:.2f} | {r['database_ms']:.2f} |"
         )
     top, paced = results["timeline API"], results[f"timeline API at {args.rate:g} req/s"]
     ok = paced["p99_ms"] < 150 and paced["rps"] >= 0.98 * args.rate >= 200 and top["rps"] / hello >= 0.25
     print(
         "\nBack-to-back rows: each client sends its next request as soon as the last one is answered "
         "(throughput; latency is then queueing, about clients / throughput). Paced row: the 50 clients "
-        f"together offer {args.rate:g} req/s on a fixed schedule; latency counted from the scheduled time."
+        f"together offer {args.rate:g} req/s on a fixed schedule; latency counted from the scheduled time. "
+        "CPU columns: CPU time of the uvicorn processes and of the database's server processes during the "
+        "target, per request (/proc), which other work on the machine does not change."
     )
     print(
         f"goal (timeline p99 < 150 ms at >= 200 req/s; back-to-back timeline >= 25 % of hello world): "

@@ -67,3 +67,40 @@ def test_serve_help_lists_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--db", "--workers", "--demo"):
         assert option in result.output
+
+
+def test_serve_demo_prints_the_cohort_summary_the_logins_and_the_urls(tmp_path: Path, monkeypatch) -> None:
+    """What ``make run`` prints before uvicorn takes over (uvicorn itself is not started here)."""
+    import uvicorn
+
+    from lupuscell.cli import synth_cmd
+
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: started.append({"target": target, **kw}))
+    monkeypatch.setattr(synth_cmd, "DEMO_PATIENTS", 24)
+    monkeypatch.setenv("LUPUSCELL_SECRET_KEY", "k" * 48)
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    result = runner.invoke(app, ["serve", "--demo", "--db", url, "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Cohort summary" in out and "median FU" in out and "Deaths by cause" not in out
+    total = next(line for line in out.splitlines() if line.strip("│ ").startswith("all"))
+    assert total.split("│")[2].strip() == "24"  # the demo cohort, all therapies
+    assert "Demo logins (password for all: lupuscell-demo)" in out
+    for role in ("admin", "investigator", "coordinator", "monitor", "statistician"):
+        assert role in out
+    assert "http://127.0.0.1:8123/ " in out and "http://127.0.0.1:8123/patient-info" in out
+    assert out.index("Cohort summary") < out.index("Demo logins") < out.index("http://127.0.0.1:8123/")
+    assert started == [
+        {
+            "target": "lupuscell.web.asgi:app",
+            "host": "127.0.0.1",
+            "port": 8123,
+            "workers": 1,
+            "log_level": "info",
+            "proxy_headers": False,
+        }
+    ]
+    again = runner.invoke(app, ["serve", "--demo", "--db", url, "--port", "8123"])  # not loaded twice
+    assert again.exit_code == 0 and "empty registry" not in again.output
+    assert next(line for line in again.stdout.splitlines() if line.strip("│ ").startswith("all")) == total

@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "lupuscell-demo"
 SECRET = "e2e-secret-" + "y" * 40
+TRIAL_PAGES = Path(__file__).parents[1] / "interop" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +80,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[
     db_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'registry.sqlite'}"
     sites = _seed(db_url)
     port = _free_port()
-    env = {**os.environ, "LUPUSCELL_DATABASE_URL": db_url, "LUPUSCELL_SECRET_KEY": SECRET}
+    env = {
+        **os.environ,
+        "LUPUSCELL_DATABASE_URL": db_url,
+        "LUPUSCELL_SECRET_KEY": SECRET,
+        "LUPUSCELL_TRIALS_PAGES": str(TRIAL_PAGES),  # the trial finder offline: recorded answers
+    }
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -127,7 +127,11 @@ MAIN_PAGES = (
     "/audit",
     "/reports",
     "/account/tokens",
+    "{patient}/trials",
+    "{patient}?index_date=2020-01-15",
+    "/patient-info?find=1&therapy=car_t",
 )
+PUBLIC_PAGES = ("/patient-info", "/patient-info?find=1", "/login")
 
 
 def test_main_pages_have_no_serious_or_critical_accessibility_violations(
@@ -153,6 +157,32 @@ def test_main_pages_have_no_serious_or_critical_accessibility_violations(
     assert not console_errors, console_errors  # e.g. a CSP violation by the pages or by htmx
 
 
+def test_public_pages_have_no_serious_or_critical_accessibility_violations(
+    browser: object, server: Server
+) -> None:
+    """The patient information page and its trial finder, seen by a visitor without a login."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    problems = []
+    for path in PUBLIC_PAGES:
+        page.goto(f"{server.url}{path}")
+        for v in Axe().run(page).response["violations"]:
+            if v["impact"] in ("serious", "critical"):
+                problems.append(f"{path}: {v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}")
+    assert not problems, "\n".join(problems)
+    assert not console_errors, console_errors
+    page.goto(f"{server.url}/patient-info")
+    page.select_option("#t-therapy", "msc")
+    page.click("#trial-finder button[type=submit]")
+    page.wait_for_url("**/patient-info?find=1&therapy=msc*")
+    assert "1 trial found" in page.locator("#trial-finder").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
+
+
 def test_keyboard_reaches_the_main_content_first(browser: object, server: Server) -> None:
     page = login(browser, server, "coordinator")
     page.keyboard.press("Tab")
@@ -160,7 +190,8 @@ def test_keyboard_reaches_the_main_content_first(browser: object, server: Server
 
 
 def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path) -> None:
-    """Dashboard, patient timeline, visit form and evidence page; written to
+    """Dashboard, patient timeline, visit form, evidence page, the patient's eligibility panel
+    and the public patient information page with trial search results; written to
     ``LUPUSCELL_SCREENSHOT_DIR`` (docs/web/img when refreshing the docs) or a temp dir."""
     out = Path(os.environ.get("LUPUSCELL_SCREENSHOT_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,6 +204,8 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
         "patient-timeline.png": f"/patients/{chosen}",
         "visit-form.png": f"/records/visit/new?patient_code={chosen}",
         "evidence.png": "/evidence?therapy=msc&outcome=remission",
+        "patient-eligibility.png": f"/patients/{chosen}",
+        "patient-info.png": "/patient-info?find=1",
     }
     for name, path in shots.items():
         page.goto(f"{server.url}{path}")
@@ -183,6 +216,8 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
                 page.check(f'input[name="{d}"]')
             page.wait_for_timeout(800)
             page.evaluate("window.scrollTo(0, document.querySelector('fieldset').offsetTop - 150)")
+        if name == "patient-eligibility.png":
+            page.evaluate("window.scrollTo(0, document.getElementById('eligibility').offsetTop - 8)")
         if name == "patient-timeline.png":
             page.evaluate("window.scrollTo(0, document.getElementById('h-timeline').offsetTop - 8)")
         page.screenshot(path=str(out / name))

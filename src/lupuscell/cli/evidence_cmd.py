@@ -150,14 +150,7 @@ def _write_pool_plots(a: PooledAnalysis, plot: Path | None, funnel: Path | None,
         fig_f, _ = plots.funnel_plot(a.fit, labels=a.labels())
         save(fig_f, funnel)
     if plot is not None:
-        o = a.options
-        therapy = studies.THERAPY_LABELS.get(o.therapy, o.therapy) if o.therapy else "all therapies"
-        fig, _ = plots.forest_plot(
-            a.forest_fit,
-            labels=a.labels(),
-            extra=a.columns() | {"Level": a.selection_levels()},
-            title=f"{o.outcome.replace('_', ' ').capitalize()}: {therapy}",
-        )
+        fig, _ = plots.pooled_forest_plot(a)
         save(fig, plot)
 
 

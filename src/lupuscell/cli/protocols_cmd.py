@@ -169,29 +169,24 @@ def eligibility(
     concept_sets: Path | None = CONCEPT_SETS_OPTION,
 ) -> None:
     """Evaluate one registry patient against a protocol: met / not met / unknown per criterion."""
-    from lupuscell.protocols.catalog import load_bundle
-    from lupuscell.protocols.evaluate import evaluate
-    from lupuscell.protocols.registry_record import record_from_timeline
-    from lupuscell.registry.eligibility_read import default_index_date, read_patient
+    from lupuscell.protocols.patient_check import NoIndexDateError, check_registry_patient
     from lupuscell.registry.session import make_engine
 
     with errors():
-        bundle = load_bundle(protocol, [concept_sets] if concept_sets else [])
         engine = make_engine(db)
         try:
-            timeline = read_patient(engine, patient)
+            result = check_registry_patient(
+                engine,
+                patient,
+                protocol,
+                index_date=None if index_date is None else index_date.date(),
+                index_rule="given with --index-date",
+                concept_dirs=[concept_sets] if concept_sets else [],
+            )
+        except NoIndexDateError as exc:
+            raise fail(f"patient {patient}: {exc.problems[0].message} (--index-date YYYY-MM-DD)") from None
         finally:
             engine.dispose()
-        if index_date is not None:
-            index, rule = index_date.date(), "given with --index-date"
-        else:
-            found, rule = default_index_date(timeline)
-            if found is None:
-                raise fail(f"patient {patient}: {rule} (--index-date YYYY-MM-DD)")
-            index = found
-        record, warnings = record_from_timeline(timeline, index, rule, bundle.concept_sets)
-        sets = {name: cs.listed_ids() for name, cs in bundle.concept_sets.items()}
-        result = evaluate(bundle.protocol, record, sets, warnings)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

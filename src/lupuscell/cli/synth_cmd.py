@@ -160,7 +160,9 @@ def synth(
         typer.echo(json.dumps(payload, indent=2))
 
 
-def _render(summary: Any, url: str) -> None:
+def print_summary(summary: Any, url: str, *, causes: bool = True) -> None:
+    """The cohort summary table (``lupuscell summary``), its footnote and, with ``causes``, the
+    deaths by cause (``lupuscell serve --demo`` prints the first table only)."""
     table = Table(title=text(f"Cohort summary — {url}"))
     table.add_column("therapy", no_wrap=True)
     for header in ("patients", "median FU (mo)", "deaths", "TRM", "relapses", "flares"):
@@ -180,13 +182,13 @@ def _render(summary: Any, url: str) -> None:
     _out.print(
         f"Median FU = median follow-up, {summary.method}; TRM = treatment-related deaths.", markup=False
     )
-    if summary.death_causes:
-        causes = Table(title="Deaths by cause")
-        causes.add_column("cause")
-        causes.add_column("deaths", justify="right")
+    if causes and summary.death_causes:
+        by_cause = Table(title="Deaths by cause")
+        by_cause.add_column("cause")
+        by_cause.add_column("deaths", justify="right")
         for cause, n in summary.death_causes.items():
-            causes.add_row(text(cause), str(n))
-        _out.print(causes)
+            by_cause.add_row(text(cause), str(n))
+        _out.print(by_cause)
 
 
 def _warn_out_of_window(engine: Engine) -> None:
@@ -222,7 +224,7 @@ def summary(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        _render(result, _shown(db))
+        print_summary(result, _shown(db))
 
 
 def run(
@@ -259,7 +261,7 @@ def run(
             _warn_out_of_window(engine)
         finally:
             engine.dispose()
-    _render(result, _shown(db))
+    print_summary(result, _shown(db))
 
 
 def register(app: typer.Typer) -> None:

@@ -46,8 +46,7 @@ def _pages(from_file: list[Path] | None, save_raw: Path | None, max_pages: int) 
 
 
 def _record(patient: str, db: str | None, as_of: dt.date) -> Any:
-    from lupuscell.protocols.catalog import load_concept_set, shipped_concept_set_names
-    from lupuscell.protocols.registry_record import record_from_timeline
+    from lupuscell.protocols.patient_check import trial_record
     from lupuscell.registry.eligibility_read import read_patient
     from lupuscell.registry.session import make_engine
 
@@ -56,9 +55,7 @@ def _record(patient: str, db: str | None, as_of: dt.date) -> Any:
         timeline = read_patient(engine, patient)
     finally:
         engine.dispose()
-    sets = {name: load_concept_set(name) for name in shipped_concept_set_names()}  # drug names -> sets
-    record, _ = record_from_timeline(timeline, as_of, "the search date", sets)
-    return record
+    return trial_record(timeline, as_of)
 
 
 def find(

@@ -151,10 +151,14 @@ def users_set_role(
     typer.echo(json.dumps({"username": account.username, "role": account.role}))
 
 
-def _demo(engine: Any, db: str | None) -> None:
+def _demo(engine: Any, url: str) -> Table:
+    """Load the demo cohort into an empty registry, print its summary (as ``lupuscell run``
+    did), create the missing demo users; return the table of demo logins."""
     import sqlalchemy as sa
 
-    from lupuscell.cli.synth_cmd import DEMO_PATIENTS, DEMO_SEED, load_synthetic
+    from lupuscell.cli.registry_options import shown_url
+    from lupuscell.cli.synth_cmd import DEMO_PATIENTS, DEMO_SEED, load_synthetic, print_summary
+    from lupuscell.registry.cohort_summary import summarise
     from lupuscell.registry.models import Patient
     from lupuscell.web.demo import DEMO_PASSWORD, ensure_demo_users
 
@@ -165,13 +169,14 @@ def _demo(engine: Any, db: str | None) -> None:
         _guard(
             lambda: load_synthetic(engine, DEMO_PATIENTS, DEMO_SEED, chunk_size=2000, actor="lupuscell demo")
         )
+    print_summary(_guard(lambda: summarise(engine)), shown_url(url), causes=False)
     users = _guard(lambda: ensure_demo_users(engine))
     table = Table(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
     for col in ("username", "role", "sites"):
         table.add_column(col)
     for name, role, sites in users:
         table.add_row(name, role, ", ".join(sites))
-    _out.print(table)
+    return table
 
 
 def serve(
@@ -192,13 +197,15 @@ def serve(
     os.environ[ENV_DATABASE_URL] = url
     engine = _engine(url)
     try:
-        if demo:
-            _demo(engine, db)
+        logins = _demo(engine, url) if demo else None
     finally:
         engine.dispose()
     os.environ.setdefault("LUPUSCELL_SECRET_KEY", secret_key())
     _out.print(f"registry: {url.split('@')[-1]}; {workers} worker(s)", soft_wrap=True)
+    if logins is not None:
+        _out.print(logins)
     _out.print(f"lupuscell web: open http://{host}:{port}/ in a browser", soft_wrap=True)
+    _out.print(f"information for patients (public, no login): http://{host}:{port}/patient-info", soft_wrap=True)
     uvicorn.run(
         "lupuscell.web.asgi:app",
         host=host,

@@ -15,7 +15,7 @@ weight, summary diamonds, the prediction interval as a dashed bar under the over
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from scipy import stats
 
 from lupuscell.evidence.effects import back_transform, transf_ipft
 from lupuscell.evidence.meta import MetaResult, SubgroupResult
+
+if TYPE_CHECKING:
+    from lupuscell.evidence.pooling import PooledAnalysis
 
 SCALE_LABELS: dict[str, str] = {
     "PR": "Proportion",
@@ -334,6 +337,24 @@ def forest_plot(
     if title:
         fig.suptitle(title, fontsize=12, fontweight="bold")
     return fig, data
+
+
+def pooled_forest_plot(analysis: PooledAnalysis, *, title: str | None = None) -> tuple[Figure, pd.DataFrame]:
+    """The forest plot of a pooled analysis of the curated evidence
+    (:func:`lupuscell.evidence.pooling.pool_curated`), as ``lupuscell evidence pool --plot`` and
+    the web app's evidence page draw it: the fit without moderators, the study labels, the counts
+    (or the compared summaries) and the evidence level of each study, titled with the outcome
+    and the therapy unless ``title`` is given."""
+    from lupuscell.evidence.studies import THERAPY_LABELS
+
+    o = analysis.options
+    therapy = THERAPY_LABELS.get(o.therapy, o.therapy) if o.therapy else "all therapies"
+    return forest_plot(
+        analysis.forest_fit,
+        labels=analysis.labels(),
+        extra=analysis.columns() | {"Level": analysis.selection_levels()},
+        title=title or f"{o.outcome.replace('_', ' ').capitalize()}: {therapy}",
+    )
 
 
 def funnel_plot(

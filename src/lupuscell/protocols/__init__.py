@@ -17,7 +17,9 @@ The same definition runs in three places:
 Modules: ``schema`` (pydantic model), ``concepts`` (concept sets, ATLAS reader), ``catalog``
 (finding and checking protocols and concept sets), ``measures`` (units of thresholds and OMOP
 unit concepts), ``record`` (the per-person input), ``logic`` (three-valued verdicts),
-``evaluate`` (the evaluator), ``registry_record`` (registry rows to a record).
+``evaluate`` (the evaluator), ``registry_record`` (registry rows to a record), ``patient_check``
+(the one path from a registry patient to a result, shared by ``lupuscell eligibility``,
+``lupuscell trials find --patient`` and the web app).
 
 Public API
 ----------

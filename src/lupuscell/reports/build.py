@@ -104,7 +104,11 @@ def _km_by_therapy(adtte: pd.DataFrame, paramcd: str) -> dict[str, KMResult]:
     return out
 
 
-def _cif_by_therapy(adtte: pd.DataFrame) -> dict[str, CIFResult]:
+def cif_by_therapy(adtte: pd.DataFrame) -> dict[str, CIFResult]:
+    """Cumulative incidence of relapse and of non-relapse mortality (Aalen-Johansen, each
+    competing with the other) from ADTTE's ``REL`` rows, for all patients and per therapy,
+    with the report's landmarks (the report, and the web app's evidence page, put it beside
+    the literature with :func:`lupuscell.reports.literature.compare_with_literature`)."""
     sub = _tte(adtte, "REL")
     causes = {1: "relapse", 2: "non-relapse mortality"}
     out = {
@@ -181,7 +185,7 @@ def compute_summary(data: ReportData) -> tuple[dict[str, Any], dict[str, Any]]:
     follow = {"all": median_follow_up(os_rows["AVAL"], os_rows["CNSR"] == 0)}
     for therapy, g in os_rows.groupby("THERAPY", observed=True):
         follow[str(therapy)] = median_follow_up(g["AVAL"], g["CNSR"] == 0)
-    cif = _cif_by_therapy(adtte)
+    cif = cif_by_therapy(adtte)
     cox_error: str | None = None
     cox: CoxResult | None = None
     try:

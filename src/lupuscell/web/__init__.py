@@ -6,6 +6,8 @@ Accounts, roles and site memberships live in the registry database (migration 00
 sees only the patients of their sites. Every write goes through
 :class:`lupuscell.registry.repository.Registry` (validation, audit, optimistic locking) and
 every clinical number through :mod:`lupuscell.outcomes` and :mod:`lupuscell.instruments`.
+``/patient-info`` is public (no login, no registry data): the plain-language patient page of
+:mod:`lupuscell.reports.patient_page` with the ClinicalTrials.gov trial finder beside it.
 
 Public API
 ----------

@@ -9,6 +9,8 @@ the cookies the request queued; exception handlers turn the library's errors int
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,9 +26,11 @@ from lupuscell.errors import ConflictError, LupuscellError, NotFoundError, Valid
 from lupuscell.registry.repository import Registry
 from lupuscell.registry.session import make_engine
 from lupuscell.web import security
-from lupuscell.web.deps import AppState, CsrfFailed, Forbidden, LoginRequired
+from lupuscell.web.deps import AppState, CsrfFailed, Forbidden, LoginRequired, read_only
 from lupuscell.web.pages import shown
+from lupuscell.web.patient_list import PatientListCache
 from lupuscell.web.settings import Settings
+from lupuscell.web.trials import TrialSource
 
 HERE = Path(__file__).resolve().parent
 CSP = (
@@ -154,13 +158,25 @@ def _jsonable(value: Any) -> Any:
     return jsonable_encoder(value)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Size the thread pool that runs the blocking handlers (``LUPUSCELL_WEB_THREADS``)."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.lc.settings.threads
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (default: from the environment)."""
     from lupuscell.web import api, routes
 
     settings = settings or Settings()
-    engine = make_engine(settings.database_url, pool_pre_ping=True)
+    # Every handler thread keeps a pooled connection: a smaller pool would open and close
+    # "overflow" connections under load (a new PostgreSQL backend process each time).
+    engine = make_engine(settings.database_url, pool_pre_ping=True, pool_size=settings.threads + 2)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.auto_reload = False  # package files: no stat() of every template on every render
     templates.env.globals.update(version=__version__, csrf_field=security.CSRF_FIELD)
     templates.env.filters["shown"] = shown
     app = FastAPI(
@@ -170,15 +186,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # Swagger UI would load scripts from a CDN; the schema is served below
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.lc = AppState(
         settings=settings,
         engine=engine,
+        reader=read_only(engine),
         registry=Registry(engine),
         signer=security.SessionSigner(
             settings.secret_key, settings.session_idle_minutes * 60, settings.session_max_hours * 3600
         ),
         templates=templates,
+        trials=TrialSource(saved_pages=Path(settings.trials_pages) if settings.trials_pages else None),
+        patient_list=PatientListCache(enabled=settings.patient_list_cache),
     )
     _install_handlers(app)
     app.add_middleware(SecurityHeaders)

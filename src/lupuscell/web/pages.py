@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from lupuscell import units, vocab
-from lupuscell.web.deps import Principal, csrf_token, state
+from lupuscell.web.deps import Principal, csrf_token, state_of
 
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("Dashboard", "/dashboard", None),
@@ -48,7 +48,7 @@ def render(
     """A page with the common context."""
     nav = [(label, href) for label, href, perm in NAV if who is not None and (perm is None or who.can(perm))]
     ctx = {"user": who, "nav": nav, "csrf": csrf_token(request), "path": request.url.path, **context}
-    return state(request).templates.TemplateResponse(request, template, ctx, status_code=status)
+    return state_of(request).templates.TemplateResponse(request, template, ctx, status_code=status)
 
 
 def field_kind(schema: type, name: str) -> str:

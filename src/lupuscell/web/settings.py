@@ -8,7 +8,16 @@
 * ``LUPUSCELL_COOKIE_SECURE`` (``auto``): Secure cookies when the request came over https;
   ``1`` always (behind a TLS proxy); ``0`` never;
 * ``LUPUSCELL_LOGIN_MAX_FAILURES`` (5) failed logins per username within
-  ``LUPUSCELL_LOGIN_WINDOW_MINUTES`` (15) before further logins are refused (429).
+  ``LUPUSCELL_LOGIN_WINDOW_MINUTES`` (15) before further logins are refused (429);
+* ``LUPUSCELL_TRIALS_PAGES`` (unset): a folder of saved ClinicalTrials.gov answers
+  (``lupuscell trials find --save-raw DIR``) for the trial finder of a server without internet
+  access; unset, the finder asks ClinicalTrials.gov;
+* ``LUPUSCELL_WEB_THREADS`` (8): threads per worker process that run the request handlers
+  (they block on the database). anyio's default of 40 lets 40 threads fight for one GIL under
+  load: measured with ``benchmarks/web_load.py``, 8 threads spend about half the server CPU per
+  timeline request that 40 do, at the same latency; raise it for many slow reports at once;
+* ``LUPUSCELL_PATIENT_LIST_CACHE`` (``1``): ``0`` computes every page of the patient list anew
+  instead of caching pages and rows on the registry's data version (:mod:`lupuscell.web.patient_list`).
 """
 
 from __future__ import annotations
@@ -56,3 +65,8 @@ class Settings:
     login_max_failures: int = field(default_factory=lambda: _int("LUPUSCELL_LOGIN_MAX_FAILURES", 5))
     login_window_minutes: int = field(default_factory=lambda: _int("LUPUSCELL_LOGIN_WINDOW_MINUTES", 15))
     login_max_failures_per_address: int = 50
+    threads: int = field(default_factory=lambda: max(1, _int("LUPUSCELL_WEB_THREADS", 8)))
+    patient_list_cache: bool = field(
+        default_factory=lambda: os.environ.get("LUPUSCELL_PATIENT_LIST_CACHE", "1").strip() != "0"
+    )
+    trials_pages: str | None = field(default_factory=lambda: os.environ.get("LUPUSCELL_TRIALS_PAGES") or None)

@@ -7,7 +7,17 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     """Every page router, in the order they are mounted."""
-    from lupuscell.web.routes import admin, audit, auth, dashboard, evidence, patients, records, reports
+    from lupuscell.web.routes import (
+        admin,
+        audit,
+        auth,
+        dashboard,
+        evidence,
+        patients,
+        public,
+        records,
+        reports,
+    )
 
     return [
         auth.router,
@@ -18,4 +28,5 @@ def routers() -> list[APIRouter]:
         reports.router,
         evidence.router,
         admin.router,
+        public.router,
     ]

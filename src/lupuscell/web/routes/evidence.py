@@ -1,7 +1,12 @@
 """Evidence and trial design pages: the curated studies with filters, a pooled analysis with
 its forest plot, the programme beside the literature, and the design calculators (Simon
-two-stage, A'Hern single stage, Bayesian safety monitoring). Each calls the library
-(:mod:`lupuscell.evidence`, :mod:`lupuscell.design`, :mod:`lupuscell.reports.literature`)."""
+two-stage, A'Hern single stage, Bayesian safety monitoring). Each calls the library as the
+CLI does: the curated rows with the local ones (:func:`lupuscell.evidence.studies.load_studies`),
+:func:`lupuscell.evidence.pooling.pool_curated` and
+:func:`lupuscell.evidence.plots.pooled_forest_plot` (``lupuscell evidence pool``),
+:func:`lupuscell.reports.build.cif_by_therapy` and
+:func:`lupuscell.reports.literature.compare_with_literature` (the report),
+:mod:`lupuscell.design`."""
 
 from __future__ import annotations
 
@@ -19,27 +24,29 @@ MEASURES = ("PLO", "PR", "PAS", "PFT")
 METHODS = ("REML", "DL", "PM", "ML", "EE")
 
 
-def _pooled(outcome: str, therapy: str | None, measure: str, method: str) -> dict[str, Any]:
-    from lupuscell.evidence import effects, meta, studies
-    from lupuscell.evidence.plots import forest_plot
+def curated_rows() -> Any:
+    """The curated evidence with the server user's local rows, as every evidence command reads it."""
+    from lupuscell.evidence import studies
+    from lupuscell.evidence.local import local_evidence_path
+
+    return studies.load_studies(local=local_evidence_path())
+
+
+def _pooled(rows: Any, outcome: str, therapy: str | None, measure: str, method: str) -> dict[str, Any]:
+    """``lupuscell evidence pool --outcome O [--therapy T] --measure M --method E --plot F``."""
+    from lupuscell.evidence.plots import pooled_forest_plot
+    from lupuscell.evidence.pooling import PoolOptions, pool_curated
     from lupuscell.web.charts import svg_data_uri
 
-    sel = studies.select_for_pooling(studies.load_studies(), outcome, therapy)
-    if sel.rows.empty:
-        raise LupuscellError(
-            f"no studies with counts for outcome {outcome!r}"
-            + (f" and therapy {therapy!r}" if therapy else "")
-        )
-    es = effects.escalc(measure, sel.records())
-    fit = meta.rma(es, method if es.k > 1 else "EE", "z")  # type: ignore[arg-type]
-    labels = [f"{r['first_author']} {r['year']}" for r in sel.table()]
-    fig, _ = forest_plot(
-        fit,
-        labels=labels,
-        title=f"{outcome.replace('_', ' ').capitalize()}: {studies.THERAPY_LABELS.get(therapy or '', 'all therapies')}",
-        xlabel="Proportion (95% CI)",
-    )
-    return {"summary": fit.summary(), "forest": svg_data_uri(fig), "k": es.k, "studies": sel.table()}
+    analysis = pool_curated(rows, PoolOptions(outcome=outcome, therapy=therapy, measure=measure, method=method))
+    fig, _ = pooled_forest_plot(analysis)
+    return {
+        "summary": analysis.fit.summary(),
+        "forest": svg_data_uri(fig),
+        "k": analysis.effects.k,
+        "studies": analysis.selection.table(),
+        "excluded": analysis.excluded(),
+    }
 
 
 @router.get("/evidence")
@@ -54,7 +61,7 @@ def evidence_page(
 ) -> Response:
     from lupuscell.evidence import studies
 
-    table = studies.load_studies()
+    table = curated_rows()
     shown = table if not therapy else table[table["therapy"] == therapy]
     context: dict[str, Any] = {
         "therapy": therapy,
@@ -72,7 +79,7 @@ def evidence_page(
         "comparisons": _comparisons(app, who),
     }
     try:
-        context["pooled"] = _pooled(outcome, therapy or None, context["measure"], context["method"])
+        context["pooled"] = _pooled(table, outcome, therapy or None, context["measure"], context["method"])
     except LupuscellError as exc:
         context["error"] = str(exc)
     return render(request, "evidence.html", context, who)
@@ -81,7 +88,7 @@ def evidence_page(
 def _comparisons(app: AppState, who: Principal) -> list[dict[str, Any]]:
     """The programme's 1-year non-relapse mortality beside the pooled literature, per therapy."""
     from lupuscell.evidence.benchmark import comparison_plot
-    from lupuscell.reports.build import _cif_by_therapy
+    from lupuscell.reports.build import cif_by_therapy
     from lupuscell.reports.literature import compare_with_literature
     from lupuscell.web.charts import svg_data_uri
     from lupuscell.web.dashboard import cohort_for_sites
@@ -90,7 +97,7 @@ def _comparisons(app: AppState, who: Principal) -> list[dict[str, Any]]:
     if cohort.n_patients == 0:
         return []
     try:
-        rows, comparisons = compare_with_literature(_cif_by_therapy(datasets.adtte))
+        rows, comparisons = compare_with_literature(cif_by_therapy(datasets.adtte))
     except LupuscellError as exc:
         return [{"sentence": str(exc)}]
     plots = iter(comparisons)
