@@ -143,18 +143,19 @@ def _read_csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
 
     numbers = ("pga", "prednisolone_mg_per_day")
     boolean = [c for c in (*DESCRIPTORS, *LLDAS_COLUMNS, *DORIS_COLUMNS, *OPTIONAL_COLUMNS) if c not in numbers]
-    for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS):
-        for col in (c for c in boolean if c in chunk):
-            try:
-                chunk[col] = chunk[col].astype("boolean")
-            except (TypeError, ValueError):
-                raise ValidationError.single(path.name, col, "expected true/false, 1/0 or empty") from None
-        for col in (c for c in numbers if c in chunk):
-            try:
-                chunk[col] = pd.to_numeric(chunk[col], errors="raise").astype("float64")
-            except (TypeError, ValueError):
-                raise ValidationError.single(path.name, col, "expected numbers or empty") from None
-        yield chunk
+    with pd.read_csv(path, chunksize=CHUNK_ROWS) as reader:  # closes the file on error or early exit
+        for chunk in reader:
+            for col in (c for c in boolean if c in chunk):
+                try:
+                    chunk[col] = chunk[col].astype("boolean")
+                except (TypeError, ValueError):
+                    raise ValidationError.single(path.name, col, "expected true/false, 1/0 or empty") from None
+            for col in (c for c in numbers if c in chunk):
+                try:
+                    chunk[col] = pd.to_numeric(chunk[col], errors="raise").astype("float64")
+                except (TypeError, ValueError):
+                    raise ValidationError.single(path.name, col, "expected numbers or empty") from None
+            yield chunk
 
 
 def _read_chunks(path: Path) -> Iterator[pd.DataFrame]:
