@@ -114,7 +114,7 @@ def test_every_number_traces_to_its_rows_or_the_dataset(walked, rows) -> None:
             study = next((a["data-study"] for a in reversed(attrs) if "data-study" in a), None)
             assert study is not None, f"number without a source: {text!r}"
             fields = rows[rows["study_id"] == study].iloc[0]
-            allowed = " ".join(str(fields[c]) for c in ("study_id", "year", "pmid", "doi", "journal"))
+            allowed = " ".join(str(fields[c]) for c in ("study_id", "year", "pmid", "doi", "journal", "design"))
             for n in numbers:
                 assert n in allowed, (text, study)
         checked += len(numbers)
@@ -132,6 +132,13 @@ def test_every_cited_study_is_in_the_reference_list(walked, page) -> None:
     facts = {a["data-fact"] for t, a in walked.tags if t == "a" and "data-fact" in a}
     for key in facts:
         assert f'id="fact-{key}"' in page
+
+
+def test_a_reference_without_an_author_does_not_print_the_study_id_as_one(page) -> None:
+    item = re.search(r'<li id="ref-ytb323_lsm2024"[^>]*>(.*?)</li>', page, re.S)
+    assert item is not None
+    text = re.sub(r"<[^>]+>", " ", item.group(1))
+    assert "ytb323_lsm2024" not in text and "no author recorded; trial NCT05798117" in text
 
 
 def test_seven_questions_not_advice_and_evidence_date(walked, page) -> None:

@@ -16,6 +16,7 @@ readability yardstick. J Appl Psychol 32:221-233 (reading ease, checked in the t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -26,11 +27,15 @@ from lupuscell.evidence.studies import study_label
 
 
 def _reference(r: pd.Series) -> dict[str, Any]:
-    author = f"{r['first_author']} et al." if r["first_author"] else str(r["study_id"])
     journal = f" {r['journal']}," if r["journal"] else ""
     pmid = str(r["pmid"]).strip()
     doi = str(r["doi"]).strip()
-    text = f"{author}{journal} {int(r['year'])}."
+    if r["first_author"]:
+        text = f"{r['first_author']} et al.{journal} {int(r['year'])}."
+    else:  # congress abstracts: no author is recorded, so none is printed (the id is not a name)
+        trial = re.search(r"NCT\d{8}", str(r.get("design", "")))
+        text = f"{str(r['journal']) or 'Unpublished report'}, {int(r['year'])} (no author recorded"
+        text += f"; trial {trial.group(0)})." if trial else ")."
     if pmid:
         text += f" PubMed ID {pmid}."
     link = f"https://doi.org/{doi}" if doi else (f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else "")
