@@ -57,7 +57,7 @@ from lupuscell.registry.models import (
     Visit,
 )
 from lupuscell.registry.session import make_engine, transaction
-from lupuscell.schemas.base import RecordIn
+from lupuscell.schemas.base import MAX_ROW_ID, RecordIn
 from lupuscell.schemas.errors import validate
 from lupuscell.schemas.events import AdverseEventIn, ClinicalEventIn
 from lupuscell.schemas.patient import PatientIn, SiteIn
@@ -156,7 +156,8 @@ def _load(session: Session, spec: EntitySpec, key: int | str) -> Any:
     if isinstance(key, str) and spec.name in ("site", "patient"):
         obj = (_site if spec.name == "site" else _patient)(session, key)
     if obj is None and (isinstance(key, int) or (isinstance(key, str) and key.isdigit())):
-        obj = session.get(spec.model, int(key))
+        row_id = int(key)
+        obj = session.get(spec.model, row_id) if 1 <= row_id <= MAX_ROW_ID else None
     if obj is None:
         raise NotFoundError(f"{spec.name} {key!r} does not exist")
     return obj

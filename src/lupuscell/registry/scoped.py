@@ -35,6 +35,7 @@ from lupuscell.registry.models import (
     TherapyCourse,
 )
 from lupuscell.registry.repository import as_dict, spec_of
+from lupuscell.schemas.base import MAX_ROW_ID
 
 SORT_KEYS = ("code", "site", "sex", "birth_year", "day0", "status")
 PATIENT_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.name != "sites")
@@ -71,9 +72,12 @@ def get_record(engine: Engine, entity: str, key: int | str, sites: Sequence[str]
         query = query.where(model.code == key)
     else:
         try:
-            query = query.where(model.id == int(key))
+            row_id = int(key)
         except ValueError:
-            raise NotFoundError(f"{spec.name} {key!r} does not exist") from None
+            row_id = 0
+        if not 1 <= row_id <= MAX_ROW_ID:  # no such id can exist (and the database would refuse it)
+            raise NotFoundError(f"{spec.name} {key!r} does not exist")
+        query = query.where(model.id == row_id)
     with Session(engine) as session:
         obj = session.scalars(query).one_or_none()
         if obj is None:

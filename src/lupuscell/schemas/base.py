@@ -187,6 +187,14 @@ PositiveFloat = Annotated[float, Field(gt=0), AfterValidator(_finite)]
 NonNegativeFloat = Annotated[float, Field(ge=0), AfterValidator(_finite)]
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE_PATTERN)]
 
+MAX_ROW_ID = 2**31 - 1
+"""Largest row id of the registry: its primary keys are 32-bit ``INTEGER`` on PostgreSQL, so a
+larger reference can name no record and is refused as out of range (never sent to the database,
+where it would fail as ``integer out of range``)."""
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+"""A reference to another record by its id (e.g. ``course_id``)."""
+
 
 def cross_field_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
     """One pydantic error carrying several (field, message) problems."""

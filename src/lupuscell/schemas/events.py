@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import AfterValidator, Field, model_validator
 
 from lupuscell import vocab
-from lupuscell.schemas.base import Code, RecordIn, cross_field_error, one_of
+from lupuscell.schemas.base import Code, RecordIn, RowId, cross_field_error, one_of
 from lupuscell.schemas.rules import AllowedWith, DateOrder, GradeInRange, OnlyFor, Rule
 
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -100,7 +100,7 @@ class AdverseEventIn(RecordIn):
     """An adverse event of one patient, optionally attributed to a therapy course."""
 
     patient_code: Code
-    course_id: Annotated[int | None, Field(ge=1)] = None
+    course_id: RowId | None = None
     term: Annotated[str, Field(min_length=1, max_length=200)]
     category: Annotated[str, AfterValidator(one_of(vocab.AE_CATEGORIES, "adverse-event category"))]
     grade: Annotated[int, Field(ge=1, le=5)]

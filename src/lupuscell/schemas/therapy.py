@@ -21,7 +21,7 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, Field
 
 from lupuscell import vocab
-from lupuscell.schemas.base import Code, FiniteFloat, PositiveFloat, RecordIn, one_of
+from lupuscell.schemas.base import Code, FiniteFloat, PositiveFloat, RecordIn, RowId, one_of
 from lupuscell.schemas.rules import AllowedWith, DateOrder, Rule
 
 PHASE_ORDER: tuple[tuple[str, str, str], ...] = (
@@ -75,7 +75,7 @@ class TherapyCourseIn(RecordIn):
 class DrugAdministrationIn(RecordIn):
     """A drug given within a therapy course (mobilisation, conditioning, steroids...)."""
 
-    course_id: Annotated[int, Field(ge=1)]
+    course_id: RowId
     drug: Annotated[str, Field(min_length=1, max_length=100)]
     dose: PositiveFloat
     unit: Annotated[str, Field(min_length=1, max_length=32)]
