@@ -285,3 +285,14 @@ def test_outcome_families():
     assert "doris_remission" in studies.outcome_codes("remission")
     assert studies.outcome_codes("remission", exact=True) == ("remission",)
     assert studies.outcome_codes("relapse_after_remission") == ("relapse_after_remission",)
+
+
+def test_every_study_is_labelled_by_a_name_a_reader_can_look_up_never_by_its_key():
+    df = studies.load_studies().drop_duplicates("study_id")
+    labels = {str(r["study_id"]): studies.study_label(r) for _, r in df.iterrows()}
+    assert all(label != key for key, label in labels.items())
+    authorless = [labels[str(r["study_id"])] for _, r in df.iterrows() if not r["first_author"]]
+    assert len(authorless) >= 5 and len(set(authorless)) == len(authorless)
+    assert labels["ytb323_lsm2024"] == "Lupus Sci Med 2024 (NCT05798117)"
+    assert labels["leng2017_pumch"] == "PMID 28240594, 2017"
+    assert labels["ash2007_pbsct17"] == "Blood 2007"

@@ -368,9 +368,25 @@ def outcome_codes(outcome: str, *, exact: bool = False) -> tuple[str, ...]:
 
 
 def study_label(r: dict[str, Any] | pd.Series) -> str:
-    """``First-author year`` (the study id when no author is recorded), ``(local)`` if added."""
-    label = f"{r['first_author']} {r['year']}" if r["first_author"] else str(r["study_id"])
+    """``First-author year``; ``(local)`` if added with ``evidence add``.
+
+    Congress abstracts and reports often record no author; they are named by where they
+    appeared (the journal without its supplement note, else the PubMed id), the year and the
+    trial registration when the design names one, e.g. ``Lupus Sci Med 2024 (NCT05798117)`` —
+    never by the study id, which is a key, not a name a reader can look up.
+    """
+    label = f"{r['first_author']} {r['year']}" if r["first_author"] else _authorless_label(r)
     return f"{label} (local)" if bool(r.get("local", False)) else label
+
+
+def _authorless_label(r: dict[str, Any] | pd.Series) -> str:
+    journal = str(r.get("journal") or "").split("(")[0].strip()
+    pmid = str(r.get("pmid") or "").strip()
+    where = journal or (f"PMID {pmid}," if pmid else "")
+    if not where:  # nothing published to name it by (e.g. a centre's own local series)
+        return str(r["study_id"])
+    trial = re.search(r"NCT\d{8}", str(r.get("design") or ""))
+    return f"{where} {r['year']}" + (f" ({trial.group(0)})" if trial else "")
 
 
 @dataclass(frozen=True)
