@@ -56,3 +56,18 @@ def test_written_files(tmp_path) -> None:
     assert list(data["questions"]) == KEYS == list(summary["questions"])
     assert data["dataset"] == "curated SLE cell-therapy evidence, version 2: 33 studies, 149 rows"
     assert (tmp_path / "questions.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_pdf_text_pages_keep_every_line_inside_the_page() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from lupuscell.reports.evidence_questions import TITLE, _text_pages
+
+    blocks = [("h2", "Which cell source? " * 6), ("p", "word " * 200), ("li", "item " * 80)]
+    for page in _text_pages(TITLE, blocks):
+        canvas = FigureCanvasAgg(page)
+        canvas.draw()
+        width = page.bbox.width
+        for text in page.texts:
+            extent = text.get_window_extent(renderer=canvas.get_renderer())
+            assert extent.x1 <= width, f"{text.get_text()!r} runs off the page"

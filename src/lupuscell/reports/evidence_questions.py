@@ -311,7 +311,7 @@ def _text_pages(title: str, blocks: list[tuple[str, str]], width: int = 95) -> l
     }
     for style, text in [("h1", title), *blocks]:
         size, weight, step = sizes[style]
-        wrap = width if style in ("p", "li") else 70
+        wrap = {"h1": 55, "h2": 68}.get(style, width)  # DejaVu bold at 14 / 11.5 pt on A4
         lines = textwrap.wrap(
             text,
             wrap,
