@@ -18,6 +18,7 @@ from lupuscell.analysis.competing import CIFResult
 from lupuscell.errors import LupuscellError
 from lupuscell.evidence import benchmark, studies
 from lupuscell.evidence.effects import escalc
+from lupuscell.evidence.local import local_evidence_path
 from lupuscell.evidence.meta import rma
 from lupuscell.reports.plots import THERAPY_LABELS
 
@@ -31,14 +32,22 @@ CAVEAT = (
 
 
 def compare_with_literature(
-    cif_by_therapy: Mapping[str, CIFResult], *, landmark_day: float = 365.0, min_studies: int = 2
+    cif_by_therapy: Mapping[str, CIFResult],
+    *,
+    landmark_day: float = 365.0,
+    min_studies: int = 2,
+    evidence: pd.DataFrame | None = None,
 ) -> tuple[list[dict[str, Any]], list[benchmark.Comparison]]:
     """Comparisons (JSON-ready, with the sentence) and the comparison objects to plot
     (:func:`lupuscell.evidence.benchmark.comparison_plot`), one per therapy with at least
-    ``min_studies`` published studies with counts; therapies without are listed with the reason."""
+    ``min_studies`` published studies with counts; therapies without are listed with the reason.
+
+    ``evidence`` is the studies table to pool; by default the shipped studies and the user's
+    local evidence file (``lupuscell evidence add``), as every other evidence command and the
+    web app's evidence page pool them, so the report never disagrees with them."""
     out: list[dict[str, Any]] = []
     comparisons: list[benchmark.Comparison] = []
-    table = studies.load_studies()
+    table = studies.load_studies(local=local_evidence_path()) if evidence is None else evidence
     for therapy, cif in cif_by_therapy.items():
         ev_therapy = EVIDENCE_THERAPY.get(therapy)
         if ev_therapy is None:
