@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lupuscell.errors import Problem, ValidationError
@@ -80,9 +81,15 @@ def _model(record_type: str, label: str) -> type[Base]:
 
 
 def locate(session: Session, record_type: str, record_id: int | str) -> RecordRef:
-    """The record ``record_type`` ``record_id``; ValidationError naming it when it does not exist."""
+    """The record ``record_type`` ``record_id`` (a patient also by code); ValidationError naming it
+    when it does not exist."""
     label = f"{record_type} {record_id}"
     model = _model(record_type, label)
+    if model is Patient and isinstance(record_id, str) and not record_id.isdigit():
+        code_match = session.scalars(sa.select(Patient.id).where(Patient.code == record_id)).one_or_none()
+        if code_match is None:
+            raise ValidationError(Problem(label, "record_id", f"patient {record_id!r} does not exist"))
+        record_id = code_match
     try:
         key = int(record_id)
     except (TypeError, ValueError):

@@ -124,7 +124,7 @@ def _signer(session: Session, username: str, password: str, label: str) -> User:
 def sign(
     session: Session,
     record_type: str,
-    record_id: int,
+    record_id: int | str,
     *,
     username: str,
     password: str,
@@ -162,7 +162,7 @@ def sign(
     return as_dict(sig)
 
 
-def unlock(session: Session, record_type: str, record_id: int, *, actor: str, reason: str) -> int:
+def unlock(session: Session, record_type: str, record_id: int | str, *, actor: str, reason: str) -> int:
     """End the lock of a signed record (admin only, with a reason); return the signatures ended."""
     label = f"{record_type} {record_id}"
     who = audit.require_actor(actor, label)
@@ -220,7 +220,7 @@ def signatures(session: Session, record_type: str, record_id: int) -> list[dict[
     return [as_dict(s) for s in rows]
 
 
-def lock_state(session: Session, record_type: str, record_id: int) -> dict[str, Any] | None:
+def lock_state(session: Session, record_type: str, record_id: int | str) -> dict[str, Any] | None:
     """The active signature that locks a record (its own or its patient's), or None."""
     ref = locate(session, record_type, record_id)
     sig = _locking_signature(session, ref)
