@@ -158,7 +158,7 @@ def test_thread_answer_close_reopen_and_rules(engine: Engine, visit: dict[str, A
     assert_intact(engine)
 
 
-def test_lists_per_site_patient_and_status_respect_site_ids(
+def test_lists_per_site_patient_and_status_respect_the_readers_sites(
     registry: Registry, engine: Engine, visit: dict[str, Any]
 ) -> None:
     registry.create("site", {"code": "NJ", "name": "Nanjing", "country": "CN"}, actor=ACTOR)
@@ -172,10 +172,9 @@ def test_lists_per_site_patient_and_status_respect_site_ids(
     second = _raise(engine, other["id"])
     with transaction(engine) as session:
         queries.answer_query(session, second, text="fine", actor="coord")
-    ki = registry.get("site", "KI")["id"]
     with Session(engine) as session:
         assert [q["id"] for q in queries.list_queries(session)] == [first, second]
-        assert [q["id"] for q in queries.list_queries(session, site_ids=[ki])] == [first]
+        assert [q["id"] for q in queries.list_queries(session, sites=["KI"])] == [first]
         assert [q["id"] for q in queries.list_queries(session, patient="NJ-0001")] == [second]
         assert [q["id"] for q in queries.list_queries(session, status="answered")] == [second]
         assert queries.open_counts(session) == {
@@ -183,6 +182,6 @@ def test_lists_per_site_patient_and_status_respect_site_ids(
             "NJ": {"open": 0, "answered": 1},
         }
         with pytest.raises(NotFoundError):
-            queries.get_query(session, second, site_ids=[ki])
+            queries.get_query(session, second, sites=["KI"])
         with pytest.raises(ValidationError, match="unknown status 'pending'"):
             queries.list_queries(session, status="pending")

@@ -108,7 +108,7 @@ def test_sdv_report_counts_percentages_and_unverified(
         sdv.set_status(session, "visit", visit["id"], status="verified", actor="mon")
     with Session(engine) as session:
         out = sdv.report(session, site="KI")
-        none = sdv.report(session, site_ids=[])
+        none = sdv.report(session, sites=[])
     assert out["forms"]["visit"]["counts"] == {"not_verified": 1, "verified": 1, "verified_with_findings": 0}
     assert out["forms"]["visit"]["percent"]["verified"] == 50.0
     assert out["forms"]["therapy_course"]["total"] == 1
@@ -160,7 +160,10 @@ def test_a_signed_patient_locks_all_its_records(
             actor="c",
             reason="r",
         )
-    with pytest.raises(locking.RecordLockedError, match=r"visit .* is locked"), transaction(engine) as session:
+    with (
+        pytest.raises(locking.RecordLockedError, match=r"visit .* is locked"),
+        transaction(engine) as session,
+    ):
         locking.sign(session, "visit", visit["id"], username="inv", password=PASSWORD)
 
 

@@ -55,6 +55,7 @@ class RecordRef:
     patient_id: int
     site_id: int
     patient_code: str
+    site_code: str
 
     @property
     def label(self) -> str:
@@ -104,7 +105,15 @@ def locate(session: Session, record_type: str, record_id: int | str) -> RecordRe
         if isinstance(obj, DrugAdministration)
         else obj.patient
     )
-    return RecordRef(record_type, key, obj, int(patient.id), int(patient.site_id), str(patient.code))
+    return RecordRef(
+        record_type,
+        key,
+        obj,
+        int(patient.id),
+        int(patient.site_id),
+        str(patient.code),
+        str(patient.site.code),
+    )
 
 
 def check_field(record_type: str, field: str, label: str) -> str:

@@ -19,6 +19,7 @@ signed); the new record is not covered by the earlier signature.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,7 +74,7 @@ def _when(value: dt.datetime) -> str:
     )
 
 
-def _locked_problem(ref: RecordRef, sig: Signature, field: str = "locked") -> Problem:
+def _locked_problem(ref: RecordRef, sig: Signature, field: str = "(record)") -> Problem:
     whose = (
         "its patient " + ref.patient_code
         if sig.record_type == "patient" and ref.record_type != "patient"
@@ -99,7 +100,15 @@ def check_unlocked(session: Session, obj: Any) -> None:
         if isinstance(obj, DrugAdministration)
         else obj.patient
     )
-    ref = RecordRef(record_type, int(obj.id), obj, int(patient.id), int(patient.site_id), str(patient.code))
+    ref = RecordRef(
+        record_type,
+        int(obj.id),
+        obj,
+        int(patient.id),
+        int(patient.site_id),
+        str(patient.code),
+        str(patient.site.code),
+    )
     sig = _locking_signature(session, ref)
     if sig is not None:
         raise RecordLockedError(_locked_problem(ref, sig))
@@ -128,18 +137,18 @@ def sign(
     *,
     username: str,
     password: str,
-    sites: list[int] | None = None,
+    sites: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Sign (and lock) a patient's record or a visit; the password is checked again here.
 
-    ``sites``: the site ids the signer may act on (None = every site).
+    ``sites``: the site codes the signer may act on (None = every site).
     """
     label = f"{record_type} {record_id}"
     if record_type not in SIGNABLE:
         raise ValidationError(Problem(label, "record_type", f"only a {' or a '.join(SIGNABLE)} is signed"))
     ref = locate(session, record_type, record_id)
     user = _signer(session, username, password, ref.label)
-    if sites is not None and ref.site_id not in sites:
+    if sites is not None and ref.site_code not in sites:
         raise ValidationError(
             Problem(ref.label, "site", f"{user.username} is not a member of this record's site")
         )

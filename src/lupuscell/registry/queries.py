@@ -201,13 +201,13 @@ def _as_dict(query: Query, patient_code: str, site_code: str) -> dict[str, Any]:
 def list_queries(
     session: Session,
     *,
-    site_ids: Collection[int] | None = None,
+    sites: Collection[str] | None = None,
     site: str | None = None,
     patient: str | None = None,
     status: str | None = None,
     record: tuple[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Queries (oldest first) filtered by sites the reader may see (``site_ids``; None = all),
+    """Queries (oldest first) filtered by the site codes the reader may see (``sites``; None = all),
     a site code, a patient code, a status and one record."""
     if status is not None and status not in QUERY_STATUSES:
         raise ValidationError(
@@ -219,8 +219,8 @@ def list_queries(
         .join(Site, Site.id == Query.site_id)
         .order_by(Query.id)
     )
-    if site_ids is not None:
-        stmt = stmt.where(Query.site_id.in_(list(site_ids)))
+    if sites is not None:
+        stmt = stmt.where(Site.code.in_(list(sites)))
     if site is not None:
         stmt = stmt.where(Site.code == site)
     if patient is not None:
@@ -232,14 +232,14 @@ def list_queries(
     return [_as_dict(q, p, s) for q, p, s in session.execute(stmt)]
 
 
-def get_query(session: Session, query_id: int, *, site_ids: Collection[int] | None = None) -> dict[str, Any]:
-    """One query with its thread (``messages``); NotFoundError when absent or outside ``site_ids``."""
+def get_query(session: Session, query_id: int, *, sites: Collection[str] | None = None) -> dict[str, Any]:
+    """One query with its thread (``messages``); NotFoundError when absent or outside ``sites``."""
     query = session.get(Query, query_id)
-    if query is None or (site_ids is not None and query.site_id not in site_ids):
+    patient = None if query is None else session.get(Patient, query.patient_id)
+    site = None if query is None else session.get(Site, query.site_id)
+    if query is None or patient is None or site is None or (sites is not None and site.code not in sites):
         raise NotFoundError(f"query {query_id} does not exist")
-    patient = session.get(Patient, query.patient_id)
-    site = session.get(Site, query.site_id)
-    data = _as_dict(query, patient.code if patient else "", site.code if site else "")
+    data = _as_dict(query, patient.code, site.code)
     data["messages"] = [
         {"kind": m.kind, "text": m.text, "actor": m.actor, "at": m.at, "status_after": m.status_after}
         for m in query.messages
@@ -247,7 +247,7 @@ def get_query(session: Session, query_id: int, *, site_ids: Collection[int] | No
     return data
 
 
-def open_counts(session: Session, *, site_ids: Collection[int] | None = None) -> dict[str, dict[str, int]]:
+def open_counts(session: Session, *, sites: Collection[str] | None = None) -> dict[str, dict[str, int]]:
     """Site code -> {status: number of queries} for the open and answered queries."""
     stmt = (
         sa.select(Site.code, Query.status, sa.func.count())
@@ -255,8 +255,8 @@ def open_counts(session: Session, *, site_ids: Collection[int] | None = None) ->
         .where(Query.status != "closed")
         .group_by(Site.code, Query.status)
     )
-    if site_ids is not None:
-        stmt = stmt.where(Query.site_id.in_(list(site_ids)))
+    if sites is not None:
+        stmt = stmt.where(Site.code.in_(list(sites)))
     out: dict[str, dict[str, int]] = {}
     for code, status, n in session.execute(stmt):
         out.setdefault(code, {"open": 0, "answered": 0})[status] = int(n)

@@ -157,13 +157,13 @@ def get_status(session: Session, record_type: str, record_id: int) -> dict[str, 
 
 
 def report(
-    session: Session, *, site_ids: Collection[int] | None = None, site: str | None = None
+    session: Session, *, sites: Collection[str] | None = None, site: str | None = None
 ) -> dict[str, Any]:
     """Counts and percentages per form type and status, and the forms not verified, per site."""
     forms: dict[str, dict[str, Any]] = {}
     unverified: list[dict[str, Any]] = []
     for form in SDV_FORMS:
-        rows = _form_rows(session, form, site_ids, site)
+        rows = _form_rows(session, form, sites, site)
         counts = dict.fromkeys(SDV_STATUSES, 0)
         for row in rows:
             counts[row["status"]] += 1
@@ -178,7 +178,7 @@ def report(
 
 
 def _form_rows(
-    session: Session, form: str, site_ids: Collection[int] | None, site: str | None
+    session: Session, form: str, sites: Collection[str] | None, site: str | None
 ) -> list[dict[str, Any]]:
     model: Any = RECORD_MODELS[form]
     stmt = (
@@ -188,8 +188,8 @@ def _form_rows(
         .outerjoin(SdvStatus, sa.and_(SdvStatus.record_type == form, SdvStatus.record_id == model.id))
         .order_by(Site.code, Patient.code, model.id)
     )
-    if site_ids is not None:
-        stmt = stmt.where(Patient.site_id.in_(list(site_ids)))
+    if sites is not None:
+        stmt = stmt.where(Site.code.in_(list(sites)))
     if site is not None:
         stmt = stmt.where(Site.code == site)
     return [
