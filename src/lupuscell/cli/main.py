@@ -20,11 +20,14 @@ from lupuscell.cli import (
     outcomes_cmd,
     predict_cmd,
     protocols_cmd,
+    queries_cmd,
     registry_cmd,
     report_cmd,
     schedule_cmd,
     score_cmd,
     screen_cmd,
+    sdv_cmd,
+    sign_cmd,
     synth_cmd,
     synth_omop_cmd,
     trials_cmd,
@@ -76,6 +79,9 @@ for _module in (
     audit_cmd,
     backup_cmd,
     schedule_cmd,
+    queries_cmd,
+    sdv_cmd,
+    sign_cmd,
 ):
     _module.register(app)
 

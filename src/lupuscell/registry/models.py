@@ -395,3 +395,6 @@ CLINICAL_MODELS: tuple[type[Base], ...] = (
 # Accounts (users, site memberships, API tokens, login attempts) live in their own module on the
 # same metadata; importing it here keeps Base.metadata complete for Alembic and the tests.
 from lupuscell.registry import account_models as _account_models  # noqa: E402,F401
+
+# Data management (queries, source-data verification, signatures; migration 0005), likewise.
+from lupuscell.registry import dm_models as _dm_models  # noqa: E402,F401

@@ -23,6 +23,11 @@ Contract of every write
   record, field and reason, and nothing is written (no row, no audit row). A write that a
   concurrent writer beat to a unique row (the database constraint refuses it) is checked
   again, so it is reported the same way - never as an ``IntegrityError`` traceback.
+* Data management (marked ``# data management`` below): an update or delete of a signed,
+  locked record (:mod:`lupuscell.registry.locking`) raises
+  :class:`~lupuscell.registry.locking.RecordLockedError`; an update that changes a form's data
+  resets its source-data verification (:func:`lupuscell.registry.sdv.reset_on_change`), in the
+  same transaction.
 
 Reads return plain dicts (column values plus ``patient_code`` / ``site_code``); lab results
 also carry ``value_canonical`` / ``unit_canonical`` (normalised on read with
@@ -43,7 +48,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lupuscell import units
 from lupuscell.errors import ConflictError, NotFoundError, Problem, ValidationError
-from lupuscell.registry import audit, plausibility
+from lupuscell.registry import audit, locking, plausibility, sdv
 from lupuscell.registry.integrity import integrity_problem
 from lupuscell.registry.models import (
     AdverseEvent,
@@ -436,6 +441,7 @@ class Registry:
         def work(session: Session) -> int:
             obj = _load(session, spec, key)
             _check_version(obj, expected_version, label)
+            locking.check_unlocked(session, obj)  # data management: a signed record is locked
             record = validate(spec.schema, {**_as_input(spec, obj), **changes}, label)
             row = self._checked(session, spec, record, obj.id, label)
             diffs = {
@@ -448,6 +454,8 @@ class Registry:
             session.flush()
             self._after_death(session, obj)
             audit.log_update(session, obj, diffs, actor=who, reason=why)
+            if diffs:  # data management: changed data are no longer source-verified
+                sdv.reset_on_change(session, spec.name, obj.id, actor=who, reason=why)
             return int(obj.id)
 
         try:
@@ -485,6 +493,8 @@ class Registry:
                 obj = _load(session, spec, key)
                 _check_version(obj, expected_version, label)
                 dependants = self._dependants(session, spec, obj, label)
+                for item in (obj, *dependants):  # data management: nothing locked is deleted
+                    locking.check_unlocked(session, item)
                 for item in dependants:
                     audit.log_delete(session, item, actor=who, reason=why)
                     session.delete(item)
