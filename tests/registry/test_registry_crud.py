@@ -202,3 +202,23 @@ def test_site_and_course_update_and_delete(registry: Registry, seeded: dict[str,
     )
     assert registry.delete("therapy_course", course_id, actor=ACTOR, reason="entered in error") == 2
     assert registry.counts()["drug_administrations"] == 0
+
+
+def test_records_created_together_are_all_written_or_none(registry: Registry, seeded: dict[str, Any]) -> None:
+    """A visit and the labs of its form: one transaction (a bad lab leaves no visit behind)."""
+    from lupuscell.errors import ValidationError
+
+    code = seeded["patient"]["code"]
+    visit = {"patient_code": code, "visit_date": "2020-07-01", "pga": 0.4}
+    lab = {"patient_code": code, "result_date": "2020-07-01", "analyte": "c3", "value": 0.8, "unit": "g/L"}
+    implausible = {**lab, "analyte": "platelets", "value": -5, "unit": "10^9/L"}
+    before = registry.counts()
+    with pytest.raises(ValidationError):
+        registry.create_together(
+            [("visit", visit), ("lab_result", lab), ("lab_result", implausible)], actor=ACTOR
+        )
+    assert registry.counts() == before
+    saved = registry.create_together([("visit", visit), ("lab_result", lab)], actor=ACTOR)
+    assert [str(saved[0]["visit_date"]), saved[1]["analyte"]] == ["2020-07-01", "c3"]
+    created = [row for row in registry.history() if row["action"] == "create"]
+    assert {row["entity"] for row in created[-2:]} == {"visits", "lab_results"}

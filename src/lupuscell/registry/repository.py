@@ -37,9 +37,9 @@ also carry ``value_canonical`` / ``unit_canonical`` (normalised on read with
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -68,6 +68,8 @@ from lupuscell.schemas.events import AdverseEventIn, ClinicalEventIn
 from lupuscell.schemas.patient import PatientIn, SiteIn
 from lupuscell.schemas.therapy import DrugAdministrationIn, TherapyCourseIn
 from lupuscell.schemas.visit import LabResultIn, VisitIn
+
+_T = TypeVar("_T")
 
 RACE_ATTEMPTS = 3
 """Writes re-run after losing a race to a concurrent writer (see :meth:`Registry._write`)."""
@@ -362,7 +364,7 @@ class Registry:
         self.engine = engine if isinstance(engine, Engine) else make_engine(engine)
 
     # -- writes
-    def _write(self, label: str, work: Callable[[Session], int]) -> int:
+    def _write(self, label: str, work: Callable[[Session], _T]) -> _T:
         """Run ``work`` (checks and writes) in one transaction; re-run it when the database
         refuses a row because a concurrent writer won a race, so that the checks report it
         like any other problem; never an IntegrityError traceback."""
@@ -397,25 +399,46 @@ class Registry:
         self, entity: str, data: Mapping[str, Any], *, actor: str, reason: str | None = None
     ) -> dict[str, Any]:
         """Validate and store a new record; return it as read back."""
-        spec = spec_of(entity)
-        label = _label(spec, data.get("code") or data.get("patient_code") or "(new)")
-        who = audit.require_actor(actor, label)
+        return self.create_together([(entity, data)], actor=actor, reason=reason)[0]
+
+    def create_together(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]], *, actor: str, reason: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Validate and store several new records in one transaction - all of them or none (a
+        visit and the labs entered on its form); return them as read back, in order.
+
+        Records later in ``items`` may refer to earlier ones (each is flushed before the next
+        is checked), so the cross-record rules see the whole group.
+        """
+        specs = [spec_of(entity) for entity, _ in items]
+        labels = [
+            _label(spec, data.get("code") or data.get("patient_code") or "(new)")
+            for spec, (_, data) in zip(specs, items, strict=True)
+        ]
+        who = audit.require_actor(actor, labels[0])
         why = (
-            audit.require_reason(reason, label, "create a record")
+            audit.require_reason(reason, labels[0], "create a record")
             if reason and reason.strip()
             else CREATE_REASON
         )
-        record = validate(spec.schema, data, label)
+        records = [
+            validate(spec.schema, data, label)
+            for spec, (_, data), label in zip(specs, items, labels, strict=True)
+        ]
 
-        def work(session: Session) -> int:
-            obj = spec.model(**self._checked(session, spec, record, None, label))
-            session.add(obj)
-            session.flush()
-            self._after_death(session, obj)
-            audit.log_create(session, obj, actor=who, reason=why)
-            return int(obj.id)  # type: ignore[attr-defined]
+        def work(session: Session) -> list[int]:
+            ids = []
+            for spec, record, label in zip(specs, records, labels, strict=True):
+                obj = spec.model(**self._checked(session, spec, record, None, label))
+                session.add(obj)
+                session.flush()
+                self._after_death(session, obj)
+                audit.log_create(session, obj, actor=who, reason=why)
+                ids.append(int(obj.id))  # type: ignore[attr-defined]
+            return ids
 
-        return self.get(entity, self._write(label, work))
+        written = self._write(labels[0], work)
+        return [self.get(entity, obj_id) for (entity, _), obj_id in zip(items, written, strict=True)]
 
     def update(
         self,

@@ -221,9 +221,9 @@ async def create(
         check_write_scope(app, who, entity, data)
         if problems:
             raise ValidationError(problems)
-        saved = app.registry.create(entity, data, actor=who.username)
-        for lab in labs:
-            app.registry.create("lab_result", lab, actor=who.username)
+        # the visit and the labs of its form in one transaction: all of them or none
+        group = [(entity, data)] + [("lab_result", lab) for lab in labs]
+        saved = app.registry.create_together(group, actor=who.username)[0]
     except ValidationError as exc:
         return _page(request, who, entity, data, errors=_errors(exc), form=single, status=422)
     return RedirectResponse(_patient_url(entity, saved), status_code=303)
