@@ -45,7 +45,9 @@ def test_raise_query_in_session_is_stored_with_thread_and_audit(
     query_id = _raise(engine, visit["id"])
     with Session(engine) as session:
         data = queries.get_query(session, query_id)
-        entities = session.scalars(sa.select(AuditLog.entity).where(AuditLog.actor == "mon")).all()
+        entities = session.scalars(
+            sa.select(AuditLog.entity).where(AuditLog.actor == "mon").order_by(AuditLog.id)
+        ).all()
     assert (data["status"], data["field"], data["patient_code"], data["site_code"]) == (
         "open",
         "pga",
@@ -145,7 +147,9 @@ def test_thread_answer_close_reopen_and_rules(engine: Engine, visit: dict[str, A
     with Session(engine) as session:
         data = queries.get_query(session, query_id)
         status_rows = session.scalars(
-            sa.select(AuditLog.new_value).where(AuditLog.entity == "queries", AuditLog.field == "status")
+            sa.select(AuditLog.new_value)
+            .where(AuditLog.entity == "queries", AuditLog.field == "status")
+            .order_by(AuditLog.id)
         ).all()
     assert [(m["kind"], m["status_after"], m["actor"]) for m in data["messages"]] == [
         ("raise", "open", "mon"),

@@ -186,7 +186,9 @@ def test_wrong_password_wrong_role_and_unlock_by_admin_only(
     registry.update("visit", visit["id"], {"pga": 2.5}, actor="coord", reason="source says 2.5")
     with Session(engine) as session:
         history = locking.signatures(session, "visit", visit["id"])
-        audited = session.scalars(sa.select(AuditLog.action).where(AuditLog.entity == "signatures")).all()
+        audited = session.scalars(
+            sa.select(AuditLog.action).where(AuditLog.entity == "signatures").order_by(AuditLog.id)
+        ).all()
     assert [(s["active"], s["unlocked_by"], s["unlock_reason"]) for s in history] == [
         (False, "boss", "PGA transcription error")
     ]
