@@ -190,8 +190,9 @@ def test_keyboard_reaches_the_main_content_first(browser: object, server: Server
 
 
 def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path) -> None:
-    """Dashboard (top, and its visits to chase), patient timeline, visit form, evidence page, the patient's eligibility panel
-    and the public patient information page with trial search results; written to
+    """Dashboard (top, and its visits to chase), patient timeline, visit form, evidence page,
+    the patient's eligibility panel and the public patient information page with trial search
+    results; written to
     ``LUPUSCELL_SCREENSHOT_DIR`` (docs/web/img when refreshing the docs) or a temp dir."""
     out = Path(os.environ.get("LUPUSCELL_SCREENSHOT_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
