@@ -217,7 +217,10 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
             for d in ("arthritis", "rash", "low_complement", "increased_dna_binding"):
                 page.check(f'input[name="{d}"]')
             page.wait_for_timeout(800)
-            page.evaluate("window.scrollTo(0, document.querySelector('fieldset').offsetTop - 150)")
+            page.evaluate(  # the descriptors just below the sticky live-score bar, nothing peeking under it
+                "window.scrollTo(0, document.querySelector('fieldset').getBoundingClientRect().top + window.scrollY"
+                " - document.querySelector('.score-wrap').offsetHeight - 12)"
+            )
         if name == "dashboard-visits.png":
             page.evaluate("window.scrollTo(0, document.getElementById('h-visits').offsetTop - 8)")
         if name == "patient-eligibility.png":
