@@ -388,7 +388,8 @@ def who_benefits_lines(fits: list[ModelFit]) -> list[str]:
         *(f.verdict() for f in fits),
         "Ratios are from ridge-penalised models (shrunk towards 1) on baseline features; intervals are the "
         "2.5-97.5 percentiles over the bootstrap models (tuning repeated in each), and 'same direction' is "
-        "the share of those models that agree on the sign. Associations, not effects of treatment: a "
+        "the share of those models that agree on the sign; when the penalty is strong the point estimate "
+        "can lie outside that interval (each resample chooses its own penalty). Associations, not effects of treatment: a "
         "predictor can mark who does well without being why.",
     ]
 
