@@ -579,7 +579,9 @@ def write_report(
     :func:`lupuscell.reports.pipeline.report_from_cohort`); ``n_bootstrap``: resamples of the
     prediction models' optimism correction (at least 10)."""
     if n_bootstrap < MIN_BOOTSTRAP:
-        raise ValidationError.single("report", "bootstrap", f"{n_bootstrap} resamples; at least {MIN_BOOTSTRAP}")
+        raise ValidationError.single(
+            "report", "bootstrap", f"{n_bootstrap} resamples; at least {MIN_BOOTSTRAP}"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     summary, fitted = compute_summary(data)
     sections = (

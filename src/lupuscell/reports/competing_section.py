@@ -143,7 +143,8 @@ def _table(res: FineGrayResult) -> pd.DataFrame:
     rows = []
     for term, r in fg.iterrows():
         shr, sp = _cell(r, res.fit_warnings)
-        cshr, csp = _cell(cs.loc[term] if term in cs.index else None, cs_warnings)
+        cs_row = cs.loc[str(term)] if str(term) in cs.index else None
+        cshr, csp = _cell(cs_row if isinstance(cs_row, pd.Series) else None, cs_warnings)
         rows.append(
             {
                 "Term": plots.term_label(str(term)),
@@ -197,10 +198,10 @@ def _patterns(data: pd.DataFrame, res: FineGrayResult) -> list[tuple[str, dict[s
         values = data[cov].dropna()
         binary = set(values.unique()) <= {0.0, 1.0}
         typical[cov] = float(values.mode().iloc[0]) if binary else float(values.median())
-    therapies = [None]
+    therapies: list[str | None] = [None]
     if "THERAPY" in design.reference_levels:
         therapies = [design.reference_levels["THERAPY"], *design.levels["THERAPY"]]
-    nephritis = [0.0, 1.0] if "NEPHRITIS" in typical else [None]
+    nephritis: list[float | None] = [0.0, 1.0] if "NEPHRITIS" in typical else [None]
     out = []
     for therapy in therapies:
         for neph in nephritis:

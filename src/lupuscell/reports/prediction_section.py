@@ -172,7 +172,8 @@ class ModelFit:
     def c_corrected(self) -> float:
         if self.model is None:
             return math.nan
-        return float(self.model.performance.set_index("measure").loc["c_statistic", "corrected"])
+        perf = self.model.performance
+        return float(dict(zip(perf["measure"], perf["corrected"], strict=True))["c_statistic"])
 
     @property
     def c_ci(self) -> tuple[float, float]:
@@ -217,13 +218,13 @@ def strongest_sentence(fit: ModelFit) -> str:
     assert fit.model is not None
     kind = MODELS[fit.name][2]
     parts = []
-    for row in predictor_table(fit.model).head(STRONGEST).itertuples():
-        spans = bool(row.low <= 1 <= row.high) if math.isfinite(row.low) else True
+    for row in predictor_table(fit.model).head(STRONGEST).to_dict(orient="records"):
+        spans = bool(row["low"] <= 1 <= row["high"]) if math.isfinite(row["low"]) else True
         parts.append(
-            f"{row.label} ({kind} {row.ratio:.2f}, bootstrap 95% interval {row.low:.2f}-{row.high:.2f}"
+            f"{row['label']} ({kind} {row['ratio']:.2f}, bootstrap 95% interval {row['low']:.2f}-{row['high']:.2f}"
             + (
-                f", same direction in {100 * row.same_direction:.0f}% of resamples"
-                if math.isfinite(row.same_direction)
+                f", same direction in {100 * row['same_direction']:.0f}% of resamples"
+                if math.isfinite(row["same_direction"])
                 else ""
             )
             + ("; the interval includes 1, so even its direction is uncertain" if spans else "")
@@ -277,7 +278,7 @@ def performance_table(fits: list[ModelFit]) -> pd.DataFrame:
     def num(x: Any, digits: int = 2) -> str:
         return "–" if x is None or not math.isfinite(float(x)) else f"{float(x):.{digits}f}"
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for f in fits:
         m = f.model
         if m is None:
@@ -369,13 +370,13 @@ def who_benefits_plot(fits: list[ModelFit], fig: Any = None) -> Figure | None:
     fitted = [f for f in fits if f.model is not None]
     if not fitted:
         return None
-    rows = sum(len(f.model.coefficients) for f in fitted)  # type: ignore[union-attr]
+    rows = sum(len(m.coefficients) for m in (f.model for f in fitted) if m is not None)
     target = (
         fig
         if fig is not None
         else Figure(figsize=(8.27, 0.28 * rows + 1.6 * len(fitted)), layout="constrained")
     )
-    heights = [len(f.model.coefficients) + 3 for f in fitted]  # type: ignore[union-attr]
+    heights = [len(m.coefficients) + 3 for m in (f.model for f in fitted) if m is not None]
     axes = target.subplots(len(fitted), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, f in zip(axes, fitted, strict=True):
         _forest(ax, f)
@@ -389,8 +390,8 @@ def who_benefits_lines(fits: list[ModelFit]) -> list[str]:
         "Ratios are from ridge-penalised models (shrunk towards 1) on baseline features; intervals are the "
         "2.5-97.5 percentiles over the bootstrap models (tuning repeated in each), and 'same direction' is "
         "the share of those models that agree on the sign; when the penalty is strong the point estimate "
-        "can lie outside that interval (each resample chooses its own penalty). Associations, not effects of treatment: a "
-        "predictor can mark who does well without being why.",
+        "can lie outside that interval (each resample chooses its own penalty). Associations, not effects "
+        "of treatment: a predictor can mark who does well without being why.",
     ]
 
 
@@ -399,7 +400,8 @@ def who_benefits_page(fits: list[ModelFit]) -> Figure:
     import textwrap
 
     page = Figure(figsize=(8.27, 11.69), layout="constrained")
-    top, bottom = page.subfigures(2, 1, height_ratios=[0.38, 0.62])
+    subs: Any = page.subfigures(2, 1, height_ratios=[0.38, 0.62])  # an array of two subfigures
+    top, bottom = subs[0], subs[1]
     top.text(0.04, 0.97, "Who benefits, and at what risk", fontsize=15, weight="bold", va="top")
     y = 0.88
     for para in who_benefits_lines(fits):
