@@ -60,6 +60,7 @@ __all__ = [
     "MIN_BOOTSTRAP",
     "NEAR_CHANCE",
     "TOO_FEW",
+    "WEB_BOOTSTRAP",
     "ModelFit",
     "build_prediction_section",
     "c_interval",
@@ -71,6 +72,8 @@ __all__ = [
 #: Bootstrap resamples of the optimism correction in the report (``--bootstrap``), and the least allowed.
 DEFAULT_BOOTSTRAP = 50
 MIN_BOOTSTRAP = 10
+#: The web page's report answers within a request: fewer resamples (``lupuscell report`` for more).
+WEB_BOOTSTRAP = 20
 #: An optimism-corrected C-statistic below this is "near 0.5": the model barely beats chance.
 NEAR_CHANCE = 0.6
 #: How many predictors the "who benefits" page names.
