@@ -362,7 +362,7 @@ def _forest(ax: Any, f: ModelFit) -> None:
         f"{MODELS[f.name][2].capitalize()} per SD of the predictor (bootstrap 95% interval, log scale)",
         fontsize=8,
     )
-    ax.tick_params(axis="x", labelsize=7)
+    ax.tick_params(axis="x", which="both", labelsize=7)
     ax.set_title(f"{f.title}: n = {f.model.n}, events = {f.model.events}", fontsize=9, loc="left")
     ax.grid(axis="x", alpha=0.3)
 
