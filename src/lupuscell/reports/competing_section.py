@@ -109,9 +109,15 @@ def _fit_cause(data: pd.DataFrame, covs: list[str], refs: dict[str, str], cause:
         )
         return CauseFit(cause, name, n, events, None, message)
     try:
-        res = fine_gray(
-            complete, duration_col="AVAL", event_col="EVCODE", covariates=covs, cause=cause, categorical=refs
-        )
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # separation: in fit_warnings
+            res = fine_gray(
+                complete,
+                duration_col="AVAL",
+                event_col="EVCODE",
+                covariates=covs,
+                cause=cause,
+                categorical=refs,
+            )
     except (LupuscellError, ValueError, np.linalg.LinAlgError) as exc:
         return CauseFit(
             cause, name, n, events, None, f"The regression of {name} could not be estimated: {exc}"

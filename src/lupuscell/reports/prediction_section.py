@@ -247,7 +247,11 @@ def fit_models(
     out = []
     for name, fit in (("remission_12m", fit_remission_model), ("rfs", fit_rfs_model)):
         try:
-            out.append(ModelFit(name, fit(frame, n_bootstrap=n_bootstrap, seed=seed), None))
+            # a bootstrap sample of a small cohort can separate (a coefficient running off): numpy's
+            # overflow warnings say nothing the model's warnings and EPV do not
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                model = fit(frame, n_bootstrap=n_bootstrap, seed=seed)
+            out.append(ModelFit(name, model, None))
         except (LupuscellError, ValueError, np.linalg.LinAlgError) as exc:
             out.append(ModelFit(name, None, str(exc)))
     return out
