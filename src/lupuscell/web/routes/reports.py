@@ -47,6 +47,7 @@ def build_report(
     app: AppState = Depends(state),
 ) -> Response:
     from lupuscell.reports.pipeline import report_from_cohort
+    from lupuscell.reports.prediction_section import WEB_BOOTSTRAP
 
     cohort, _ = cohort_for_sites(app.engine, who.sites)
     if not who.can("read"):  # statisticians never see patient codes
@@ -54,7 +55,11 @@ def build_report(
     try:
         with tempfile.TemporaryDirectory() as tmp:
             report_from_cohort(
-                cohort, Path(tmp), source=f"registry, sites {', '.join(who.sites)}", datasets_format="csv"
+                cohort,
+                Path(tmp),
+                source=f"registry, sites {', '.join(who.sites)}",
+                datasets_format="csv",
+                n_bootstrap=WEB_BOOTSTRAP,
             )
             name = "report.html" if fmt == "html" else "report.pdf"
             body = (Path(tmp) / name).read_bytes()
