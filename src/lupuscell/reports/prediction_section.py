@@ -394,6 +394,8 @@ def who_benefits_lines(fits: list[ModelFit]) -> list[str]:
     """The text of the "who benefits" page: one verdict per model and how to read it."""
     return [
         *(f.verdict() for f in fits),
+        "Ratios in this text are per unit of the predictor (for a yes/no predictor or a therapy: yes against "
+        "no, or against autologous HSCT); the plots show them per SD, so that predictors compare on one scale. "
         "Ratios are from ridge-penalised models (shrunk towards 1) on baseline features; intervals are the "
         "2.5-97.5 percentiles over the bootstrap models (tuning repeated in each), and 'same direction' is "
         "the share of those models that agree on the sign; when the penalty is strong the point estimate "
