@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from web_helpers import PASSWORD, Web, csrf_of  # type: ignore[import-not-found]
-
-import sqlalchemy as sa
 
 from lupuscell.registry import scoped
 from lupuscell.registry.models import AuditLog
@@ -117,7 +116,7 @@ def test_site_isolation_of_queries_records_and_reports(web: Web) -> None:
     assert _post(monitor, token, f"/records/visit/{b_visit}/sdv", status="verified").status_code == 404  # type: ignore[attr-defined]
     assert monitor.get("/sdv?site=SB").status_code == 404
     assert "Site SB" not in monitor.get("/sdv").text
-    coord_b, btoken = web.login("coord_b")
+    coord_b, _ = web.login("coord_b")
     assert coord_b.get(f"/queries/{b_query}").status_code == 200
     stat, _ = web.login("stat_a")
     assert stat.get("/queries").status_code == 403
