@@ -54,6 +54,12 @@ def test_query_life_cycle_and_role_rules(web: Web) -> None:
     listing = client.get("/api/v1/queries?status=open&patient=SA-001", headers=coord).json()["items"]
     assert [q["id"] for q in listing] == [qid] and listing[0]["messages"] is None
     assert client.get("/api/v1/queries?status=closed", headers=coord).json()["items"] == []
+    _raise(client, mon, visit, field="prednisone_mg_per_day")
+    counts = client.get("/api/v1/query-counts", headers=coord).json()
+    assert counts == {
+        "sites": {"SA": {"open": 2, "answered": 0}},
+        "patients": {"SA-001": {"open": 2, "answered": 0}},
+    }
 
 
 def test_bad_input_is_4xx_naming_the_field(web: Web) -> None:
@@ -88,6 +94,11 @@ def test_bad_input_is_4xx_naming_the_field(web: Web) -> None:
         == 422
     )
     assert client.get("/api/v1/queries/2147483647", headers=mon).status_code == 404
+    assert client.get("/api/v1/queries/2147483648", headers=mon).status_code == 422
+    for huge in ("2147483648", "9" * 32):
+        assert client.get(f"/api/v1/signatures/patient/{huge}", headers=mon).status_code == 404
+        assert client.get(f"/api/v1/signatures/visit/{huge}", headers=mon).status_code == 404
+    assert _raise(client, mon, 2**31).status_code == 422  # the body model's bound, naming record_id
 
 
 def test_site_isolation(web: Web) -> None:

@@ -95,6 +95,16 @@ def test_raise_names_the_bad_field_and_lists_filter(web: Web) -> None:
         listing.text,
     )
     assert counts and counts.groups() == ("1", "1")
+    per_patient = re.search(
+        r'href="/queries\?patient=SA-001">SA-001</a></td><td class="num">(\d+)</td><td class="num">(\d+)</td>',
+        listing.text,
+    )
+    assert per_patient and per_patient.groups() == ("1", "1")
+    huge = _post(
+        monitor, token, "/queries/new", record_type="visit", record_id="9" * 30, field="pga", text="?"
+    )
+    assert huge.status_code == 404  # type: ignore[attr-defined]
+    assert monitor.get(f"/sign/patient/{'9' * 30}").status_code == 404
 
 
 def test_site_isolation_of_queries_records_and_reports(web: Web) -> None:

@@ -41,6 +41,8 @@ ACTIONS: dict[str, str] = {
 }
 """Permission -> what a refusal says the role may not do."""
 STEPS: tuple[str, ...] = ("answer", "close", "reopen")
+MAX_ID = 2**31 - 1
+"""The largest record id (32-bit keys on PostgreSQL)."""
 
 
 def need(who: Principal, permission: str) -> None:
@@ -60,6 +62,8 @@ def visible(session: Session, who: Principal, record_type: str, record_id: int |
     """The record if it exists in one of the caller's sites; NotFoundError (404) otherwise, with
     the same message either way."""
     missing = NotFoundError(f"{record_type} {record_id} does not exist")
+    if str(record_id).isdigit() and not 1 <= int(record_id) <= MAX_ID:
+        raise missing  # beyond what a key can hold: never sent to the database
     try:
         ref = locate(session, record_type, record_id)
     except ValidationError as exc:
@@ -104,6 +108,19 @@ def list_queries(
         return queries.list_queries(
             session, sites=who.sites, site=site or None, patient=patient or None, status=status, record=record
         )
+
+
+def patient_counts(app: AppState, who: Principal, site: str | None = None) -> dict[str, dict[str, int]]:
+    """Patient code -> open and answered queries, for the patients of the caller's sites (or of
+    one of them) that have any."""
+    check_site(who, site)
+    out: dict[str, dict[str, int]] = {}
+    with reading(app) as session:
+        rows = queries.list_queries(session, sites=who.sites, site=site or None)
+    for row in rows:
+        if row["status"] != "closed":
+            out.setdefault(row["patient_code"], {"open": 0, "answered": 0})[row["status"]] += 1
+    return dict(sorted(out.items()))
 
 
 def open_counts(app: AppState, who: Principal) -> dict[str, dict[str, int]]:

@@ -80,6 +80,18 @@ class QueryList(BaseModel):
     items: list[QueryOut]
 
 
+class StatusCounts(BaseModel):
+    open: int
+    answered: int
+
+
+class QueryCounts(BaseModel):
+    sites: dict[str, StatusCounts] = Field(description="site code -> open and answered queries")
+    patients: dict[str, StatusCounts] = Field(
+        description="patient code -> open and answered (patients with any)"
+    )
+
+
 class SdvIn(_In):
     status: str = Field(pattern="^(" + "|".join(SDV_STATUSES) + ")$")
     findings: str | None = Field(default=None, max_length=4000, description="with verified_with_findings")
@@ -175,6 +187,17 @@ def list_queries(
     record = (record_type, record_id) if record_type and record_id else None
     rows = dm.list_queries(app, who, site=site, patient=patient, status=status_, record=record)
     return {"items": rows}
+
+
+@router.get(
+    "/query-counts", response_model=QueryCounts, summary="Open and answered queries per site and patient"
+)
+def query_counts(
+    site: str | None = Query(None, max_length=16, description="only this site's patients"),
+    who: Principal = require("read"),
+    app: AppState = Depends(state),
+) -> Any:
+    return {"sites": dm.open_counts(app, who), "patients": dm.patient_counts(app, who, site)}
 
 
 @router.post(

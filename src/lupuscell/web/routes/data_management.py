@@ -60,6 +60,7 @@ def query_list(
     context = {
         "rows": rows,
         "counts": dm.open_counts(app, who),
+        "patients": dm.patient_counts(app, who, site or None),
         "filters": {"site": site, "patient": patient, "status": status},
         "statuses": QUERY_STATUSES,
     }
