@@ -157,6 +157,25 @@ def test_sdv_status_set_by_a_monitor_and_reset_after_an_edit(web: Web) -> None:
         "visit", visit, {"pga": 0.4}, actor="coord_a", reason="source", expected_version=record["version"]
     )
     assert 'id="sdv-status">not verified' in monitor.get(f"/records/visit/{visit}").text
+    # an adverse event verified, then corrected through the web form: back to not verified
+    ae, course = web.ids["SA"]["ae"], web.ids["SA"]["course"]
+    assert _post(monitor, token, f"/records/adverse_event/{ae}/sdv", status="verified").status_code == 303  # type: ignore[attr-defined]
+    course_page = monitor.get(f"/records/therapy_course/{course}").text
+    assert 'id="sdv-status">not verified' in course_page and "Raise a query on infusion_date" in course_page
+    form = coord.get(f"/records/adverse_event/{ae}/edit").text
+    version = re.search(r'name="version" value="(\d+)"', form)
+    assert version
+    edited = _post(
+        coord,
+        ctoken,
+        f"/records/adverse_event/{ae}/edit",
+        grade="2",
+        reason="CTCAE grade per source",
+        version=version.group(1),
+    )
+    assert edited.status_code == 303, edited.text  # type: ignore[attr-defined]
+    assert scoped.get_record(web.engine, "adverse_event", ae, ["SA"])["grade"] == 2
+    assert 'id="sdv-status">not verified' in monitor.get(f"/records/adverse_event/{ae}").text
 
 
 def test_sign_locks_the_visit_the_edit_is_refused_and_admin_unlocks(web: Web) -> None:
