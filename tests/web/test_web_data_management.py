@@ -191,6 +191,7 @@ def test_sign_locks_the_visit_the_edit_is_refused_and_admin_unlocks(web: Web) ->
     # a coordinator's edit is refused, naming the lock
     coord, ctoken = web.login("coord_a")
     form = coord.get(f"/records/visit/{visit}/edit")
+    assert 'id="lock-banner"' in form.text and "signed by" in form.text  # shown before typing
     edit = coord.post(
         f"/records/visit/{visit}/edit",
         data={

@@ -237,6 +237,13 @@ def signature_state(app: AppState, who: Principal, record_type: str, record_id: 
         }
 
 
+def lock_notice(app: AppState, who: Principal, record_type: str, record_id: int) -> dict[str, Any] | None:
+    """The signature state of a record when it is locked (for the banner of its edit form), else
+    None."""
+    found = signature_state(app, who, record_type, record_id)
+    return found if found["lock"] is not None else None
+
+
 def sign(
     app: AppState, who: Principal, record_type: str, record_id: int | str, password: str
 ) -> dict[str, Any]:
