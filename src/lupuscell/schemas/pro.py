@@ -26,10 +26,9 @@ ProInstrument = Literal["rand36"]
 CompletedBy = Literal["patient", "proxy", "staff"]
 
 
-class ProAssessmentIn(RecordIn):
-    """One completed RAND-36 of a patient, optionally attached to a visit of the same patient."""
+class ProAssessmentFields(RecordIn):
+    """A completed RAND-36 without the patient (the body of ``POST .../pro-assessments``)."""
 
-    patient_code: Code
     visit_id: RowId | None = None
     assessment_date: dt.date
     instrument: ProInstrument = "rand36"
@@ -52,3 +51,9 @@ class ProAssessmentIn(RecordIn):
     def _answered_only(self, responses: Rand36Responses) -> dict[str, Any]:
         """Stored and returned as entered: the answered items only, in item order."""
         return {key: value for key, value in responses.model_dump().items() if value is not None}
+
+
+class ProAssessmentIn(ProAssessmentFields):
+    """One completed RAND-36 of a patient, optionally attached to a visit of the same patient."""
+
+    patient_code: Code

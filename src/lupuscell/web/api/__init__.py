@@ -1,7 +1,8 @@
 """The JSON API under ``/api/v1`` (OpenAPI schema at ``/api/v1/openapi.json``).
 
 Routers: one per registry entity (:mod:`.records`), scoring (:mod:`.scoring`), a patient's
-timeline and endpoints (:mod:`.patients`), API tokens and the caller (:mod:`.tokens`), and a
+timeline and endpoints (:mod:`.patients`), a patient's
+RAND-36 assessments (:mod:`.pro`), API tokens and the caller (:mod:`.tokens`), and a
 bare ``/health`` (no authentication, no database) used as the baseline of the load benchmark.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from lupuscell.registry.repository import ENTITIES
-from lupuscell.web.api import patients, scoring, tokens
+from lupuscell.web.api import patients, pro, scoring, tokens
 from lupuscell.web.api.models import ERRORS
 from lupuscell.web.api.records import entity_router
 from lupuscell.web.deps import csrf_guard
@@ -24,6 +25,7 @@ def health() -> dict[str, str]:
 
 
 router.include_router(patients.router)
+router.include_router(pro.router)  # patient-reported outcomes (RAND-36)
 for _entity in ENTITIES:
     router.include_router(entity_router(_entity))
 router.include_router(scoring.router)
