@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lupuscell.errors import ValidationError
 from lupuscell.outcomes.cohort import CohortData
 from lupuscell.outcomes.datasets import AnalysisDatasets, Format, build_datasets
@@ -94,9 +96,17 @@ def report_from_cohort(
     site: str | None = None,
     options: EndpointOptions = DEFAULT_OPTIONS,
     datasets_format: Format = "parquet",
+    pro: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], AnalysisDatasets]:
-    """Derive endpoints and datasets for the (filtered) cohort and write the report files."""
+    """Derive endpoints and datasets for the (filtered) cohort and write the report files.
+
+    ``pro``: RAND-36 assessments (:func:`lupuscell.registry.pro_read.cohort_frame`), filtered
+    like the cohort, for the patient-reported outcomes block (:mod:`lupuscell.reports.pro_section`).
+    """
     cohort = filter_cohort(cohort, therapy=therapy, site=site)
+    if pro is not None:
+        pro = pro[(pro["therapy"] == therapy) if therapy else pro["therapy"].notna()]
+        pro = pro[pro["site_code"] == site] if site else pro
     datasets = build_datasets(cohort, options)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     snapshot = {
@@ -114,6 +124,7 @@ def report_from_cohort(
         adrs=datasets.adrs,
         definitions=definitions_text(options),
         snapshot=snapshot,
+        pro=pro,
     )
     summary = write_report(data, out_dir)
     write_datasets(datasets, out_dir / "datasets", datasets_format)

@@ -121,6 +121,7 @@ def build_report(
     who: Principal = require("report"),
     app: AppState = Depends(state),
 ) -> Response:
+    from lupuscell.registry import pro_read
     from lupuscell.reports.pipeline import report_from_cohort
 
     cohort, _ = cohort_for_sites(app.engine, who.sites)
@@ -129,7 +130,11 @@ def build_report(
     try:
         with tempfile.TemporaryDirectory() as tmp:
             report_from_cohort(
-                cohort, Path(tmp), source=f"registry, sites {', '.join(who.sites)}", datasets_format="csv"
+                cohort,
+                Path(tmp),
+                source=f"registry, sites {', '.join(who.sites)}",
+                datasets_format="csv",
+                pro=pro_read.cohort_frame(app.engine, who.sites),
             )
             name = "report.html" if fmt == "html" else "report.pdf"
             body = (Path(tmp) / name).read_bytes()
