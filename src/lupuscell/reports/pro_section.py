@@ -155,7 +155,11 @@ def scales_figure(rows: list[dict[str, Any]]) -> Figure:
         ax.set_xlabel("Months after day 0")
     for ax in axes[:, 0]:
         ax.set_ylabel("Mean score (0-100)")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    legend: dict[str, Any] = {}  # one entry per therapy, from whichever panel drew it
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    handles, labels = list(legend.values()), list(legend)
     fig.legend(handles, labels, loc="outside lower center", ncol=max(1, len(labels)), frameon=False)
     fig.suptitle("RAND-36 scales by time point and therapy (higher = better health)")
     return fig
