@@ -36,7 +36,8 @@ def scales_figure(assessments: Sequence[Mapping[str, Any]], day0: dt.date | None
     ax.set_ylabel("RAND-36 score (0-100, higher = better)")
     ax.set_xlabel("Study day (day 0 = infusion)" if day0 is not None else "Assessment date")
     if day0 is not None:
-        ax.axvline(0, color="#d62728", lw=1, ls=":")
+        if min(x) <= 0 <= max(x):  # day 0 inside the assessments' span: mark it
+            ax.axvline(0, color="#d62728", lw=1, ls=":", label="Day 0 (infusion)")
     else:
         fig.autofmt_xdate()
     ax.grid(alpha=0.3)
