@@ -86,10 +86,12 @@ def cohort_frame(engine: Engine, sites: Sequence[str] | None = None) -> pd.DataF
     )
     if sites is not None:
         query = query.where(Site.code.in_(list(sites)))
-    rows = []
+    rows: list[dict[str, Any]] = []
     with Session(engine) as session:
         therapy_of = _first_therapy(session)
-        for pro, code, site, day0 in session.execute(query):
+        for found in session.execute(query):
+            pro: ProAssessment = found[0]
+            code, site, day0 = found[1], found[2], found[3]
             record = {c.key: getattr(pro, c.key) for c in ProAssessment.__table__.columns}
             days = (pro.assessment_date - day0).days if day0 is not None else None
             scores = scores_of(record)
