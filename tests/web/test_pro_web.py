@@ -109,3 +109,16 @@ def test_the_item_wording_file_matches_the_scoring() -> None:
     assert [i["number"] for i in items] == list(range(1, 37))
     assert items[0]["answers"][0] == (1, "Excellent") and len(items[20]["answers"]) == 6
     assert items[31]["answers"][2] == (3, "Some of the time")  # q32: five answers, no "a good bit"
+
+
+def test_docs_page_is_linked_and_names_the_licensed_instruments() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "data_management"
+    page = (docs / "patient_reported_outcomes.md").read_text(encoding="utf-8")
+    for name in ("LupusQoL", "LupusPRO", "FACIT-Fatigue", "PROMIS-29"):
+        assert f"| {name} (" in page, name
+    assert "builds **none that needs a licence**" in page and "Hays RD, Sherbourne CD, Mazel RM" in page
+    assert "(patient_reported_outcomes.md)" in (docs / "index.md").read_text(encoding="utf-8")
+    for image in ("pro_form.png", "pro_scores.png", "pro_timeline.png"):
+        assert (docs / "img" / image).stat().st_size > 10_000
