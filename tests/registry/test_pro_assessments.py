@@ -134,3 +134,16 @@ def test_cohort_frame_has_therapy_and_months(registry: Registry, seeded: dict[st
     assert row["months"] == pytest.approx(184 / 30.4375)  # 2020-03-01 -> 2020-09-01
     assert (row["physical_functioning"], row["pain"]) == (50.0, 90.0)
     assert pro_read.cohort_frame(registry.engine, ["UU"]).empty
+
+
+def test_patient_audit_trail_shows_the_assessments(registry: Registry, seeded: dict[str, Any]) -> None:
+    created = registry.create("pro_assessment", PRO, actor=ACTOR)
+    registry.update("pro_assessment", created["id"], {"completed_by": "proxy"}, actor=ACTOR, reason="mother")
+    trail = scoped.audit_trail(registry.engine, ["KI"], patient_code="KI-0001").items
+    mine = [(r["action"], r["field"]) for r in trail if r["entity"] == "pro_assessments"]
+    assert mine == [("update", "completed_by"), ("create", None)]
+    assert all(r["patient_code"] == "KI-0001" for r in trail)
+    registry.delete("pro_assessment", created["id"], actor=ACTOR, reason="entered for the wrong patient")
+    trail = scoped.audit_trail(registry.engine, ["KI"], patient_code="KI-0001").items
+    assert ("delete", "pro_assessments") in {(r["action"], r["entity"]) for r in trail}
+    assert scoped.audit_trail(registry.engine, ["UU"]).items == []
