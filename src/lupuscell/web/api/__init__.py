@@ -1,8 +1,8 @@
 """The JSON API under ``/api/v1`` (OpenAPI schema at ``/api/v1/openapi.json``).
 
 Routers: one per registry entity (:mod:`.records`), scoring (:mod:`.scoring`), a patient's
-timeline and endpoints (:mod:`.patients`), a patient's
-RAND-36 assessments (:mod:`.pro`), API tokens and the caller (:mod:`.tokens`), and a
+timeline and endpoints (:mod:`.patients`), a patient's RAND-36 assessments (:mod:`.pro`), API
+tokens and the caller (:mod:`.tokens`), the de-identified dataset export (:mod:`.exports`), and a
 bare ``/health`` (no authentication, no database) used as the baseline of the load benchmark.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from lupuscell.registry.repository import ENTITIES
-from lupuscell.web.api import patients, pro, scoring, tokens
+from lupuscell.web.api import exports, patients, pro, scoring, tokens
 from lupuscell.web.api.models import ERRORS
 from lupuscell.web.api.records import entity_router
 from lupuscell.web.deps import csrf_guard
@@ -30,5 +30,6 @@ for _entity in ENTITIES:
     router.include_router(entity_router(_entity))
 router.include_router(scoring.router)
 router.include_router(tokens.router)
+router.include_router(exports.router)
 
 __all__ = ["router"]
