@@ -105,3 +105,14 @@ def test_api_accepts_and_returns_states(web: Web) -> None:
         headers=headers,
     )
     assert bad.status_code == 422 and "pga" in bad.text and "Traceback" not in bad.text
+
+
+def test_a_lab_value_that_also_has_a_state_is_shown_to_resolve(web: Web) -> None:
+    reg = Registry(web.engine)
+    code = web.ids["SA"]["patient"]
+    visit = web.ids["SA"]["visit"]  # 2022-07-10, with a C3 result on the same day
+    version = reg.get("visit", visit)["version"]
+    reg.update("visit", visit, {"missing": {"lab.c3": "not_done"}}, actor="t", reason="r", expected_version=version)
+    client, _ = web.login("mon_a")
+    page = client.get(f"/patients/{code}").text
+    assert "value, but recorded as not done: resolve" in page

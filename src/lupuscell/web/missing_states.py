@@ -68,6 +68,12 @@ def rows(
     return out
 
 
+def _label(state: str, recorded: str | None) -> str:
+    if recorded:
+        return f"value, but recorded as {STATE_LABELS[recorded]}: resolve"
+    return STATE_LABELS[state]
+
+
 def patient_table(engine: Engine, code: str) -> dict[str, Any]:
     """The completeness of one patient: per record the counts per state, and every field that
     has no value with its state (labels for display)."""
@@ -80,6 +86,8 @@ def patient_table(engine: Engine, code: str) -> dict[str, Any]:
         )
         item["counts"][s.state] += 1
     detail = [
-        {**s.to_dict(), "state_label": STATE_LABELS[s.state]} for s in states if s.state != "value"
+        {**s.to_dict(), "state_label": _label(s.state, s.recorded_state)}
+        for s in states
+        if s.state != "value" or s.recorded_state  # a lab value that also has a state: resolve
     ]
     return {"records": list(records.values()), "detail": detail, "labels": STATE_LABELS}
