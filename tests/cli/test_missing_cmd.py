@@ -33,11 +33,18 @@ def url(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> str:
     for code in ("KI", "NJ"):
         registry.create("site", {"code": code, "name": code, "country": "SE"}, actor=ACTOR)
         registry.create(
-            "patient", {"code": f"{code}-0001", "site_code": code, "sex": "F", "birth_year": 1985}, actor=ACTOR
+            "patient",
+            {"code": f"{code}-0001", "site_code": code, "sex": "F", "birth_year": 1985},
+            actor=ACTOR,
         )
     complete = {
         **ALL_DESCRIPTORS_ABSENT,
-        "missing": {"lab.c3": "not_done", "lab.c4": "not_done", "lab.anti_dsdna": "unknown", "lab.upcr": "unknown"},
+        "missing": {
+            "lab.c3": "not_done",
+            "lab.c4": "not_done",
+            "lab.anti_dsdna": "unknown",
+            "lab.upcr": "unknown",
+        },
     }
     registry.create("visit", {"patient_code": "KI-0001", "visit_date": "2021-03-01", **complete}, actor=ACTOR)
     registry.create(

@@ -23,7 +23,13 @@ def _fill(engine: Engine) -> None:
     registry.create("site", {"code": "KI", "name": "KI", "country": "SE"}, actor=ACTOR)
     registry.create(
         "patient",
-        {"code": "KI-0001", "site_code": "KI", "sex": "F", "birth_year": 1985, "sle_diagnosis_date": "2010-01-01"},
+        {
+            "code": "KI-0001",
+            "site_code": "KI",
+            "sex": "F",
+            "birth_year": 1985,
+            "sle_diagnosis_date": "2010-01-01",
+        },
         actor=ACTOR,
     )
     registry.create(
@@ -85,7 +91,9 @@ def test_states_round_trip_as_data_absent_reason(engine: Engine, target: Engine,
     assert visit["missing"]["prednisone_mg_per_day"] == "unknown"
 
 
-def test_other_absent_reasons_are_refused_naming_the_entry(engine: Engine, target: Engine, tmp_path: Path) -> None:
+def test_other_absent_reasons_are_refused_naming_the_entry(
+    engine: Engine, target: Engine, tmp_path: Path
+) -> None:
     _fill(engine)
     path = tmp_path / "bundle.json"
     export_fhir(engine, path, identified=True, actor=ACTOR, reason="FHIR test")

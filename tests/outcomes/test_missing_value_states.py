@@ -95,7 +95,9 @@ def test_registry_states_reach_the_endpoints(engine: Any) -> None:
 
     registry = Registry(engine)
     registry.create("site", {"code": "KI", "name": "KI", "country": "SE"}, actor="t")
-    registry.create("patient", {"code": "KI-0001", "site_code": "KI", "sex": "F", "birth_year": 1985}, actor="t")
+    registry.create(
+        "patient", {"code": "KI-0001", "site_code": "KI", "sex": "F", "birth_year": 1985}, actor="t"
+    )
     registry.create(
         "therapy_course",
         {"patient_code": "KI-0001", "therapy": "msc", "infusion_date": "2021-01-01"},

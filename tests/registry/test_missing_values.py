@@ -66,7 +66,11 @@ def test_value_and_state_together_is_refused_naming_record_and_field(
     assert registry.list_records("visit") == []  # nothing written
     with pytest.raises(ValidationError) as exc:
         registry.update(
-            "therapy_course", seeded["id"], {"missing": {"total_cell_dose": "not_done"}}, actor=ACTOR, reason="x"
+            "therapy_course",
+            seeded["id"],
+            {"missing": {"total_cell_dose": "not_done"}},
+            actor=ACTOR,
+            reason="x",
         )
     assert [(p.field) for p in exc.value.problems] == ["total_cell_dose"]
     assert registry.get("therapy_course", seeded["id"])["missing"] is None
@@ -101,16 +105,30 @@ def test_completeness_value_state_empty(registry: Registry, seeded: dict[str, An
     )
     descriptors = {d: False for d in ("seizure", "psychosis", "fever")}
     visit = registry.create(
-        "visit", {**VISIT, **descriptors, "missing": {"arthritis": "not_done", "lab.c4": "unknown"}}, actor=ACTOR
+        "visit",
+        {**VISIT, **descriptors, "missing": {"arthritis": "not_done", "lab.c4": "unknown"}},
+        actor=ACTOR,
     )
     registry.create(
         "lab_result",
-        {"patient_code": "KI-0001", "result_date": "2020-05-25", "analyte": "C3", "value": 0.9, "unit": "g/L"},
+        {
+            "patient_code": "KI-0001",
+            "result_date": "2020-05-25",
+            "analyte": "C3",
+            "value": 0.9,
+            "unit": "g/L",
+        },
         actor=ACTOR,
     )
     registry.create(  # outside the 10-day window: does not count for the visit
         "lab_result",
-        {"patient_code": "KI-0001", "result_date": "2020-05-01", "analyte": "dsdna", "value": 50, "unit": "IU/mL"},
+        {
+            "patient_code": "KI-0001",
+            "result_date": "2020-05-01",
+            "analyte": "dsdna",
+            "value": 50,
+            "unit": "IU/mL",
+        },
         actor=ACTOR,
     )
     table = completeness.completeness(engine)["KI-0001"]

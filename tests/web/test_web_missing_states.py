@@ -34,13 +34,19 @@ def test_visit_form_offers_states_and_saves_them(web: Web) -> None:
     assert 'name="missing.prednisone_mg_per_day"' in page and 'name="missing.lab.c3"' in page
     assert ">not done<" in page and ">unknown<" in page
     form = _visit_form(
-        code, token, **{"missing.prednisone_mg_per_day": "unknown", "missing.lab.upcr": "not_done", "fever__na": "1"}
+        code,
+        token,
+        **{"missing.prednisone_mg_per_day": "unknown", "missing.lab.upcr": "not_done", "fever__na": "1"},
     )
     form["missing.fever"] = "unknown"
     response = client.post("/records/visit/new", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
     visit = _saved_visit(web, code)
-    assert visit["missing"] == {"prednisone_mg_per_day": "unknown", "lab.upcr": "not_done", "fever": "unknown"}
+    assert visit["missing"] == {
+        "prednisone_mg_per_day": "unknown",
+        "lab.upcr": "not_done",
+        "fever": "unknown",
+    }
     assert visit["fever"] is None
     edit = client.get(f"/records/visit/{visit['id']}/edit").text
     assert re.search(r'name="missing.prednisone_mg_per_day">.*?<option value="unknown" selected>', edit, re.S)
@@ -53,7 +59,11 @@ def test_value_and_state_together_is_refused_beside_the_field(web: Web) -> None:
     response = client.post("/records/visit/new", data=form)
     assert response.status_code == 422
     assert "has both a value (0.4) and the missing state &#39;not_done&#39;" in response.text
-    assert not [v for v in Registry(web.engine).list_records("visit", patient_code=code) if str(v["visit_date"]) == "2022-09-01"]
+    assert not [
+        v
+        for v in Registry(web.engine).list_records("visit", patient_code=code)
+        if str(v["visit_date"]) == "2022-09-01"
+    ]
 
 
 def test_course_form_offers_the_course_fields(web: Web) -> None:
@@ -64,7 +74,12 @@ def test_course_form_offers_the_course_fields(web: Web) -> None:
     version = Registry(web.engine).get("therapy_course", course_id)["version"]
     response = client.post(
         f"/records/therapy_course/{course_id}/edit",
-        data={"csrf_token": token, "reason": "dose not in source", "version": str(version), "missing.total_cell_dose": "unknown"},
+        data={
+            "csrf_token": token,
+            "reason": "dose not in source",
+            "version": str(version),
+            "missing.total_cell_dose": "unknown",
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
@@ -76,7 +91,12 @@ def test_patient_page_shows_completeness_and_states_never_blank(web: Web) -> Non
     code = web.ids["SA"]["patient"]
     reg.create(
         "visit",
-        {"patient_code": code, "visit_date": "2022-09-01", "pga": 0.3, "missing": {"prednisone_mg_per_day": "not_done"}},
+        {
+            "patient_code": code,
+            "visit_date": "2022-09-01",
+            "pga": 0.3,
+            "missing": {"prednisone_mg_per_day": "not_done"},
+        },
         actor="t",
     )
     client, _ = web.login("mon_a")
@@ -112,7 +132,9 @@ def test_a_lab_value_that_also_has_a_state_is_shown_to_resolve(web: Web) -> None
     code = web.ids["SA"]["patient"]
     visit = web.ids["SA"]["visit"]  # 2022-07-10, with a C3 result on the same day
     version = reg.get("visit", visit)["version"]
-    reg.update("visit", visit, {"missing": {"lab.c3": "not_done"}}, actor="t", reason="r", expected_version=version)
+    reg.update(
+        "visit", visit, {"missing": {"lab.c3": "not_done"}}, actor="t", reason="r", expected_version=version
+    )
     client, _ = web.login("mon_a")
     page = client.get(f"/patients/{code}").text
     assert "value, but recorded as not done: resolve" in page

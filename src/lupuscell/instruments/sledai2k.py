@@ -295,7 +295,9 @@ def _tally(data: SledaiInput, present: dict[str, bool | None], arthritis_reason:
                 tally.unknown(key, f"new_or_worse.{key}")
                 continue
             if not flag:
-                tally.items.append(Item(key, 0, "present but not new or worse: does not score in SELENA-SLEDAI"))
+                tally.items.append(
+                    Item(key, 0, "present but not new or worse: does not score in SELENA-SLEDAI")
+                )
                 continue
             reason += " (new or worse)"
         if state is None:

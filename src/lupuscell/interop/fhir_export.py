@@ -71,9 +71,9 @@ from lupuscell.interop.fhir_common import (
     PATIENT_CODE,
     PRIOR_THERAPY,
     SITE_CODE,
+    STATE_TO_ABSENT_REASON,
     SUBJECT_ID,
     THERAPY,
-    STATE_TO_ABSENT_REASON,
     VISIT_ASSESSMENT,
     coding,
     concept,
@@ -199,7 +199,9 @@ def _course(c: dict[str, Any], subject: str) -> dict[str, Any]:
     """Procedure; a field's missing-value state is its registry-field extension holding a
     data-absent-reason ``valueCodeableConcept`` instead of a value."""
     extensions = [extension(name, c[name]) for name in COURSE_EXTENSIONS if c.get(name) is not None]
-    extensions += [{"url": field_url(name), "valueCodeableConcept": _absent(state)} for name, state in _states(c)]
+    extensions += [
+        {"url": field_url(name), "valueCodeableConcept": _absent(state)} for name, state in _states(c)
+    ]
     return {
         "resourceType": "Procedure",
         "status": "completed",

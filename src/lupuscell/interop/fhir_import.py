@@ -45,11 +45,11 @@ from lupuscell.errors import Problem, ValidationError
 from lupuscell.interop import _registry_io as rio
 from lupuscell.interop import terminology as term
 from lupuscell.interop.fhir_common import (
+    ABSENT_REASON_TO_STATE,
     AE_CATEGORY,
     ANALYTE,
     BILAG,
     CLINICAL_EVENT,
-    ABSENT_REASON_TO_STATE,
     CODE_LIST,
     DATA_ABSENT_REASON,
     DRUG_PURPOSE,

@@ -68,18 +68,21 @@ def prepare(frame: pd.DataFrame, flag_defaults: Mapping[str, bool], not_done_as_
         for name in DESCRIPTORS:
             if name in out.columns:
                 column = out[name].astype("boolean")
-                out[name] = column.mask(_rows_with(states, name, ("not_done",)) & column.isna().to_numpy(), False)
+                out[name] = column.mask(
+                    _rows_with(states, name, ("not_done",)) & column.isna().to_numpy(), False
+                )
     return out
 
 
 def unevaluable_inputs(frame: pd.DataFrame) -> pd.Series:
     """Per visit, the fields with an explicit state that have no value (None when none)."""
     texts = []
+    blank = {name: frame[name].isna().to_numpy() for name in frame.columns}
     for i, states in enumerate(_states(frame)):
         left = [
             f"{name}: {state}"
             for name, state in sorted(states.items())
-            if name not in frame.columns or pd.isna(frame[name].iat[i])
+            if name not in blank or bool(blank[name][i])
         ]
         texts.append("; ".join(left) if left else None)
     return pd.Series(texts, index=frame.index, dtype=object)

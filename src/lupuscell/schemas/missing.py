@@ -146,7 +146,11 @@ class MissingStates(ColumnCheck):
         allowed = minimum_data().keys(self.entity)
         for key, state in states.items():
             if key == "":
-                return "missing_states", "must be a mapping field -> state, got {value}", {"value": shorten(state)}
+                return (
+                    "missing_states",
+                    "must be a mapping field -> state, got {value}",
+                    {"value": shorten(state)},
+                )
             if key not in allowed:
                 return (
                     "missing_states",
@@ -165,7 +169,11 @@ class MissingStates(ColumnCheck):
         return self._first_wrong(value) is None
 
     def describe(self, value: Any) -> tuple[str, str, dict[str, Any]]:
-        return self._first_wrong(value) or ("missing_states", "invalid missing states {value}", {"value": value})
+        return self._first_wrong(value) or (
+            "missing_states",
+            "invalid missing states {value}",
+            {"value": value},
+        )
 
     def __call__(self, value: Any) -> Any:
         return super().__call__(value) or None

@@ -82,7 +82,13 @@ def patient_table(engine: Engine, code: str) -> dict[str, Any]:
     for s in states:
         item = records.setdefault(
             s.record,
-            {"record": s.record, "entity": s.entity, "id": s.record_id, "date": s.record_date, "counts": Counter()},
+            {
+                "record": s.record,
+                "entity": s.entity,
+                "id": s.record_id,
+                "date": s.record_date,
+                "counts": Counter(),
+            },
         )
         item["counts"][s.state] += 1
     detail = [

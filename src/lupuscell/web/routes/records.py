@@ -165,7 +165,9 @@ def _page(
             lab_rows=range(LAB_ROWS),
             scores=score_visit_form(_visit_score_input(values)),
             fields=form_fields(
-                schema, values, skip=(*vocab.SLEDAI_2K_DESCRIPTORS, *VISIT_FLAGS, "bilag", "patient_code", "missing")
+                schema,
+                values,
+                skip=(*vocab.SLEDAI_2K_DESCRIPTORS, *VISIT_FLAGS, "bilag", "patient_code", "missing"),
             ),
             flag_fields=form_fields(
                 schema, values, skip=tuple(n for n in schema.model_fields if n not in VISIT_FLAGS)
