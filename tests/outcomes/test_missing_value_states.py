@@ -119,3 +119,32 @@ def test_registry_states_reach_the_endpoints(engine: Any) -> None:
     assert int(result.patients["first_lldas_day"].iloc[0]) == visits["day"].iloc[1]
     imputed = derive_endpoints(from_registry(engine), EndpointOptions(unknown_response="non_response"))
     assert imputed.visits.sort_values("day")["lldas"].tolist() == [False, True]
+
+
+def _json_patient(visit: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "J1",
+        "day0": "2021-01-01",
+        "therapy": "msc",
+        "last_contact": "2021-12-31",
+        "visits": [visit],
+    }
+
+
+def test_endpoints_json_input_carries_states() -> None:
+    from lupuscell.outcomes.inputs import from_json_payload
+
+    absent = {d: False for d in DESCRIPTORS}
+    visit = {
+        "date": "2021-04-01",
+        "sledai2k": absent,
+        "pga": 0.2,
+        "prednisone_mg": 2.5,
+        "gastrointestinal_activity": None,
+        "missing": {"gastrointestinal_activity": "unknown"},
+    }
+    scored = derive_endpoints(from_json_payload({"patients": [_json_patient(visit)]})).visits
+    assert pd.isna(scored["lldas"].iloc[0])
+    assert scored["unevaluable_inputs"].iloc[0] == "gastrointestinal_activity: unknown"
+    with pytest.raises(ValidationError, match="both a value and a missing state"):
+        from_json_payload({"patients": [_json_patient({**visit, "missing": {"pga": "unknown"}})]})
