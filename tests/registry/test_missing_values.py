@@ -79,9 +79,9 @@ def test_value_and_state_together_is_refused_naming_record_and_field(
 @pytest.mark.parametrize(
     ("missing", "fragment"),
     [
-        ({"fever": "n/a"}, "not a missing-value state"),
-        ({"bogus": "unknown"}, "not a minimum-data field of a visit"),
-        ({"lab.ferritin": "unknown"}, "not a minimum-data field of a visit"),
+        ({"fever": "n/a"}, "'fever': 'n/a' is not a missing-value state"),
+        ({"bogus": "unknown"}, "'bogus' is not a minimum-data field of a visit"),
+        ({"lab.ferritin": "unknown"}, "'lab.ferritin' is not a minimum-data field of a visit"),
         ("not a mapping", "mapping"),
     ],
 )

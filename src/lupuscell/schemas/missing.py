@@ -154,14 +154,14 @@ class MissingStates(ColumnCheck):
             if key not in allowed:
                 return (
                     "missing_states",
-                    "{key!s} is not a minimum-data field of a {entity}; allowed: {allowed}",
+                    "{key} is not a minimum-data field of a {entity}; allowed: {allowed}",
                     {"key": shorten(key), "entity": self.entity, "allowed": ", ".join(allowed)},
                 )
             if state not in MISSING_STATES:
                 return (
                     "missing_states",
-                    "{key!s}: {state} is not a missing-value state; allowed: {allowed}",
-                    {"key": key, "state": shorten(state), "allowed": ", ".join(MISSING_STATES)},
+                    "{key}: {state} is not a missing-value state; allowed: {allowed}",
+                    {"key": shorten(key), "state": shorten(state), "allowed": ", ".join(MISSING_STATES)},
                 )
         return None
 
