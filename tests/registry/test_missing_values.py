@@ -145,3 +145,28 @@ def test_completeness_value_state_empty(registry: Registry, seeded: dict[str, An
     assert {s.field for s in chase} >= {"cva", "lab.anti_dsdna", "lab.upcr"}
     assert all(s.state == "empty" and s.record == f"visit {visit['id']}" for s in chase)
     assert completeness.empty_fields(engine, sites=["NJ"]) == {}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_states_round_trip_through_export_and_import(
+    registry: Registry, seeded: dict[str, Any], tmp_path: Any, fmt: str, empty_registry: Any
+) -> None:
+    from lupuscell.registry.exchange import export_directory, import_directory
+
+    registry.create("visit", {**VISIT, "missing": {"fever": "unknown", "lab.c3": "not_done"}}, actor=ACTOR)
+    registry.update(
+        "therapy_course",
+        seeded["id"],
+        {"cd34_per_kg": None, "missing": {"cd34_per_kg": "unknown"}},
+        actor=ACTOR,
+        reason="not in the source",
+    )
+    export_directory(
+        registry.engine, tmp_path / "a", fmt=fmt, identified=True, actor=ACTOR, reason="transfer"
+    )
+    empty_registry(registry.engine)
+    import_directory(registry.engine, tmp_path / "a", actor=ACTOR, reason="transfer")
+    [visit] = registry.list_records("visit")
+    assert visit["missing"] == {"fever": "unknown", "lab.c3": "not_done"}
+    [course] = registry.list_records("therapy_course")
+    assert course["missing"] == {"cd34_per_kg": "unknown"} and course["cd34_per_kg"] is None
