@@ -17,6 +17,7 @@ from lupuscell.cli import (
     design_cmd,
     evidence_cmd,
     interop_cmd,
+    missing_cmd,
     outcomes_cmd,
     predict_cmd,
     protocols_cmd,
@@ -82,6 +83,7 @@ for _module in (
     queries_cmd,
     sdv_cmd,
     sign_cmd,
+    missing_cmd,
 ):
     _module.register(app)
 

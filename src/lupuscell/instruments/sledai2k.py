@@ -24,6 +24,12 @@ Conventions (each an explicit input field, recorded in the result)
   the chosen rule is rejected, never silently overridden.
 * ``instrument_version="selena_sledai"``: proteinuria, rash, alopecia and mucosal ulcers score
   only with ``new_or_worse[item] = true``; a present item without that flag is unknown.
+* ``missing_states`` (explicit missing-value states of the registry's minimum data,
+  docs/data_management/missing_values.md): a descriptor marked ``"unknown"`` or
+  ``"not_done"`` is *not assessed* - never scored 0 - so the total is null and ``missing``
+  names it (``descriptors.fever (unknown)``). Only the explicit option
+  ``not_done_as_absent=true`` scores a ``"not_done"`` item as absent (an item note says so);
+  ``"unknown"`` is never read as absent. A descriptor cannot have both a value and a state.
 * Clinical SLEDAI removes only ``low_complement`` and ``increased_dna_binding``; leukopenia and
   thrombocytopenia stay in (the no-serology SLEDAI used by DORIS 2021).
 
@@ -113,6 +119,8 @@ WINDOWS_DAYS: tuple[WindowDays, ...] = get_args(WindowDays)
 
 SledaiVersion = Literal["sledai_2k", "selena_sledai"]
 AntiDsdnaAssay = Literal["farr", "elisa", "clia", "clift", "other"]
+#: Explicit missing-value states (:data:`lupuscell.schemas.missing.MISSING_STATES`).
+MissingState = Literal["not_done", "unknown"]
 
 
 class Event(StrictInput):
@@ -145,6 +153,14 @@ class SledaiInput(StrictInput):
     arthritis_rule: ArthritisRule = Field(
         default="ge_2", description="Arthritis needs >=2 (default) or >2 inflamed joints."
     )
+    missing_states: dict[Descriptor, MissingState] = Field(
+        default_factory=dict,
+        description="Descriptor -> 'not_done' or 'unknown' (explicit missing-value state): not "
+        "assessed, never scored as absent.",
+    )
+    not_done_as_absent: StrictBool = Field(
+        default=False, description="Score a 'not_done' descriptor as absent (explicit, documented option)."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> SledaiInput:
@@ -152,6 +168,11 @@ class SledaiInput(StrictInput):
             raise ValueError("give either 'descriptors' or 'events', not both")
         if self.descriptors is None and self.events is None:
             raise ValueError("one of 'descriptors' or 'events' is required")
+        both = sorted(d for d in self.missing_states if (self.descriptors or {}).get(d) is not None)
+        if both:
+            raise ValueError(
+                f"descriptors {both} have both a value and a missing state (missing_states); give one of them"
+            )
         return self
 
 
@@ -175,6 +196,19 @@ def _present(inp: SledaiInput) -> tuple[dict[str, bool | None], list[Item]]:
                 )
             )
     return present, notes
+
+
+def _apply_states(inp: SledaiInput, present: dict[str, bool | None]) -> list[Item]:
+    """Descriptors with an explicit missing-value state become not assessed (None), or absent
+    for ``not_done`` under ``not_done_as_absent`` (with a note saying so)."""
+    notes = []
+    for key, state in inp.missing_states.items():
+        if state == "not_done" and inp.not_done_as_absent:
+            present[key] = False
+            notes.append(Item(key, 0, "not done: scored as absent (option not_done_as_absent)"))
+        else:
+            present[key] = None
+    return notes
 
 
 def _arthritis(inp: SledaiInput, present: dict[str, bool | None]) -> tuple[bool | None, str]:
@@ -261,11 +295,14 @@ def _tally(data: SledaiInput, present: dict[str, bool | None], arthritis_reason:
                 tally.unknown(key, f"new_or_worse.{key}")
                 continue
             if not flag:
-                tally.items.append(Item(key, 0, "present but not new or worse: does not score in SELENA-SLEDAI"))
+                tally.items.append(
+                    Item(key, 0, "present but not new or worse: does not score in SELENA-SLEDAI")
+                )
                 continue
             reason += " (new or worse)"
         if state is None:
-            tally.unknown(key, f"descriptors.{key}")
+            given = data.missing_states.get(key)  # type: ignore[call-overload]
+            tally.unknown(key, f"descriptors.{key}" + (f" ({given})" if given else ""))
         elif state:
             tally.add(key, reason)
     return tally
@@ -294,6 +331,7 @@ def score_sledai_2k(inp: SledaiInput | Mapping[str, Any]) -> SledaiResult:
     """
     data = validate_input(SledaiInput, inp)
     present, notes = _present(data)
+    notes += _apply_states(data, present)
     present["arthritis"], arthritis_reason = _arthritis(data, present)
     tally = _tally(data, present, arthritis_reason)
     complete = not tally.missing

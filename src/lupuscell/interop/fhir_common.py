@@ -31,6 +31,26 @@ CODE_LIST = local_system("code")
 VISIT_ASSESSMENT = "sle-visit-assessment"
 PRIOR_THERAPY = "prior-therapy"
 BILAG = "bilag"
+MISSING = "missing"
+"""Registry field of the explicit missing-value states (lupuscell.schemas.missing)."""
+
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+"""FHIR R4 CodeSystem data-absent-reason (hl7.org/fhir/R4/codesystem-data-absent-reason.html)."""
+
+STATE_TO_ABSENT_REASON: dict[str, str] = {"not_done": "not-performed", "unknown": "unknown"}
+"""Registry missing-value state -> data-absent-reason code written by the export."""
+
+ABSENT_REASON_TO_STATE: dict[str, str] = {
+    "not-performed": "not_done",
+    "unknown": "unknown",
+    # children of "unknown" in the CodeSystem's hierarchy: the value is not known
+    "asked-unknown": "unknown",
+    "temp-unknown": "unknown",
+    "not-asked": "unknown",
+    "asked-declined": "unknown",
+}
+"""data-absent-reason code -> registry state read by the import (other codes, e.g. ``masked``
+or ``not-applicable``, are not a registry state and are refused)."""
 
 
 def field_url(name: str) -> str:

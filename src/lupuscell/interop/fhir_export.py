@@ -15,12 +15,16 @@ SLE diagnosis                 Condition, SNOMED CT 55464009; diagnosis date as t
 lupus nephritis class         Condition, SNOMED CT 68815009, ISN/RPS class in ``stage.summary``
 prior therapies               MedicationStatement (category ``prior-therapy``), RxNorm where known
 therapy course                Procedure (lupuscell therapy code; infusion date = performedDateTime;
-                              the other phase dates, doses and route as registry-field extensions)
+                              the other phase dates, doses and route as registry-field extensions;
+                              a not done / unknown field as its extension with a data-absent-reason
+                              ``valueCodeableConcept``)
 drug administration           MedicationAdministration (``partOf`` the course's Procedure; dose;
                               purpose as category), RxNorm where known
 visit                         Encounter (ambulatory) + Observation ``sle-visit-assessment`` with one
                               component per recorded field (SLEDAI-2K descriptors, PGA, prednisone
-                              mg/day, treatment flags, BILAG-2004 grades)
+                              mg/day, treatment flags, BILAG-2004 grades); a minimum-data field
+                              recorded as not done / unknown is a component with
+                              ``dataAbsentReason`` ``not-performed`` / ``unknown``
 laboratory result             Observation (category laboratory; LOINC where confirmed plus the
                               lupuscell analyte code; value and unit as entered, UCUM code where
                               known)
@@ -59,12 +63,15 @@ from lupuscell.interop.fhir_common import (
     BILAG,
     CLINICAL_EVENT,
     CODE_LIST,
+    DATA_ABSENT_REASON,
     DRUG_PURPOSE,
     MEDICATION_CATEGORY,
+    MISSING,
     OBSERVATION,
     PATIENT_CODE,
     PRIOR_THERAPY,
     SITE_CODE,
+    STATE_TO_ABSENT_REASON,
     SUBJECT_ID,
     THERAPY,
     VISIT_ASSESSMENT,
@@ -78,9 +85,11 @@ from lupuscell.interop.frames import as_records
 COURSE_EXTENSIONS = tuple(
     f
     for f in rio.LAYOUT["therapy_courses"].fields
-    if f not in ("patient_code", "course_no", "therapy", "infusion_date")
+    if f not in ("patient_code", "course_no", "therapy", "infusion_date", MISSING)
 )
-VISIT_COMPONENTS = tuple(f for f in rio.LAYOUT["visits"].fields if f not in ("patient_code", "visit_date"))
+VISIT_COMPONENTS = tuple(
+    f for f in rio.LAYOUT["visits"].fields if f not in ("patient_code", "visit_date", MISSING)
+)
 UCUM_MG_PER_DAY = "mg/d"
 
 
@@ -176,14 +185,30 @@ def _medication(name: str) -> dict[str, Any]:
     return out
 
 
+def _absent(state: str) -> dict[str, Any]:
+    """The data-absent-reason CodeableConcept of a registry missing-value state."""
+    return concept(DATA_ABSENT_REASON, STATE_TO_ABSENT_REASON[state])
+
+
+def _states(record: dict[str, Any]) -> list[tuple[str, str]]:
+    states = record.get(MISSING)
+    return sorted(states.items()) if isinstance(states, dict) else []
+
+
 def _course(c: dict[str, Any], subject: str) -> dict[str, Any]:
+    """Procedure; a field's missing-value state is its registry-field extension holding a
+    data-absent-reason ``valueCodeableConcept`` instead of a value."""
+    extensions = [extension(name, c[name]) for name in COURSE_EXTENSIONS if c.get(name) is not None]
+    extensions += [
+        {"url": field_url(name), "valueCodeableConcept": _absent(state)} for name, state in _states(c)
+    ]
     return {
         "resourceType": "Procedure",
         "status": "completed",
         "subject": _ref(subject),
         "code": concept(THERAPY, c["therapy"], text=f"Cellular therapy: {c['therapy']}"),
         "performedDateTime": c["infusion_date"].isoformat(),
-        "extension": [extension(name, c[name]) for name in COURSE_EXTENSIONS if c.get(name) is not None],
+        "extension": extensions,
     }
 
 
@@ -232,6 +257,10 @@ def _component(name: str, value: Any) -> Iterator[dict[str, Any]]:
 def _visit(v: dict[str, Any], subject: str, encounter: str) -> dict[str, Any]:
     components = [
         c for name in VISIT_COMPONENTS if v.get(name) is not None for c in _component(name, v[name])
+    ]
+    components += [  # explicit missing-value states: a component without value, with its reason
+        {"code": {"coding": [coding(field_url(name), name)]}, "dataAbsentReason": _absent(state)}
+        for name, state in _states(v)
     ]
     out: dict[str, Any] = {
         "resourceType": "Observation",

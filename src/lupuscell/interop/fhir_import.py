@@ -15,7 +15,10 @@ from a hospital's FHIR server:
   numbered in infusion order); MedicationAdministration (``partOf`` its course);
   MedicationStatement ``prior-therapy``; Observation: laboratory results by LOINC (confirmed
   codes only, :mod:`lupuscell.interop.terminology`) or lupuscell analyte code, visit
-  assessments, clinical events; AdverseEvent.
+  assessments, clinical events; AdverseEvent. A visit component or course extension carrying a
+  ``dataAbsentReason`` (``not-performed`` -> ``not_done``; ``unknown`` and its children
+  ``asked-unknown``, ``temp-unknown``, ``not-asked``, ``asked-declined`` -> ``unknown``) becomes
+  the field's explicit missing-value state; any other reason is a problem.
 
 Resources of other kinds or with other codes (a hospital's blood pressure, a hypertension
 Condition) are not registry data: they are counted as skipped, never silently turned into
@@ -42,14 +45,17 @@ from lupuscell.errors import Problem, ValidationError
 from lupuscell.interop import _registry_io as rio
 from lupuscell.interop import terminology as term
 from lupuscell.interop.fhir_common import (
+    ABSENT_REASON_TO_STATE,
     AE_CATEGORY,
     ANALYTE,
     BILAG,
     CLINICAL_EVENT,
     CODE_LIST,
+    DATA_ABSENT_REASON,
     DRUG_PURPOSE,
     FIELD,
     MEDICATION_CATEGORY,
+    MISSING,
     OBSERVATION,
     PATIENT_CODE,
     PRIOR_THERAPY,
@@ -125,11 +131,32 @@ def _date(value: Any, element: str, required: bool = True) -> dt.date | None:
     raise _Bad(element, f"date {value!r} is partial (year or month only); a day is never guessed")
 
 
+class _AbsentReason(ValueError):
+    """A data-absent-reason code that is no registry missing-value state."""
+
+
+def _absent_state(cc: Any) -> str | None:
+    """The registry state of a data-absent-reason CodeableConcept (None when there is none)."""
+    code = _code(cc, DATA_ABSENT_REASON) if cc is not None else None
+    if code is None:
+        return None
+    if code not in ABSENT_REASON_TO_STATE:
+        raise _AbsentReason(
+            f"data-absent-reason {code!r} is not a registry missing-value state; "
+            f"accepted: {', '.join(ABSENT_REASON_TO_STATE)}"
+        )
+    return ABSENT_REASON_TO_STATE[code]
+
+
 def _extensions(resource: Any) -> dict[str, Any]:
-    """Registry-field extensions of a resource: name -> value (repeated ones as a list)."""
+    """Registry-field extensions of a resource: name -> value (repeated ones as a list); an
+    extension holding a data-absent-reason becomes the field's state in ``missing``."""
     out: dict[str, Any] = {}
     for ext in resource.extension or []:
-        if ext.url.startswith(FIELD + ":"):
+        state = _absent_state(ext.valueCodeableConcept) if ext.url.startswith(FIELD + ":") else None
+        if state is not None:
+            out.setdefault(MISSING, {})[ext.url[len(FIELD) + 1 :]] = state
+        elif ext.url.startswith(FIELD + ":"):
             name, value = ext.url[len(FIELD) + 1 :], untyped(ext)
             if name in out:
                 out[name] = [*(out[name] if isinstance(out[name], list) else [out[name]]), value]
@@ -428,6 +455,8 @@ def _component_values(reader: _Reader, entry: _Entry) -> dict[str, Any]:
         for system, code in _codes(comp.code):
             if system == f"{FIELD}:{BILAG}":
                 out.setdefault(BILAG, {})[code] = _code(comp.valueCodeableConcept, f"{CODE_LIST}:bilag-grade")
+            elif system.startswith(FIELD + ":") and comp.dataAbsentReason is not None:
+                out.setdefault(MISSING, {})[code] = _absent_state(comp.dataAbsentReason)
             elif system.startswith(FIELD + ":"):
                 value = plain(comp.valueQuantity.value) if comp.valueQuantity is not None else untyped(comp)
                 if comp.valueCodeableConcept is not None:
@@ -636,6 +665,15 @@ HANDLERS: dict[str, Callable[[_Reader, _Entry], None]] = {
 KNOWN = {"Organization", "Patient", "Procedure", "Encounter", *HANDLERS}
 
 
+def _guarded(handler: Callable[..., None], reader: _Reader, entry: _Entry, *args: Any) -> None:
+    """Run one entry's handler; a data-absent-reason that is no registry state is a problem
+    naming the entry, never an exception."""
+    try:
+        handler(reader, entry, *args)
+    except _AbsentReason as exc:
+        reader.problem(entry, "dataAbsentReason", str(exc))
+
+
 def bundle_rows(
     entries: list[_Entry], name: str, *, identifier_system: str = PATIENT_CODE, site: str | None = None
 ) -> tuple[rio.Rows, Counter[str]]:
@@ -645,11 +683,11 @@ def bundle_rows(
     sites = _organizations(reader)
     for entry in entries:
         if entry.kind == "Patient":
-            _patient(reader, entry, sites)
+            _guarded(_patient, reader, entry, sites)
     courses: dict[str, list[Any]] = defaultdict(list)
     for entry in entries:
         if entry.kind == "Procedure":
-            _course(reader, entry, courses)
+            _guarded(_course, reader, entry, courses)
         elif entry.kind not in KNOWN:
             reader.skipped[entry.kind] += 1
     for entry in entries:
@@ -658,7 +696,7 @@ def bundle_rows(
     _number_courses(reader, courses)
     for entry in entries:
         if entry.kind in HANDLERS and entry.kind != "Condition":
-            HANDLERS[entry.kind](reader, entry)
+            _guarded(HANDLERS[entry.kind], reader, entry)
     _deaths(reader)
     _patient_rows(reader)
     return reader.rows, reader.skipped

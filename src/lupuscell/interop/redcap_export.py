@@ -134,7 +134,8 @@ def _column(table: str, source: str) -> Column:
     if source in rio.layout.LIST_FIELDS:
         return Column(table, source, name, "notes", note="separate items with ;")
     if source in rio.layout.JSON_FIELDS:
-        return Column(table, source, name, "notes", note='JSON, e.g. {"renal": "B"}')
+        example = '{"pga": "not_done"}' if source == "missing" else '{"renal": "B"}'
+        return Column(table, source, name, "notes", note=f"JSON, e.g. {example}")
     if source.endswith("_date") or "datetime.date" in kind:
         return Column(table, source, name, "text", "date_ymd")
     if source.endswith("_day") or source == "age_at_day0" or source == "course_no" or "int" in kind:

@@ -59,6 +59,7 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "prednisone_mg",
     *VISIT_FLAGS,
     *BILAG_COLUMNS,
+    "missing_states",
 )
 LAB_COLUMNS: tuple[str, ...] = ("patient_id", "day", "analyte", "value")
 AE_COLUMNS: tuple[str, ...] = ("patient_id", "day", "category", "grade", "grading_system")
@@ -162,7 +163,7 @@ def finalise_visits(visits: pd.DataFrame) -> pd.DataFrame:
         out[col] = _bool_col(out[col])
     for col in ("pga", "prednisone_mg"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-    for col in BILAG_COLUMNS:
+    for col in (*BILAG_COLUMNS, "missing_states"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     return _sort_by_patient_day(out)
 

@@ -55,6 +55,7 @@ SfiSeverity = Literal["any", "severe"]
 DailyAggregate = Literal["min", "max", "last"]
 DorisPredRule = Literal["le_5", "lt_5"]
 DorisPgaRule = Literal["lt_0_5", "le_0_5"]
+UnknownResponse = Literal["not_evaluable", "non_response"]
 
 #: Allowed values of the string options (checked at construction).
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -65,6 +66,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "lab_daily_aggregate": ("min", "max", "last"),
     "doris_prednisolone_rule": ("le_5", "lt_5"),
     "doris_pga_rule": ("lt_0_5", "le_0_5"),
+    "unknown_response": ("not_evaluable", "non_response"),
 }
 
 #: Days per month used to place the month-m target day round(30.44 * m) (365.25 / 12).
@@ -173,6 +175,16 @@ class EndpointOptions:
         DORIS 2021 cut-offs (docs/instruments/doris_2021.md): prednisolone <= 5 mg/day
         (``"le_5"``, abstract) or < 5
         (``"lt_5"``, Table 2); PGA < 0.5 (``"lt_0_5"``, 2021) or <= 0.5 (``"le_0_5"``, 2017).
+    unknown_response
+        How a visit whose LLDAS / DORIS status is not evaluable (a needed input unknown, not
+        done or not recorded, and no criterion definitely failed) counts:
+        ``"not_evaluable"`` (default; NA, left out of response counts, breaks a sustained
+        run) or ``"non_response"`` (non-responder imputation: counted as not in LLDAS / not in
+        remission). docs/data_management/missing_values.md.
+    not_done_as_absent
+        Score a SLEDAI-2K descriptor recorded as ``not_done`` as absent (default False: not
+        done is not assessed, so SLEDAI-2K is null). ``unknown`` is never read as absent, and a
+        visit flag with an explicit state never takes its ``missing_visit_flags`` value.
     """
 
     baseline_window_days: int = 60
@@ -204,6 +216,8 @@ class EndpointOptions:
     missing_visit_flags: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_MISSING_VISIT_FLAGS))
     doris_prednisolone_rule: DorisPredRule = "le_5"
     doris_pga_rule: DorisPgaRule = "lt_0_5"
+    unknown_response: UnknownResponse = "not_evaluable"
+    not_done_as_absent: bool = False
 
     def __post_init__(self) -> None:
         problems = [

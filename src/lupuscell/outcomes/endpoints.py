@@ -30,6 +30,7 @@ import pandas as pd
 
 from lupuscell.analysis.conventions import json_number
 from lupuscell.errors import Problem, ValidationError
+from lupuscell.outcomes import missing_states
 from lupuscell.outcomes.cohort import BILAG_COLUMNS, CohortData
 from lupuscell.outcomes.definitions import (
     DEFAULT_OPTIONS,
@@ -83,22 +84,26 @@ class EndpointResult:
 def score_visits(visits: pd.DataFrame, options: EndpointOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
     """Per-visit SLEDAI-2K, clinical SLEDAI, LLDAS and DORIS via the instruments' bulk path.
 
-    Visit flags that were not recorded take :attr:`EndpointOptions.missing_visit_flags`.
+    Visit flags that were not recorded take :attr:`EndpointOptions.missing_visit_flags`, but a
+    flag with an explicit missing-value state stays unknown, and ``not_done`` descriptors score
+    as absent only under ``not_done_as_absent`` (:mod:`lupuscell.outcomes.missing_states`).
     Returns the visits with ``sledai_2k``, ``clinical_sledai`` (nullable Int) and ``lldas``,
-    ``doris_remission`` (nullable boolean) added.
+    ``doris_remission`` (nullable boolean; NA = not evaluable, or False for every NA under
+    ``unknown_response="non_response"``) and ``unevaluable_inputs`` added.
     """
     from lupuscell.instruments.bulk import score_visit_table
 
     frame = visits.rename(columns={"prednisone_mg": "prednisolone_mg_per_day"})
-    for flag, value in options.missing_visit_flags.items():
-        if flag in frame.columns:
-            frame[flag] = frame[flag].astype("boolean").fillna(value)
+    frame = missing_states.prepare(frame, options.missing_visit_flags, options.not_done_as_absent)
+    unevaluable = missing_states.unevaluable_inputs(frame)
     scored = score_visit_table(
         frame,
         ("sledai_2k", "clinical_sledai", "lldas", "doris_2021"),
         prednisolone_rule=options.doris_prednisolone_rule,
         pga_rule=options.doris_pga_rule,
     )
+    scored = missing_states.apply_unknown_response(scored, options.unknown_response)
+    scored["unevaluable_inputs"] = unevaluable.to_numpy()
     return scored.rename(columns={"prednisolone_mg_per_day": "prednisone_mg"})
 
 

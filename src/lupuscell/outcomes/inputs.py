@@ -202,10 +202,20 @@ def _bilag_grades(visits: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({f"bilag_{d}": grades[d].reindex(visits.index) for d in BILAG_DOMAINS})
 
 
+def _engine_states(value: Any) -> dict[str, str] | None:
+    """A registry ``missing`` cell with its keys in the engine's column names."""
+    states = _json_value(value)
+    if not isinstance(states, Mapping) or not states:
+        return None
+    return {_VISIT_RENAME.get(str(k), str(k)): str(v) for k, v in states.items()}
+
+
 def _visits(frames: Mapping[str, pd.DataFrame], day0: pd.Series) -> pd.DataFrame:
-    raw_name = {new: old for old, new in _VISIT_RENAME.items()}
+    raw_name = {new: old for old, new in _VISIT_RENAME.items()} | {"missing_states": "missing"}
     keep = [raw_name.get(c, c) for c in (*VISIT_COLUMNS[2:], "bilag")]
     visits = _with_day(_get(frames, "visits"), "visit_date", keep, day0).rename(columns=_VISIT_RENAME)
+    if "missing" in visits.columns:  # explicit missing-value states (registry migration 0006)
+        visits["missing_states"] = visits.pop("missing").map(_engine_states)
     if "bilag" in visits.columns and visits["bilag"].notna().any():  # a registry may hold no grades
         grades = _bilag_grades(visits)
         visits[list(grades.columns)] = grades

@@ -76,9 +76,27 @@ class VisitIn(_Strict):
     bilag: dict[str, BilagGrade] | None = None
     flare: StrictBool | None = Field(default=None, description="Clinician-recorded SELENA flare.")
     severe_flare: StrictBool | None = Field(default=None, description="Clinician-recorded severe flare.")
+    missing: dict[str, Literal["not_done", "unknown"]] | None = Field(
+        default=None,
+        description="Explicit missing-value states: field (a descriptor, pga, prednisone_mg or a flag) "
+        "-> not_done / unknown; never read as absent (docs/data_management/missing_values.md).",
+    )
+
+    def _state_problems(self) -> list[str]:
+        """States naming an unknown field or a field that has a value."""
+        out = []
+        for name in self.missing or {}:
+            if name not in _STATE_FIELDS:
+                out.append(f"missing: {name!r} is not a field that can be not done / unknown")
+            elif (self.sledai2k.get(name) if name in DESCRIPTORS else getattr(self, name)) is not None:
+                out.append(f"missing.{name}: has both a value and a missing state; give one of them")
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> VisitIn:
+        problems = self._state_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         missing = [d for d in DESCRIPTORS if d not in self.sledai2k]
         unknown = sorted(set(self.sledai2k) - set(DESCRIPTORS))
         if unknown:
@@ -227,6 +245,24 @@ def from_json_payload(payload: Any) -> CohortData:
 # ------------------------------------------------------------------------------- conversion
 
 
+_FLAG_COLUMNS: dict[str, str] = {
+    "on_antimalarial": "on_antimalarial",
+    "immunosuppressives_stable": "immunosuppressives_and_biologics_stable",
+    "haemolytic_anaemia": "haemolytic_anaemia",
+    "gastrointestinal_activity": "gastrointestinal_activity",
+    "new_activity": "new_activity_since_previous_assessment",
+    "maintenance_well_tolerated": "standard_maintenance_therapy_well_tolerated",
+}
+"""JSON visit flag -> engine column."""
+_STATE_FIELDS: dict[str, str] = {
+    **{d: d for d in DESCRIPTORS},
+    "pga": "pga",
+    "prednisone_mg": "prednisone_mg",
+    **_FLAG_COLUMNS,
+}
+"""JSON field that may carry a missing-value state -> engine column."""
+
+
 def _visit_row(pid: str, day: int, v: VisitIn) -> dict[str, Any]:
     row: dict[str, Any] = {"patient_id": pid, "day": day, **v.sledai2k}
     row.update(
@@ -241,6 +277,7 @@ def _visit_row(pid: str, day: int, v: VisitIn) -> dict[str, Any]:
     )
     for domain in BILAG_DOMAINS:
         row[f"bilag_{domain}"] = None if v.bilag is None else v.bilag.get(domain)
+    row["missing_states"] = {_STATE_FIELDS[k]: s for k, s in v.missing.items()} if v.missing else None
     return row
 
 

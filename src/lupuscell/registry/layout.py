@@ -29,7 +29,7 @@ from lupuscell.schemas.events import LEGACY_GRADE_FIELD
 
 FORMATS = ("csv", "parquet")
 LIST_FIELDS = ("organ_involvement", "prior_therapies")
-JSON_FIELDS = ("bilag",)
+JSON_FIELDS = ("bilag", "missing")
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,8 @@ class TherapyCourse(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     viability_percent: Mapped[float | None] = mapped_column(sa.Float, default=None)
     route: Mapped[str | None] = mapped_column(_enum(vocab.ROUTES, "route"), default=None)
     number_of_infusions: Mapped[int] = mapped_column(sa.Integer, default=1)
+    # Explicit missing-value states of minimum-data fields (field -> not_done|unknown; 0006).
+    missing: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     patient: Mapped[Patient] = relationship(back_populates="courses")
     drugs: Mapped[list[DrugAdministration]] = relationship(
@@ -226,6 +228,8 @@ class Visit(VersionMixin, TimestampMixin, ImportBatchMixin, Base):
     gastrointestinal_activity: Mapped[bool | None] = mapped_column(sa.Boolean, default=None)
     new_activity: Mapped[bool | None] = mapped_column(sa.Boolean, default=None)
     bilag: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # Explicit missing-value states of minimum-data fields (field -> not_done|unknown; 0006).
+    missing: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     patient: Mapped[Patient] = relationship(back_populates="visits")
 

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, Field
 
 from lupuscell import vocab
 from lupuscell.schemas.base import Code, FiniteFloat, PositiveFloat, RecordIn, RowId, one_of
+from lupuscell.schemas.missing import MissingStates, value_or_state_rules
 from lupuscell.schemas.rules import AllowedWith, DateOrder, Rule
 
 PHASE_ORDER: tuple[tuple[str, str, str], ...] = (
@@ -44,6 +45,7 @@ COURSE_RULES: tuple[Rule, ...] = (
     AllowedWith(
         "donor_type", depends_on="therapy", allowed=DONOR_BY_THERAPY, wording="compatible with therapy"
     ),
+    *value_or_state_rules("therapy_course"),
 )
 """Every cross-field rule of a therapy course: the repository and the import check them per
 record (pydantic), the bulk loader per column (:mod:`lupuscell.schemas.frames`)."""
@@ -68,6 +70,8 @@ class TherapyCourseIn(RecordIn):
     viability_percent: Annotated[FiniteFloat | None, Field(ge=0, le=100)] = None
     route: Annotated[str | None, AfterValidator(one_of(vocab.ROUTES, "route"))] = None
     number_of_infusions: Annotated[int, Field(ge=1, le=100)] = 1
+    missing: Annotated[dict[str, str] | None, AfterValidator(MissingStates("therapy_course"))] = None
+    """Explicit states of minimum-data fields without a value (:mod:`lupuscell.schemas.missing`)."""
 
     RULES: ClassVar[tuple[Rule, ...]] = COURSE_RULES
 

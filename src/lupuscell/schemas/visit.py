@@ -27,6 +27,7 @@ from pydantic import AfterValidator, Field
 from lupuscell import units, vocab
 from lupuscell.errors import ValidationError as LupuscellValidationError
 from lupuscell.schemas.base import BoolArray, Code, ColumnCheck, FiniteFloat, RecordIn
+from lupuscell.schemas.missing import MissingStates, value_or_state_rules
 from lupuscell.schemas.rules import Rule, pair_codes
 
 PGA_STEP = 0.1
@@ -177,6 +178,11 @@ class VisitIn(RecordIn):
     gastrointestinal_activity: bool | None = None
     new_activity: bool | None = None
     bilag: Annotated[dict[str, str] | None, AfterValidator(BilagGrades())] = None
+    missing: Annotated[dict[str, str] | None, AfterValidator(MissingStates("visit"))] = None
+    """Explicit states (``not_done``/``unknown``) of minimum-data fields without a value
+    (:mod:`lupuscell.schemas.missing`)."""
+
+    RULES: ClassVar[tuple[Rule, ...]] = value_or_state_rules("visit")
 
     def descriptors(self) -> dict[str, bool | None]:
         """The SLEDAI-2K descriptors of this visit (None = not assessed)."""

@@ -626,6 +626,7 @@ def _visits(b: _Block) -> tuple[pd.DataFrame, dict[str, Any]]:
             "gastrointestinal_activity": np.zeros(r, dtype=bool),
             "new_activity": new_activity,
             "bilag": bilag,
+            "missing": [None] * r,  # explicit missing-value states: none recorded (migration 0006)
         }
     )
     return frame, {"pi": pi, "t": t, "desc": desc, "state": state, "pred": pred}
@@ -1155,6 +1156,7 @@ def _courses(b: _Block) -> pd.DataFrame:
             "viability_percent": b.viability,
             "route": "intravenous",
             "number_of_infusions": b.n_infusions.astype(np.int64),
+            "missing": [None] * len(b.code),  # explicit missing-value states: none recorded
         }
     )
 

@@ -14,6 +14,7 @@ from lupuscell import vocab
 from lupuscell.instruments.sledai2k import DEFINITIONS
 from lupuscell.outcomes.definitions import DEFAULT_OPTIONS
 from lupuscell.registry import scoped
+from lupuscell.web import missing_states
 from lupuscell.web.api.patients import visible_timeline
 from lupuscell.web.charts import svg_data_uri, timeline_figure
 from lupuscell.web.clinical import patient_outcome
@@ -104,6 +105,7 @@ def patient_page(
         "index_date": index_date,
         "today": dt.date.today(),
         "pro": patient_panel(app.reader, code, who.sites, timeline["day0"]),  # RAND-36 (web/pro_chart.py)
+        "completeness": missing_states.patient_table(app.reader, timeline["patient"]["code"]),  # minimum data
     }
     return render(request, "patient.html", context, who)
 

@@ -22,6 +22,7 @@ from lupuscell.registry import scoped
 from lupuscell.registry.repository import SPECS
 from lupuscell.schemas.errors import validate
 from lupuscell.schemas.visit import LabResultIn
+from lupuscell.web import missing_states
 from lupuscell.web.access import check_write_scope
 from lupuscell.web.clinical import score_visit_form
 from lupuscell.web.data_management import lock_notice
@@ -108,9 +109,10 @@ async def _form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]
 
 
 def _data(entity: str, single: Mapping[str, Any], multi: Mapping[str, list[str]]) -> dict[str, Any]:
-    if entity == "visit":
-        return _visit_data(single)
-    return parse_form(SPECS[entity].schema, single, multi)
+    data = _visit_data(single) if entity == "visit" else parse_form(SPECS[entity].schema, single, multi)
+    if entity in missing_states.ENTITIES:  # value / not done / unknown selects
+        data["missing"] = missing_states.parse(entity, single)
+    return data
 
 
 # --------------------------------------------------------------------------- rendering
@@ -151,6 +153,7 @@ def _page(
         "form": form or {},
         "patient_code": values.get("patient_code") or values.get("code"),
         "helpers": [(name, helper_fields(name)) for name in HELPERS.get(_helper_key(entity), ())],
+        "missing_rows": missing_states.rows(entity, values, form, errors or {}),
     }
     if entity == "visit":
         context.update(
@@ -165,14 +168,16 @@ def _page(
             lab_rows=range(LAB_ROWS),
             scores=score_visit_form(_visit_score_input(values)),
             fields=form_fields(
-                schema, values, skip=(*vocab.SLEDAI_2K_DESCRIPTORS, *VISIT_FLAGS, "bilag", "patient_code")
+                schema,
+                values,
+                skip=(*vocab.SLEDAI_2K_DESCRIPTORS, *VISIT_FLAGS, "bilag", "patient_code", "missing"),
             ),
             flag_fields=form_fields(
                 schema, values, skip=tuple(n for n in schema.model_fields if n not in VISIT_FLAGS)
             ),
         )
         return render(request, "visit_form.html", context, who, status=status)
-    context["fields"] = form_fields(schema, values)
+    context["fields"] = form_fields(schema, values, skip=("missing",))
     return render(request, "record_form.html", context, who, status=status)
 
 
