@@ -15,6 +15,7 @@ from lupuscell.cli import (
     audit_cmd,
     backup_cmd,
     design_cmd,
+    dq_cmd,
     evidence_cmd,
     interop_cmd,
     outcomes_cmd,
@@ -82,6 +83,7 @@ for _module in (
     queries_cmd,
     sdv_cmd,
     sign_cmd,
+    dq_cmd,
 ):
     _module.register(app)
 
