@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -163,3 +164,29 @@ def test_bulk_import_refused_by_a_hard_rule_writes_nothing(engine: Engine) -> No
     with Session(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
     assert_intact(engine)
+
+
+def test_batch_run_in_sql_agrees_with_the_python_loop(engine: Engine, registry: Registry) -> None:
+    from registry_sample import build_cohort  # type: ignore[import-not-found]
+
+    from lupuscell.registry.dq.batch import run, run_python
+
+    build_cohort(registry)
+    _visit(registry, visit_date="2021-02-02", prednisone_mg_per_day=300)
+    registry.create(
+        "lab_result",
+        {"patient_code": "KI-0001", "result_date": "2021-02-02", "analyte": "c3", "value": 4, "unit": "g/L"},
+        actor=ACTOR,
+    )
+    with engine.begin() as conn:  # a hard violation stored before the rule existed
+        conn.execute(
+            sa.update(Visit).where(Visit.visit_date == dt.date(2021, 2, 2)).values(prednisone_mg_per_day=1500)
+        )
+    sql, python = run(engine), run_python(engine)
+    as_set = lambda report: {(v.rule_id, v.record_id, v.patient_code, v.site_code) for v in report.violations}  # noqa: E731
+    assert as_set(sql) == as_set(python)
+    assert {("prednisone_maximum", "KI-0001"), ("c3_extreme", "KI-0001")} <= {
+        (r, p) for r, _, p, _ in as_set(sql)
+    }
+    assert sql.records == python.records
+    assert run(engine, site="NJ").records["patient"] == 2  # NJ-0001, NJ-0002
