@@ -67,5 +67,6 @@ def test_hard_rule_refuses_the_save_and_names_the_field(web: Web) -> None:
     assert response.status_code == 422
     text = re.sub(r"\s+", " ", response.text)
     assert "more than a 1 g methylprednisolone pulse" in text and "rule prednisone_maximum" in text
-    assert 'name="prednisone_mg_per_day"' in text
+    error = re.search(r'<p class="field-error" id="f-prednisone_mg_per_day-err">([^<]*)</p>', text)
+    assert error and "rule prednisone_maximum" in error.group(1), text
     assert _visits_on(web, code, "2022-09-01") == [] and _rule_queries(web) == []
