@@ -97,7 +97,11 @@ def bench(backend: str, url: str) -> None:
         raise SystemExit(f"{backend}: the SQL run and the Python loop disagree")
     records = sum(sql.records.values())
     found = sum(r.count for r in sql.results)
-    for path, seconds in (("dq run (SQL)", sql_seconds), ("dq run CLI", cli_seconds), ("Python loop", loop_seconds)):
+    for path, seconds in (
+        ("dq run (SQL)", sql_seconds),
+        ("dq run CLI", cli_seconds),
+        ("Python loop", loop_seconds),
+    ):
         ratio = loop_seconds / seconds
         print(
             f"| {backend:<10} | {path:<14} | {records:>9,} | {len(sql.results):>5} | {found:>10,} "

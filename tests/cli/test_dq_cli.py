@@ -61,7 +61,8 @@ def _counts(report: dict[str, Any]) -> dict[str, int]:
     return {r["rule_id"]: r["count"] for r in report["rules"] if r["count"]}
 
 
-def test_dq_rules_lists_every_shipped_rule() -> None:
+def test_dq_rules_lists_every_shipped_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry_options.out, "width", 250)
     result = _run("dq", "rules", "--json")
     assert result.exit_code == 0, result.output
     rules = _json(result.output)["rules"]

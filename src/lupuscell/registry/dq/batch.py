@@ -11,7 +11,7 @@ dialect. :func:`run_python` is the same report from a per-record Python loop (th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,7 @@ def _column(name: str) -> exp.Expression:
     return exp.column(name, table=_T, quoted=True)
 
 
-def _scope(entity: str, t: sa.Table) -> tuple[Any, Any, Any]:
+def _scope(entity: str, t: Any) -> tuple[Any, Any, Any]:
     """(FROM clause, patient code column, site code column) of an entity's table ``t``."""
     patients = Base.metadata.tables["patients"].alias("p")
     sites = Base.metadata.tables["sites"].alias("s")
@@ -137,29 +137,44 @@ def _lab_pairs(conn: Connection, t: sa.Table, batch_id: int | None) -> list[tupl
     return [(str(a), str(u)) for a, u in conn.execute(query)]
 
 
-def rule_select(
-    rule: DqRule, dialect: str, derived: dict[str, exp.Expression], *, site: str | None, batch_id: int | None
+def violation_sql(rule: DqRule, dialect: str, column: Callable[[str], exp.Expression]) -> str:
+    """SQL condition true exactly when a record breaks ``rule``: ``(when) AND NOT (expression)``
+    (an unknown result is not true, so a NULL operand never reports a violation)."""
+    condition = f"NOT ({to_sql(rule.tree, dialect, column)})"
+    if rule.when_tree is not None:
+        condition = f"({to_sql(rule.when_tree, dialect, column)}) AND {condition}"
+    return condition
+
+
+def entity_select(
+    entity: str,
+    rules: Sequence[DqRule],
+    dialect: str,
+    derived: dict[str, exp.Expression],
+    *,
+    site: str | None,
+    batch_id: int | None,
 ) -> sa.Select[Any]:
-    """The ``SELECT`` of the records violating ``rule`` (id, patient, site, the values it reads)."""
-    t = Base.metadata.tables[ENTITY_MODELS[rule.entity].__tablename__].alias(_T)
-    source, patient_code, site_code = _scope(rule.entity, t)
+    """One ``SELECT`` (one scan of the entity's table) of the records breaking any of ``rules``:
+    id, patient, site, the values the rules read and one flag column ``_r<i>`` per rule."""
+    t = Base.metadata.tables[ENTITY_MODELS[entity].__tablename__].alias(_T)
+    source, patient_code, site_code = _scope(entity, t)
+    glot = "postgres" if dialect == "postgresql" else dialect
 
     def column(name: str) -> exp.Expression:
         return derived[name] if name in derived else _column(name)
 
-    condition = f"NOT ({to_sql(rule.tree, dialect, column)})"
-    if rule.when_tree is not None:
-        condition = f"({to_sql(rule.when_tree, dialect, column)}) AND {condition}"
-    values = [
-        sa.literal_column(
-            exp.paren(column(n)).sql(dialect="postgres" if dialect == "postgresql" else dialect)
-        ).label(n)
-        for n in rule.reads
+    conditions = [violation_sql(rule, dialect, column) for rule in rules]
+    reads = dict.fromkeys(name for rule in rules for name in rule.reads)
+    values: list[Any] = [sa.literal_column(exp.paren(column(n)).sql(dialect=glot)).label(n) for n in reads]
+    flags: list[Any] = [
+        sa.literal_column(f"CASE WHEN {c} THEN 1 ELSE 0 END").label(f"_r{i}")
+        for i, c in enumerate(conditions)
     ]
     query = (
-        sa.select(t.c.id, patient_code.label("patient_code"), site_code.label("site_code"), *values)
+        sa.select(t.c.id, patient_code.label("_patient"), site_code.label("_site"), *values, *flags)
         .select_from(source)
-        .where(sa.text(condition))
+        .where(sa.or_(*(sa.text(f"({c})") for c in conditions)))
         .order_by(t.c.id)
     )
     if site is not None:
@@ -169,42 +184,63 @@ def rule_select(
     return query
 
 
+def entity_violations(
+    conn: Connection,
+    entity: str,
+    rules: Sequence[DqRule],
+    *,
+    site: str | None = None,
+    batch_id: int | None = None,
+) -> dict[str, list[Violation]]:
+    """Rule id -> the records of ``entity`` breaking it, found in SQL in one scan (optionally
+    of one site or one import batch)."""
+    derived: dict[str, exp.Expression] = {}
+    if entity == "lab_result":
+        derived = sql_values(entity, _column, _lab_pairs(conn, Base.metadata.tables["lab_results"], batch_id))
+    query = entity_select(entity, rules, conn.dialect.name, derived, site=site, batch_id=batch_id)
+    found: dict[str, list[Violation]] = {rule.id: [] for rule in rules}
+    for row in conn.execute(query):
+        data = row._mapping
+        for i, rule in enumerate(rules):
+            if data[f"_r{i}"]:
+                values = {name: data[name] for name in rule.reads}
+                found[rule.id].append(
+                    Violation(
+                        rule.id,
+                        rule.severity,
+                        entity,
+                        int(data["id"]),
+                        data["_patient"],
+                        data["_site"],
+                        rule.field,
+                        values,
+                    )
+                )
+    return found
+
+
 def sql_violations(
     conn: Connection, rule: DqRule, *, site: str | None = None, batch_id: int | None = None
 ) -> list[Violation]:
     """The records violating ``rule``, found in SQL (optionally of one site or import batch)."""
-    derived: dict[str, exp.Expression] = {}
-    if rule.entity == "lab_result":
-        t = Base.metadata.tables["lab_results"]
-        derived = sql_values(rule.entity, _column, _lab_pairs(conn, t, batch_id))
-    query = rule_select(rule, conn.dialect.name, derived, site=site, batch_id=batch_id)
-    out = []
-    for row in conn.execute(query):
-        data = row._mapping
-        values = {name: data[name] for name in rule.reads}
-        out.append(
-            Violation(
-                rule.id,
-                rule.severity,
-                rule.entity,
-                int(data["id"]),
-                data["patient_code"],
-                data["site_code"],
-                rule.field,
-                values,
-            )
-        )
-    return out
+    return entity_violations(conn, rule.entity, [rule], site=site, batch_id=batch_id)[rule.id]
+
+
+def _by_entity(rules: RuleSet) -> dict[str, list[DqRule]]:
+    groups: dict[str, list[DqRule]] = {}
+    for rule in rules.rules:
+        groups.setdefault(rule.entity, []).append(rule)
+    return groups
 
 
 def _record_counts(conn: Connection, rules: RuleSet, site: str | None) -> dict[str, int]:
-    counts = {}
+    counts: dict[str, int] = {}
     for entity in dict.fromkeys(rule.entity for rule in rules.rules):
         t = Base.metadata.tables[ENTITY_MODELS[entity].__tablename__].alias(_T)
-        source, _, site_code = _scope(entity, t)
-        query = sa.select(sa.func.count()).select_from(source)
+        query = sa.select(sa.func.count()).select_from(t)
         if site is not None:
-            query = query.where(site_code == site)
+            source, _, site_code = _scope(entity, t)
+            query = sa.select(sa.func.count()).select_from(source).where(site_code == site)
         counts[entity] = int(conn.execute(query).scalar_one())
     return counts
 
@@ -219,13 +255,15 @@ def run(
     """Every rule over the registry (or one site's records) in SQL; a :class:`DqReport`."""
     ruleset = rules or shipped_rules()
     started = time.perf_counter()
-    results = []
     with engine.connect() as conn:
         records = _record_counts(conn, ruleset, site)
-        for rule in ruleset.rules:
-            results.append(RuleResult(rule, sql_violations(conn, rule, site=site)))
-            if progress is not None:
-                progress(rule)
+        found: dict[str, list[Violation]] = {}
+        for entity, group in _by_entity(ruleset).items():
+            found.update(entity_violations(conn, entity, group, site=site))
+            for rule in group:
+                if progress is not None:
+                    progress(rule)
+    results = [RuleResult(rule, found[rule.id]) for rule in ruleset.rules]
     return DqReport(results, records, time.perf_counter() - started, site)
 
 
@@ -249,7 +287,7 @@ def run_python(engine: Engine, rules: RuleSet | None = None, *, site: str | None
             records[entity] = 0
             for row in conn.execute(query.order_by(t.c.id)):
                 records[entity] += 1
-                values = python_values(entity, row._mapping)
+                values = python_values(entity, dict(row._mapping))
                 for rule in check_record(entity, values, ruleset).broken:
                     shown_values = {name: values.get(name) for name in rule.reads}
                     results[rule.id].violations.append(
@@ -280,17 +318,20 @@ def check_batch(conn: Connection, batch_id: int, *, actor: str, rules: RuleSet |
     ruleset = rules or shipped_rules()
     problems: list[Problem] = []
     soft: list[Violation] = []
-    for rule in ruleset.rules:
-        found = sql_violations(conn, rule, batch_id=batch_id)
-        if rule.severity == "hard":
-            problems += [
-                Problem(
-                    f"{v.entity} {v.record_id} (patient {v.patient_code})", v.field, describe(rule, v.values)
-                )
-                for v in found
-            ]
-        else:
-            soft += found
+    for entity, group in _by_entity(ruleset).items():
+        found = entity_violations(conn, entity, group, batch_id=batch_id)
+        for rule in group:
+            if rule.severity == "hard":
+                problems += [
+                    Problem(
+                        f"{v.entity} {v.record_id} (patient {v.patient_code})",
+                        v.field,
+                        describe(rule, v.values),
+                    )
+                    for v in found[rule.id]
+                ]
+            else:
+                soft += found[rule.id]
     if problems:
         raise ValidationError(problems)
     if not soft:

@@ -62,7 +62,8 @@ class Outcome:
 def check_record(entity: str, values: Mapping[str, Any], rules: RuleSet | None = None) -> Outcome:
     """Evaluate every rule of ``entity`` on ``values`` (the record's stored fields)."""
     record = python_values(entity, values)
-    broken, kept = [], []
+    broken: list[DqRule] = []
+    kept: list[DqRule] = []
     for rule in (rules or shipped_rules()).for_entity(entity):
         (broken if violated(rule, record) else kept).append(rule)
     return Outcome(tuple(broken), tuple(kept))

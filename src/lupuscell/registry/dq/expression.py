@@ -52,7 +52,7 @@ _BINARY: dict[type[exp.Expression], Callable[[Any, Any], Any]] = {
     exp.Sub: operator.sub,
     exp.Mul: operator.mul,
 }
-_ALLOWED = (
+_ALLOWED: tuple[type[exp.Expression], ...] = (
     *_BINARY,
     exp.Div,
     exp.And,
@@ -188,7 +188,7 @@ def _evaluate_value(node: exp.Expression, record: Mapping[str, Any]) -> Any:
         )
     if isinstance(node, exp.Anonymous):
         return _days_between(*(evaluate(arg, record) for arg in node.expressions))
-    left, right = evaluate(node.left, record), evaluate(node.right, record)
+    left, right = evaluate(node.this, record), evaluate(node.expression, record)
     if left is None or right is None:
         return None
     if isinstance(node, exp.Div):
@@ -218,7 +218,7 @@ def to_sql(tree: exp.Expression, dialect: str, column: Callable[[str], exp.Expre
             return exp.Div(this=node.this.transform(rewrite), expression=divisor)
         if isinstance(node, exp.Year):
             date = node.this.transform(rewrite)
-            extract = exp.Extract(this=exp.var("YEAR"), expression=date)
+            extract: exp.Expression = exp.Extract(this=exp.var("YEAR"), expression=date)
             if sqlglot_dialect == "sqlite":
                 extract = exp.Anonymous(this="strftime", expressions=[exp.Literal.string("%Y"), date])
             return exp.Cast(this=extract, to=exp.DataType.build("INTEGER"))
