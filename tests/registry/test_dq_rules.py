@@ -243,3 +243,16 @@ def test_rules_file_errors_name_the_rule_and_field(tmp_path: Any) -> None:
     path.write_text("- not a mapping\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="a rules file is a mapping"):
         load_rules(path)
+
+
+def test_the_docs_list_every_shipped_rule() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "data_management" / "rules.md").read_text(encoding="utf-8")
+    for rule in shipped_rules().rules:
+        when = f"`{rule.when}`" if rule.when else "—"
+        row = (
+            f"| `{rule.id}` | {rule.entity} | {rule.severity} | {when} | `{rule.expression}` | `{rule.field}` "
+            f"| {rule.message} | {rule.source} |"
+        )
+        assert row in text, row
