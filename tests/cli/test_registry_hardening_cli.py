@@ -448,3 +448,46 @@ def test_a_read_only_database_gets_the_permission_hint(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1, result.output
     assert "refuses to be changed" in result.stderr
+
+
+@pytest.mark.postgres
+def test_a_read_only_postgresql_role_gets_the_permission_hint(pg_url: str, tmp_path: Path) -> None:
+    """A role that may read but not write (GRANT SELECT only): the import is refused with the
+    privileges hint, nothing is written, no traceback."""
+    url = sa.make_url(pg_url)
+    schema, role = f"ro_{tmp_path.name[-8:].lower().replace('-', '_')}", "lupuscell_test_reader"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    owner_url = url.set(query={"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    assert _run("init", "--db", owner_url).exit_code == 0
+    with admin.connect() as conn:
+        conn.exec_driver_sql(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            f"THEN CREATE ROLE {role} LOGIN; END IF; END $$"
+        )
+        conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
+        conn.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO {role}')
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "sites.csv").write_text("code,name\nKI,Karolinska\n")
+    reader_url = url.set(username=role, query={"options": f"-csearch_path={schema}"})
+    try:
+        result = _run(
+            "import",
+            "--from",
+            str(folder),
+            "--reason",
+            "x",
+            "--db",
+            reader_url.render_as_string(hide_password=False),
+        )
+        assert result.exit_code == 1, result.output
+        assert "refuses to be changed" in result.stderr and "GRANT INSERT" in result.stderr
+        assert "Traceback" not in result.output + result.stderr
+        with admin.connect() as conn:
+            assert conn.exec_driver_sql(f'SELECT count(*) FROM "{schema}".sites').scalar_one() == 0
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')  # and the role's grants on it
+        admin.dispose()

@@ -190,8 +190,9 @@ def test_keyboard_reaches_the_main_content_first(browser: object, server: Server
 
 
 def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path) -> None:
-    """Dashboard, patient timeline, visit form, evidence page, the patient's eligibility panel
-    and the public patient information page with trial search results; written to
+    """Dashboard (top, and its visits to chase), patient timeline, visit form, evidence page,
+    the patient's eligibility panel and the public patient information page with trial search
+    results; written to
     ``LUPUSCELL_SCREENSHOT_DIR`` (docs/web/img when refreshing the docs) or a temp dir."""
     out = Path(os.environ.get("LUPUSCELL_SCREENSHOT_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,6 +202,7 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
     chosen = codes[min(2, len(codes) - 1)]
     shots = {
         "dashboard.png": "/dashboard",
+        "dashboard-visits.png": "/dashboard",
         "patient-timeline.png": f"/patients/{chosen}",
         "visit-form.png": f"/records/visit/new?patient_code={chosen}",
         "evidence.png": "/evidence?therapy=msc&outcome=remission",
@@ -215,7 +217,12 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
             for d in ("arthritis", "rash", "low_complement", "increased_dna_binding"):
                 page.check(f'input[name="{d}"]')
             page.wait_for_timeout(800)
-            page.evaluate("window.scrollTo(0, document.querySelector('fieldset').offsetTop - 150)")
+            page.evaluate(  # the descriptors just below the sticky live-score bar, nothing peeking under it
+                "window.scrollTo(0, document.querySelector('fieldset').getBoundingClientRect().top + window.scrollY"
+                " - document.querySelector('.score-wrap').offsetHeight - 12)"
+            )
+        if name == "dashboard-visits.png":
+            page.evaluate("window.scrollTo(0, document.getElementById('h-visits').offsetTop - 8)")
         if name == "patient-eligibility.png":
             page.evaluate("window.scrollTo(0, document.getElementById('eligibility').offsetTop - 8)")
         if name == "patient-timeline.png":

@@ -93,3 +93,14 @@ def test_dose_meta_regression_matches_metafor(answers, therapy: str) -> None:
 
 def test_hsct_has_no_dose_per_kg(answers) -> None:
     assert "hsct" in answers["dose"].not_estimable
+
+
+def test_a_cell_source_with_no_pooled_study_is_named_with_the_reason(answers) -> None:
+    """Version 2's bone-marrow MSC reports all belong to the Nanjing cohort group, which is
+    represented by an umbilical-cord study: the answer says plainly that bone marrow cannot be
+    compared, naming the study left out and why."""
+    answer = answers["msc_cell_source"]
+    assert "Bone marrow" not in answer.groups
+    plain = [c for c in answer.caveats if c.startswith("No 'bone marrow' subgroup could be pooled")]
+    assert len(plain) == 1 and "Sun 2009: shares patients with bao2023" in plain[0]
+    assert not any("'umbilical cord' subgroup" in c for c in answer.caveats)  # pooled, so not named

@@ -64,6 +64,7 @@ def audit_rows(engine: Engine, action: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [
             dict(r)
-            for r in conn.execute(sa.select(AuditLog.__table__).where(AuditLog.action == action).order_by(AuditLog.id)
+            for r in conn.execute(
+                sa.select(AuditLog.__table__).where(AuditLog.action == action).order_by(AuditLog.id)
             ).mappings()
         ]

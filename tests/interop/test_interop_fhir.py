@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fhir.resources.R4B.bundle import Bundle
 from interop_helpers import ACTOR, assert_same_registry, audit_rows, count_rows, fill, tables  # type: ignore[import-not-found]
 from sqlalchemy.engine import Engine
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 from lupuscell.errors import NotFoundError, ValidationError
 from lupuscell.interop.fhir_export import export_fhir
 from lupuscell.interop.fhir_import import import_fhir
+from lupuscell.registry.models import ImportBatch
 
 
 def _export(engine: Engine, path: Path, **kw: Any) -> dict[str, Any]:
@@ -138,6 +140,36 @@ def test_bad_bundle_every_problem_named_and_nothing_written(
     )  # the rejected patient's records, counted once
     assert all(" entry[" in p.record for p in info.value.problems if "bad.json" in p.record)
     assert count_rows(target) == 0
+
+
+def test_partial_import_loads_the_valid_records_in_one_batch_and_returns_the_rejects(
+    engine: Engine, target: Engine, tmp_path: Path
+) -> None:
+    """``import fhir --partial``: the patient with a gender the registry cannot hold is left out
+    with all of its records, one bad lab is left out alone, everything else is written as one
+    audited import batch."""
+    fill(engine, n=6)
+    bundle = _export(engine, tmp_path / "good.json")
+    patients = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    patients[-1]["gender"] = "unknown"
+    lab = _entry(bundle, "Observation", lambda r: any(c.get("code") == "777-3" for c in r["code"]["coding"]))
+    lab["valueQuantity"] = {"value": 180, "unit": "plates/furlong"}
+    path = tmp_path / "partial.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    result = import_fhir(target, path, actor=ACTOR, reason="valid part", partial=True)
+    reasons = [(r.table, r.field, r.reason) for r in result.report.rejects]
+    assert any("gender 'unknown' cannot be recorded" in reason for _, _, reason in reasons)
+    assert any("plates/furlong" in reason for _, _, reason in reasons)
+    source, written = tables(engine), tables(target)
+    left_out = {p["code"] for p in source["patients"]} - {p["code"] for p in written["patients"]}
+    assert len(left_out) == 1
+    kept_labs = [row for row in source["lab_results"] if row["patient_code"] not in left_out]
+    assert len(written["lab_results"]) == len(kept_labs) - 1  # the platelets in plates/furlong
+    assert len(written["visits"]) == sum(1 for v in source["visits"] if v["patient_code"] not in left_out)
+    with target.connect() as conn:
+        batches = conn.execute(sa.select(ImportBatch.source, ImportBatch.reason)).all()
+    assert batches == [(f"fhir:{path}", "valid part")]
+    assert {row["entity"] for row in audit_rows(target, "import")} >= {"patients", "lab_results"}
 
 
 def test_malformed_json_and_wrong_date_format(target: Engine, tmp_path: Path) -> None:

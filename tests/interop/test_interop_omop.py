@@ -111,6 +111,28 @@ def test_screening_reads_back_the_registry(engine: Engine, tmp_path: Path) -> No
         for e in reg["clinical_events"]
         if e["event_type"] != "death"
     )
+    conditions = omop["condition_occurrence"]
+    aes = conditions[conditions["condition_source_value"].str.startswith("adverse event ")]
+    got_aes = sorted(
+        (
+            code_of[r.person_id],
+            r.condition_source_value,
+            _date(r.condition_start_date),
+            None
+            if r.condition_end_date is None or r.condition_end_date != r.condition_end_date
+            else _date(r.condition_end_date),
+        )
+        for r in aes.itertuples()
+    )
+    assert got_aes and got_aes == sorted(
+        (
+            a["patient_code"],
+            (f"adverse event {a['category']}" + (f": {a['term']}" if a.get("term") else ""))[:50],
+            a["onset_date"],
+            a.get("resolution_date"),
+        )
+        for a in reg["adverse_events"]
+    )
     drugs = Counter(code_of[r.person_id] for r in omop["drug_exposure"].itertuples())
     assert drugs == Counter(d["patient_code"] for d in reg["drug_administrations"])
     used = {

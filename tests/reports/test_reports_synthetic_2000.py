@@ -21,7 +21,9 @@ from lupuscell.synth.cohort_data import from_synthetic
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, object, Path]:
     out = tmp_path_factory.mktemp("report2000")
-    summary, datasets = report_from_cohort(from_synthetic(2000, seed=2026), out, source="synthetic seed 2026")
+    summary, datasets = report_from_cohort(
+        from_synthetic(2000, seed=2026), out, source="synthetic seed 2026", n_bootstrap=10
+    )
     return summary, datasets, out
 
 

@@ -3,7 +3,13 @@ locking, scoring, timeline and tokens."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from typing import Any
+
 from web_helpers import Web  # type: ignore[import-not-found]
+
+from lupuscell.registry.repository import Registry
 
 
 def test_unauthenticated_calls_get_401_and_health_needs_nothing(web: Web) -> None:
@@ -182,3 +188,30 @@ def test_tokens_are_shown_once_listed_without_secret_and_revocable(web: Web) -> 
     assert client.get("/api/v1/me", headers=mine).json()["username"] == "inv_a"
     assert client.delete(f"/api/v1/tokens/{made.json()['id']}", headers=headers).status_code == 204
     assert client.get("/api/v1/me", headers=mine).status_code == 401
+
+
+def _adsl_rows(response: Any) -> list[str]:
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert set(archive.namelist()) == {"adsl.csv", "adtte.csv", "adrs.csv", "README.txt"}
+    return archive.read("adsl.csv").decode().splitlines()[1:]
+
+
+def test_dataset_export_by_api_holds_only_the_callers_sites_and_is_audited(web: Web) -> None:
+    client = web.client()
+    stat, admin = web.token("stat_a"), web.token("admin")
+    own = client.get("/api/v1/exports/datasets", headers=stat)
+    assert own.status_code == 200 and own.headers["content-type"] == "application/zip"
+    text = "".join(
+        zipfile.ZipFile(io.BytesIO(own.content)).read(n).decode() for n in ("adsl.csv", "adrs.csv")
+    )
+    assert "SA-" not in text and "SB-" not in text  # de-identified: random subject ids only
+    guessed = client.get("/api/v1/exports/datasets?site=SB", headers=stat)
+    assert guessed.status_code == 404 and "'SB' is not one of your sites" in guessed.text
+    assert client.get("/api/v1/exports/datasets", headers=web.token("coord_a")).status_code == 403
+    both = _adsl_rows(client.get("/api/v1/exports/datasets", headers=admin))
+    only_b = _adsl_rows(client.get("/api/v1/exports/datasets?site=SB", headers=admin))
+    assert len(_adsl_rows(own)) >= 1 and len(only_b) >= 1
+    assert len(both) == len(_adsl_rows(own)) + len(only_b)
+    exports = [r for r in Registry(web.engine).history() if r["action"] == "export"]
+    assert [r["actor"] for r in exports[-3:]] == ["stat_a", "admin", "admin"]
+    assert "SB" in str(exports[-1]) and "SA" not in str(exports[-1]["new_value"] or "")

@@ -75,3 +75,26 @@ def test_an_outcome_without_studies_is_said_not_a_500(web: Web) -> None:
     client, _ = web.login("inv_a")
     response = client.get("/evidence?therapy=car_t&outcome=no_such_outcome")
     assert response.status_code == 200 and "no studies with counts for outcome" in response.text
+
+
+def test_the_design_page_shows_simons_published_designs_and_the_librarys_numbers(web: Web) -> None:
+    """/design for p0 = 0.05, p1 = 0.25, alpha 0.05, beta 0.2: Simon (1989) Table 1 prints the
+    optimal design 0/9, 2/17 (EN 12.0, PET 0.63) and the minimax 0/12, 2/16 (EN 13.8, PET 0.54);
+    the page shows them, A'Hern's single stage and the monitoring boundaries as the library
+    computes them."""
+    from lupuscell.design import MonitoringRule, ahern_design, boundaries
+
+    client, _ = web.login("stat_a")
+    page = client.get("/design?p0=0.05&p1=0.25&alpha=0.05&beta=0.2&theta=0.2&cohort=5&n_max=30")
+    assert page.status_code == 200
+    cells = [re.sub(r"<[^>]+>", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", page.text)]
+    assert cells[1][:5] == ["optimal", "0/9", "2/17", "12.0", "0.630"]
+    assert cells[2][:5] == ["minimax", "0/12", "2/16", "13.8", "0.540"]
+    single = ahern_design(0.05, 0.25, 0.05, 0.2)
+    assert f"n = {single.n}; reject p0 if ≥ {single.r} responses" in page.text
+    rule = MonitoringRule(a=1.0, b=9.0, theta=0.2, cutoff=0.9, cohort=5, n_max=30)
+    shown = [row for row in cells if len(row) == 3 and row[0].isdigit()]
+    expected = [
+        [str(b.patients), str(b.min_events) if b.min_events is not None else "—"] for b in boundaries(rule)
+    ]
+    assert [row[:2] for row in shown] == expected

@@ -155,3 +155,21 @@ def test_login_does_not_redirect_off_site(web: Web) -> None:
 def test_passwords_are_stored_as_argon2id_hashes(web: Web) -> None:
     found = accounts.get_by_username(web.engine, "inv_a")
     assert found is not None and found[1].startswith("$argon2id$") and PASSWORD not in found[1]
+
+
+def test_a_session_made_by_one_worker_is_honoured_by_another_and_ended_on_all(web: Web) -> None:
+    """Workers share no memory: the session lives in a signed cookie and the account's session
+    epoch in the database, so two app instances on one database, as two uvicorn workers are,
+    accept each other's sessions and CSRF tokens, and an admin's change of the account (here:
+    its sites) ends the session on both at once."""
+    first, token = web.login("coord_a")
+    second = web.client()
+    second.cookies.update(first.cookies)
+    page = second.get("/patients")
+    assert page.status_code == 200 and "SA-001" in page.text and "SB-001" not in page.text
+    score = second.post("/forms/visit/score", data={"csrf_token": token, "arthritis": "on"})
+    assert score.status_code == 200  # the first worker's CSRF token is valid on the second
+    accounts.update_account(web.engine, "coord_a", actor="admin", sites=["SB"])
+    for client in (first, second):
+        after = client.get("/patients", follow_redirects=False)
+        assert after.status_code == 303 and after.headers["location"].startswith("/login")

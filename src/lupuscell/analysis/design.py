@@ -19,7 +19,11 @@ import pandas as pd
 
 from lupuscell.errors import Problem, ValidationError
 
-__all__ = ["Design", "check_columns", "design_matrix"]
+__all__ = ["MIN_EVENTS", "Design", "check_columns", "data_warnings", "design_matrix"]
+
+#: Fewer events than this and a regression's estimates are unreliable (Peduzzi et al. 1995 for Cox
+#: models; J Clin Epidemiol 1995;48:1503-1510): the fit still runs, with a warning naming it.
+MIN_EVENTS = 10
 
 
 def check_columns(frame: pd.DataFrame, what: str, **columns: str | Sequence[str] | None) -> None:
@@ -87,12 +91,16 @@ class Design:
                 allowed = {self.reference_levels[cov], *self.levels[cov]}
                 unseen = sorted(set(values) - allowed)
                 if unseen:
-                    raise ValidationError.single(what, cov, f"unknown level(s) {unseen}; expected {sorted(allowed)}")
+                    raise ValidationError.single(
+                        what, cov, f"unknown level(s) {unseen}; expected {sorted(allowed)}"
+                    )
                 for lv in self.levels[cov]:
                     columns[f"{cov}[{lv}]"] = (values == lv).to_numpy(dtype=float)
             else:
                 columns[cov] = _numeric(frame, cov, what).to_numpy()
-        return np.column_stack([columns[c] for c in self.columns]) if self.columns else np.empty((len(frame), 0))
+        return (
+            np.column_stack([columns[c] for c in self.columns]) if self.columns else np.empty((len(frame), 0))
+        )
 
 
 def _numeric(frame: pd.DataFrame, col: str, what: str) -> pd.Series:
@@ -138,6 +146,17 @@ def build_design(
     levels = {c: tuple(lv for lv in lvs if f"{c}[{lv}]" in x.columns) for c, lvs in levels.items()}
     design = Design(tuple(covariates), categorical, levels, tuple(str(c) for c in x.columns), dropped)
     return x, design
+
+
+def data_warnings(design: Design, events: int, event_label: str) -> tuple[str, ...]:
+    """Warnings about the data a model was fitted on: covariates (or factor levels) dropped as
+    constant, and fewer than :data:`MIN_EVENTS` events, each naming the column."""
+    out = [f"covariate {c} is constant in the data and was dropped" for c in design.dropped]
+    if events < MIN_EVENTS:
+        out.append(
+            f"only {events} event(s) in {event_label}: fewer than {MIN_EVENTS}, so the estimates are unreliable"
+        )
+    return tuple(out)
 
 
 def design_matrix(

@@ -50,7 +50,7 @@ from lupuscell.analysis._counting import CountingData
 from lupuscell.analysis._cox_core import Ties, newton
 from lupuscell.analysis._finegray_core import CensoringWeights, censoring_curve, finegray_risk_sets, sandwich
 from lupuscell.analysis.conventions import json_number, json_safe, step_value
-from lupuscell.analysis.design import Design, build_design, check_columns
+from lupuscell.analysis.design import Design, build_design, check_columns, data_warnings
 from lupuscell.analysis.regression import (
     CoxResult,
     baseline_hazard,
@@ -84,6 +84,7 @@ class FineGrayResult:
     coefficients: pd.DataFrame
     dropped_terms: tuple[str, ...] = ()
     fit_warnings: tuple[str, ...] = ()
+    data_warnings: tuple[str, ...] = ()
     ties: str = "breslow"
     censoring_weights: str = "crr"
     loglik: float | None = None
@@ -117,6 +118,7 @@ class FineGrayResult:
             "coefficients": json_safe(self.coefficients.to_dict(orient="records")),
             "dropped_terms": list(self.dropped_terms),
             "fit_warnings": list(self.fit_warnings),
+            "data_warnings": list(self.data_warnings),
             "ties": self.ties,
             "censoring_weights": self.censoring_weights,
             "loglik": json_number(self.loglik),
@@ -208,16 +210,18 @@ def fine_gray(
         var = sandwich(fg, rs, xc[:, ok], fit.beta[ok], fit.information[np.ix_(ok, ok)])
         se[ok] = np.sqrt(np.diag(var))
     terms = list(prep.design.columns)
+    events = int((c.status == cause).sum())
     return FineGrayResult(
         cause=cause,
         n=c.n,
-        events=int((c.status == cause).sum()),
+        events=events,
         competing_events=int(fg.competing.sum()),
         censored=int((c.status == 0).sum()),
         reference_levels=dict(prep.design.reference_levels),
         coefficients=coefficient_table(terms, fit.beta, se, alpha),
         dropped_terms=prep.design.dropped,
         fit_warnings=fit_warning_messages(fit, terms),
+        data_warnings=data_warnings(prep.design, events, f"{event_col!r} == {cause}"),
         ties=ties,
         censoring_weights=censoring_weights,
         loglik=fit.loglik,
@@ -239,9 +243,10 @@ def _cause_specific(
     codes = sorted(set(np.unique(prep.counting.status).tolist()) - {0})
     out = {}
     for k in codes:
-        frame = prep.data.assign(_time=prep.counting.stop, _event=(prep.counting.status == k).astype(int))
+        label = f"cause {int(k)}"  # names the event column in the model's warnings
+        frame = prep.data.assign(**{"_time": prep.counting.stop, label: (prep.counting.status == k).astype(int)})
         out[int(k)] = cox_model(
-            frame, duration_col="_time", event_col="_event", covariates=covariates,
+            frame, duration_col="_time", event_col=label, covariates=covariates,
             categorical=dict(categorical or {}), ties=ties, alpha=alpha,
         )
     return out
@@ -267,8 +272,9 @@ def cause_specific_cox(
     codes = pd.to_numeric(frame[event_col], errors="coerce")
     if not (codes == cause).any():
         raise ValidationError.single("cause-specific cox", "cause", f"cause {cause!r} has no event in {event_col!r}")
-    data = frame.assign(_cause_event=(codes == cause).astype(int).where(codes.notna()))
+    label = f"{event_col} == {cause}"  # names the event column in the model's warnings
+    data = frame.assign(**{label: (codes == cause).astype(int).where(codes.notna())})
     return cox_model(
-        data, duration_col=duration_col, event_col="_cause_event", covariates=covariates,
+        data, duration_col=duration_col, event_col=label, covariates=covariates,
         categorical=categorical, alpha=alpha, ties=ties, entry_col=entry_col,
     )

@@ -49,7 +49,7 @@ from lupuscell.analysis._cox_core import (
 )
 from lupuscell.analysis.concordance import concordance
 from lupuscell.analysis.conventions import json_number, json_safe, step_value
-from lupuscell.analysis.design import Design, build_design, check_columns, design_matrix
+from lupuscell.analysis.design import Design, build_design, check_columns, data_warnings, design_matrix
 from lupuscell.analysis.ph_test import PHTest, Transform, ph_score_test
 from lupuscell.errors import ValidationError
 
@@ -84,6 +84,7 @@ class CoxResult:
     dropped_terms: tuple[str, ...] = ()
     ph_violations: tuple[str, ...] = ()
     fit_warnings: tuple[str, ...] = ()
+    data_warnings: tuple[str, ...] = ()
     ties: str = "efron"
     ph_global_p: float | None = None
     loglik: float | None = None
@@ -100,6 +101,7 @@ class CoxResult:
             "coefficients": json_safe(self.coefficients.to_dict(orient="records")),
             "ph_violations": list(self.ph_violations),
             "fit_warnings": list(self.fit_warnings),
+            "data_warnings": list(self.data_warnings),
             "concordance": json_number(self.concordance),
             "dropped_terms": list(self.dropped_terms),
             "ties": self.ties,
@@ -310,6 +312,7 @@ def cox_model(
         dropped_terms=prep.design.dropped,
         ph_violations=tuple(t for t, p in zip(terms, coefs["ph_p"], strict=True) if p < 0.05),
         fit_warnings=fit_warning_messages(fit, terms),
+        data_warnings=data_warnings(prep.design, int(data.status.sum()), repr(event_col)),
         ties=ties,
         ph_global_p=None if ph is None else ph.global_p,
         loglik=fit.loglik,

@@ -28,6 +28,13 @@ def register(app: typer.Typer) -> None:
         datasets_format: str = typer.Option(
             "parquet", "--datasets-format", help="Format of datasets/adsl, adtte, adrs: parquet or csv."
         ),
+        bootstrap: int = typer.Option(
+            50,
+            "--bootstrap",
+            min=10,
+            help="Bootstrap resamples of the prediction models' optimism correction (at least 10; "
+            "200 for a final analysis, each adds a few seconds).",
+        ),
     ) -> None:
         """Derive endpoints from the registry and write the outcomes report."""
         from sqlalchemy.exc import DBAPIError
@@ -54,6 +61,7 @@ def register(app: typer.Typer) -> None:
                     therapy=therapy,
                     site=site,
                     datasets_format="csv" if datasets_format == "csv" else "parquet",
+                    n_bootstrap=bootstrap,
                 )
         except LupuscellError as exc:
             raise fail(str(exc)) from exc

@@ -49,7 +49,13 @@ from lupuscell.evidence.doses import dose_per_kg
 from lupuscell.evidence.effects import EffectSizes, escalc
 from lupuscell.evidence.meta import MetaResult, SubgroupResult, rma, subgroup_analysis
 from lupuscell.evidence.strength import EvidenceFeatures, strength_sentence
-from lupuscell.evidence.studies import THERAPY_LABELS, Selection, select_for_pooling
+from lupuscell.evidence.studies import (
+    THERAPY_LABELS,
+    Selection,
+    outcome_codes,
+    select_for_pooling,
+    study_label,
+)
 
 #: Cell-source categories read from ``cell_source`` (keyword -> label), in the order checked.
 CELL_SOURCE_KEYWORDS: dict[str, str] = {
@@ -182,6 +188,31 @@ def trm_by_therapy(df: pd.DataFrame) -> SubgroupAnswer:
     )
 
 
+def sources_left_out(df: pd.DataFrame, sel: Selection, groups: list[str]) -> list[str]:
+    """A plain sentence for each cell source reported by some MSC study but absent from the
+    pooled subgroups (every study of that source left out, e.g. as an overlapping report of a
+    cohort group), naming those studies and why: that source cannot be compared here."""
+    rows = df[(df["therapy"] == "msc") & df["outcome"].isin(outcome_codes("efficacy"))]
+    why = {study: reason for study, _, reason in sel.excluded}
+    sentences = []
+    for source in dict.fromkeys(cell_source_category(t) for t in rows["cell_source"]):
+        if source in groups or source == UNSTATED_SOURCE:
+            continue
+        studies = rows[[cell_source_category(t) == source for t in rows["cell_source"]]]
+        named = sorted(
+            {
+                f"{study_label(r)}: {why.get(str(r['study_id']), 'not poolable')}"
+                for _, r in studies.iterrows()
+            }
+        )
+        sentences.append(
+            f"No '{source.lower()}' subgroup could be pooled: every study of it was left out "
+            f"({'; '.join(named)}), so {source.lower()} MSC cannot be compared with the other "
+            "sources from these studies."
+        )
+    return sentences
+
+
 def msc_by_cell_source(df: pd.DataFrame) -> SubgroupAnswer:
     """MSC efficacy by cell source (bone marrow, umbilical cord, adipose)."""
     sel = select_for_pooling(df, "efficacy", "msc")
@@ -192,6 +223,7 @@ def msc_by_cell_source(df: pd.DataFrame) -> SubgroupAnswer:
         "The Nanjing programme reports bone-marrow and umbilical-cord MSC together in eight "
         "overlapping reports; one is kept (the largest), so its sources are counted once.",
     ]
+    caveats += sources_left_out(df, sel, groups)
     return _subgroup_answer(
         "msc_cell_source",
         "MSC: does the cell source matter?",

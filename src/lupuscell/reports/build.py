@@ -43,7 +43,10 @@ from lupuscell.analysis.tables import response_rates, table_one, trajectory
 from lupuscell.errors import LupuscellError, ValidationError
 from lupuscell.evidence.benchmark import comparison_plot
 from lupuscell.reports import plots
+from lupuscell.reports.competing_section import build_competing_section
 from lupuscell.reports.literature import CAVEAT, compare_with_literature
+from lupuscell.reports.prediction_section import DEFAULT_BOOTSTRAP, MIN_BOOTSTRAP, build_prediction_section
+from lupuscell.reports.sections import Section
 
 LANDMARK_DAYS = (DAYS_PER_YEAR, 3 * DAYS_PER_YEAR, 5 * DAYS_PER_YEAR)
 CIF_LANDMARK_DAYS = (100.0, 365.0)
@@ -466,7 +469,12 @@ def _display_tables(summary: Mapping[str, Any], fitted: Mapping[str, Any]) -> _T
 
 
 def _render_html(
-    title: str, summary: Mapping[str, Any], fitted: Mapping[str, Any], tables: _Tables, figs: _Figures
+    title: str,
+    summary: Mapping[str, Any],
+    fitted: Mapping[str, Any],
+    tables: _Tables,
+    figs: _Figures,
+    sections: tuple[Section, ...] = (),
 ) -> str:
     def html_table(df: pd.DataFrame, index: bool = False) -> str:
         return df.to_html(index=index, border=0, na_rep="–", escape=True)
@@ -486,6 +494,7 @@ def _render_html(
         cif_html=html_table(tables.cif),
         cox_html=html_table(tables.cox) if tables.cox is not None else "",
         ae_html=html_table(fitted["ae"]),
+        sections_html="\n".join(s.html for s in sections),
         **{f"figures_{section}": figs.html[section] for section in _Figures.SECTIONS},
     )
 
@@ -526,8 +535,10 @@ def _write_pdf(
     fitted: Mapping[str, Any],
     tables: _Tables,
     figs: _Figures,
+    sections: tuple[Section, ...] = (),
 ) -> None:
-    """Cover page, the tables, then every figure, one per page (each figure closed once saved)."""
+    """Cover page, the tables, then every figure, one per page, then the pages of each section
+    (each figure closed once saved)."""
     from lupuscell.reports.plots import close, table_figure
 
     with PdfPages(path) as pdf:
@@ -552,24 +563,38 @@ def _write_pdf(
             tf = table_figure(tables.cox, title="Cox model of relapse-free survival")
             pdf.savefig(tf)
             close(tf)
-        for f in figs.pdf:
+        for f in [*figs.pdf, *(page for section in sections for page in section.pages())]:
             pdf.savefig(f)
             close(f)
 
 
 def write_report(
-    data: ReportData, out_dir: Path, *, title: str = "Cellular therapy in SLE: outcomes report"
+    data: ReportData,
+    out_dir: Path,
+    *,
+    title: str = "Cellular therapy in SLE: outcomes report",
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
 ) -> dict[str, Any]:
     """Write report.html, report.pdf and summary.json into ``out_dir`` (the datasets are written by
-    :func:`lupuscell.reports.pipeline.report_from_cohort`)."""
+    :func:`lupuscell.reports.pipeline.report_from_cohort`); ``n_bootstrap``: resamples of the
+    prediction models' optimism correction (at least 10)."""
+    if n_bootstrap < MIN_BOOTSTRAP:
+        raise ValidationError.single(
+            "report", "bootstrap", f"{n_bootstrap} resamples; at least {MIN_BOOTSTRAP}"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     summary, fitted = compute_summary(data)
+    sections = (
+        build_competing_section(data.adsl, data.adtte),
+        build_prediction_section(data.adsl, data.adtte, n_bootstrap),
+    )
+    summary |= {s.key: s.summary for s in sections}
     figs = _Figures()
     _survival_figures(figs, data, fitted)
     _course_figures(figs, data, fitted)
     tables = _display_tables(summary, fitted)
-    html = _render_html(title, summary, fitted, tables, figs)
+    html = _render_html(title, summary, fitted, tables, figs, sections)
     (out_dir / "report.html").write_text(html, encoding="utf-8")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
-    _write_pdf(out_dir / "report.pdf", title, summary, fitted, tables, figs)
+    _write_pdf(out_dir / "report.pdf", title, summary, fitted, tables, figs, sections)
     return summary

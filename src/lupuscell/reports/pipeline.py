@@ -16,6 +16,7 @@ from lupuscell.outcomes.datasets import AnalysisDatasets, Format, build_datasets
 from lupuscell.outcomes.definitions import DEFAULT_OPTIONS, EndpointOptions
 from lupuscell.reports.build import ReportData, write_report
 from lupuscell.reports.dataset_files import write_datasets
+from lupuscell.reports.prediction_section import DEFAULT_BOOTSTRAP
 from lupuscell.vocab import THERAPIES
 
 
@@ -94,8 +95,10 @@ def report_from_cohort(
     site: str | None = None,
     options: EndpointOptions = DEFAULT_OPTIONS,
     datasets_format: Format = "parquet",
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
 ) -> tuple[dict[str, Any], AnalysisDatasets]:
-    """Derive endpoints and datasets for the (filtered) cohort and write the report files."""
+    """Derive endpoints and datasets for the (filtered) cohort and write the report files
+    (``n_bootstrap``: resamples of the prediction models' optimism correction, at least 10)."""
     cohort = filter_cohort(cohort, therapy=therapy, site=site)
     datasets = build_datasets(cohort, options)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -115,6 +118,6 @@ def report_from_cohort(
         definitions=definitions_text(options),
         snapshot=snapshot,
     )
-    summary = write_report(data, out_dir)
+    summary = write_report(data, out_dir, n_bootstrap=n_bootstrap)
     write_datasets(datasets, out_dir / "datasets", datasets_format)
     return summary, datasets

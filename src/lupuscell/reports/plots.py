@@ -84,8 +84,10 @@ def km_plot(
         c = _colour(key, i)
         ax.step(x, y, where="post", color=c, lw=1.8, label=f"{_label(key)} (n={km.n}, events={km.events})")
         ax.fill_between(x, lo, hi, step="post", color=c, alpha=0.12, lw=0)
-        nar = km.numbers_at_risk(risk_days) if km.exit_times is not None else numbers_at_risk(
-            durations_by_group[key], risk_days
+        nar = (
+            km.numbers_at_risk(risk_days)
+            if km.exit_times is not None
+            else numbers_at_risk(durations_by_group[key], risk_days)
         )
         risk_rows.append(
             {"group": _label(key), **{f"{m:g}": v for m, v in zip(risk_times_months, nar, strict=True)}}

@@ -16,6 +16,8 @@ from lupuscell.web.deps import Principal, csrf_token, state_of
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("Dashboard", "/dashboard", None),
     ("Patients", "/patients", "read"),
+    ("Queries", "/queries", "read"),
+    ("SDV", "/sdv", "read"),
     ("Audit trail", "/audit", "audit"),
     ("Reports", "/reports", "report"),
     ("Evidence", "/evidence", None),

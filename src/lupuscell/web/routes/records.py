@@ -24,6 +24,7 @@ from lupuscell.schemas.errors import validate
 from lupuscell.schemas.visit import LabResultIn
 from lupuscell.web.access import check_write_scope
 from lupuscell.web.clinical import score_visit_form
+from lupuscell.web.data_management import lock_notice
 from lupuscell.web.deps import AppState, Principal, csrf_guard, require, state
 from lupuscell.web.instrument_forms import HELPERS, helper_fields, score_helper
 from lupuscell.web.pages import form_fields, lab_units, parse_form, render
@@ -135,9 +136,11 @@ def _page(
     conflict: Mapping[str, Any] | None = None,
     form: Mapping[str, Any] | None = None,
     status: int = 200,
+    lock: Mapping[str, Any] | None = None,
 ) -> Response:
     schema = SPECS[entity].schema
     context: dict[str, Any] = {
+        "lock_state": lock,  # a signed record's lock (data management), shown before editing
         "entity": entity,
         "title": entity.replace("_", " "),
         "record_id": record_id,
@@ -238,7 +241,16 @@ def edit_form(
     app: AppState = Depends(state),
 ) -> Response:
     record = scoped.get_record(app.engine, entity, record_id, who.sites)
-    return _page(request, who, entity, _stored_values(record), record_id=record_id, version=record["version"])
+    lock = lock_notice(app, who, entity, record_id)
+    return _page(
+        request,
+        who,
+        entity,
+        _stored_values(record),
+        record_id=record_id,
+        version=record["version"],
+        lock=lock,
+    )
 
 
 def _conflict(exc: ConflictError, submitted: Mapping[str, Any]) -> dict[str, Any]:
