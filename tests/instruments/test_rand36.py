@@ -130,6 +130,51 @@ def test_missing_items_are_left_out_of_the_mean() -> None:
     assert role.points is None and "no item answered" in role.reason
 
 
+#: The best and the worst answer of every item, typed from the form and RAND Table 1 (the answer
+#: recoded to 100, and the one recoded to 0).
+BEST = {
+    1: 1, 2: 1, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 3, 10: 3, 11: 3, 12: 3,
+    13: 2, 14: 2, 15: 2, 16: 2, 17: 2, 18: 2, 19: 2, 20: 1, 21: 1, 22: 1,
+    23: 1, 24: 6, 25: 6, 26: 1, 27: 1, 28: 6, 29: 6, 30: 1, 31: 6, 32: 5,
+    33: 5, 34: 1, 35: 5, 36: 1,
+}  # fmt: skip
+WORST = {
+    1: 5, 2: 5, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1, 9: 1, 10: 1, 11: 1, 12: 1,
+    13: 1, 14: 1, 15: 1, 16: 1, 17: 1, 18: 1, 19: 1, 20: 5, 21: 6, 22: 5,
+    23: 6, 24: 1, 25: 1, 26: 6, 27: 6, 28: 1, 29: 1, 30: 6, 31: 1, 32: 1,
+    33: 1, 34: 5, 35: 1, 36: 5,
+}  # fmt: skip
+
+
+def test_best_and_worst_answers_score_100_and_0_on_every_scale() -> None:
+    best, worst = rand36.score_rand36(_responses(BEST)), rand36.score_rand36(_responses(WORST))
+    for scale in TABLE_2:
+        assert (best[scale], worst[scale]) == (100.0, 0.0), scale
+    assert (best.health_change, worst.health_change) == (100.0, 0.0)
+
+
+def test_one_item_missing_in_every_scale_worked_by_hand() -> None:
+    """One item left out of each scale of the complete survey: each scale is the mean of the
+    items still answered (RAND), never a blank read as 0; the half rule agrees here."""
+    left_out = (3, 13, 19, 23, 30, 32, 22, 1)
+    answers = {k: v for k, v in ANSWERS.items() if k not in left_out}
+    expected = {
+        "physical_functioning": 750 / 9,  # q3 (0) left out: 50 50 100 100 100 50 100 100 100
+        "role_physical": 100.0,  # q13 (0) left out: 100 100 100
+        "role_emotional": 100.0,  # q19 (0) left out: 100 100
+        "energy_fatigue": 140 / 3,  # q23 (60) left out: q27 40, q29 60, q31 40
+        "emotional_wellbeing": 85.0,  # q30 (60) left out: 80 100 80 80
+        "social_functioning": 75.0,  # q32 left out: q20 75
+        "pain": 60.0,  # q22 (75) left out: q21 60
+        "general_health": 68.75,  # q1 (75) left out: 75 75 50 75
+    }
+    for rule in ("rand", "half_of_items"):
+        result = rand36.score_rand36({**_responses(answers), "missing_item_rule": rule})
+        for scale, value in expected.items():
+            assert result[scale] == pytest.approx(value, rel=1e-12), (rule, scale)
+        assert sum(result.items_answered.values()) == 35 - len(left_out)  # item 2 is in no scale
+
+
 def test_one_answered_item_scores_the_scale_under_rand_not_under_half_rule() -> None:
     answers = {23: 1, 21: 6, 13: 2, 14: 2}
     rand = rand36.score_rand36(_responses(answers))
@@ -202,7 +247,9 @@ def test_cli_score_list_schema(tmp_path: Path) -> None:
     assert scored.exit_code == 0, scored.output
     out = json.loads(scored.stdout)
     assert list(out)[:8] == list(TABLE_2)
-    assert out["role_emotional"] == pytest.approx(200 / 3) and out["items"][0]["name"] == "physical_functioning"
+    assert (
+        out["role_emotional"] == pytest.approx(200 / 3) and out["items"][0]["name"] == "physical_functioning"
+    )
     listed = json.loads(runner.invoke(app, ["score", "--list", "--json"]).stdout)
     assert "rand36" in {row["name"] for row in listed}
     schema = json.loads(runner.invoke(app, ["score", "rand36", "--schema"]).stdout)
@@ -231,7 +278,9 @@ def test_catalog_entry() -> None:
 
 
 def test_docs_page_names_the_licensed_instruments() -> None:
-    page = (Path(__file__).resolve().parents[2] / "docs" / "instruments" / "rand36.md").read_text(encoding="utf-8")
+    page = (Path(__file__).resolve().parents[2] / "docs" / "instruments" / "rand36.md").read_text(
+        encoding="utf-8"
+    )
     for name in ("LupusQoL", "LupusPRO", "FACIT-Fatigue", "PROMIS-29"):
         assert f"| {name} (" in page, name
     assert "builds **none that needs a licence**" in page

@@ -49,6 +49,18 @@ def _every_write_path(engine: Engine, tmp_path: Path) -> None:
     registry.delete(
         "lab_result", registry.list_records("lab_result")[-1]["id"], actor=ACTOR, reason="duplicate"
     )
+    pro = registry.create(
+        "pro_assessment",
+        {
+            "patient_code": "KI-0001",
+            "assessment_date": "2020-09-01",
+            "responses": {"q3": 1, "q4": 3, "q21": 2},
+        },
+        actor=ACTOR,
+    )
+    registry.update(
+        "pro_assessment", pro["id"], {"responses": {"q3": 2, "q4": 3}}, actor=ACTOR, reason="patient's answer"
+    )
     load_tables(
         engine, iter_cohort_tables(15, seed=11, chunk_size=6), actor=ACTOR, source="synth", reason="demo"
     )
@@ -89,6 +101,7 @@ def test_replaying_the_log_from_empty_reproduces_todays_registry(
     live = Registry(engine).counts()
     assert all(result.records[t] == live[t] for t in audit_replay.REBUILT_TABLES)
     assert result.records["lab_results"] > 100 and result.records["patients"] == live["patients"]
+    assert result.records["pro_assessments"] == 1 and "pro_assessments" not in result.ignored
 
 
 def test_a_tampered_value_shows_as_a_difference(engine: Engine, target: Engine) -> None:

@@ -139,6 +139,11 @@ def test_thread_answer_close_reopen_and_rules(engine: Engine, visit: dict[str, A
         transaction(engine) as session,
     ):
         queries.answer_query(session, query_id, text="late", actor="coord")
+    with (
+        pytest.raises(ValidationError, match=r"only mon .* or an admin may re-open"),
+        transaction(engine) as session,
+    ):
+        queries.reopen_query(session, query_id, text="I disagree", actor="coord")
     with transaction(engine) as session:
         queries.reopen_query(session, query_id, text="source says 3", actor="mon")
     create_user(engine, username="boss", password_hash="not-used", role="admin", sites=["KI"], actor=ACTOR)

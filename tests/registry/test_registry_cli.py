@@ -32,7 +32,7 @@ def test_init_creates_the_schema_on_an_empty_database(fresh_db_url: str) -> None
     assert result.exit_code == 0, result.output
     current = _json(_run("db", "current", "--db", fresh_db_url).stdout)
     assert (current["revision"], current["head"]) == (migrate.head_revision(),) * 2
-    assert current["head"] == "0005"
+    assert current["head"] == "0007"
 
 
 def test_export_and_browse(engine: Any, migrated_db_url: str, tmp_path: Path) -> None:

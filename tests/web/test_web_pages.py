@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from web_helpers import Web, csrf_of  # type: ignore[import-not-found]
 
+import lupuscell
 from lupuscell.registry.repository import Registry
 
 PAGES = ("/dashboard", "/patients", "/audit", "/reports", "/evidence", "/design", "/account/tokens")
@@ -123,6 +124,7 @@ def test_an_edit_needs_a_reason_and_a_stale_edit_shows_what_changed(web: Web) ->
     ae = web.ids["SA"]["ae"]
     form = coord.get(f"/records/adverse_event/{ae}/edit").text
     assert 'name="version" value="1"' in form
+    assert f"lupuscell {lupuscell.__version__} ·" in form  # the record's version is not the app's
     assert 'name="grading_system"' in form and '<option value="CTCAE_v5.0" selected>' in form  # a dropdown
     base = {
         "patient_code": web.ids["SA"]["patient"],
@@ -282,4 +284,6 @@ def test_a_report_on_one_patient_says_what_cannot_be_fitted_never_a_500(web: Web
     response = client.post("/reports/build", data={"csrf_token": token, "fmt": "pdf"})
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     html = client.post("/reports/build", data={"csrf_token": token, "fmt": "html"})
-    assert html.status_code == 200 and "Cox model not estimable: no covariate varies among these 1" in html.text
+    assert (
+        html.status_code == 200 and "Cox model not estimable: no covariate varies among these 1" in html.text
+    )

@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         """Derive endpoints from the registry and write the outcomes report."""
         from sqlalchemy.exc import DBAPIError
 
+        from lupuscell.registry import pro_read
         from lupuscell.registry.session import default_database_url, make_engine
         from lupuscell.registry.snapshot import data_snapshot
         from lupuscell.registry.tables import from_registry
@@ -62,6 +63,7 @@ def register(app: typer.Typer) -> None:
                     site=site,
                     datasets_format="csv" if datasets_format == "csv" else "parquet",
                     n_bootstrap=bootstrap,
+                    pro=pro_read.cohort_frame(engine),
                 )
         except LupuscellError as exc:
             raise fail(str(exc)) from exc

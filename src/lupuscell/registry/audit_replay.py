@@ -14,7 +14,8 @@ stamped at or before the chosen time:
   longer columns.
 
 The registry tables rebuilt are the sites and every table with an ``import_batch_id``
-(patients, therapy courses, drugs, visits, labs, adverse events, clinical events); other
+(patients, therapy courses, drugs, visits, labs, adverse events, clinical events), and the
+patient-reported outcomes (RAND-36 assessments, written by the repository only); other
 entities of the log (user accounts and their memberships, web and file exports) are counted
 in :attr:`ReplayResult.ignored`. The bookkeeping columns (row timestamps, import batch ids) are
 not clinical data and are not rebuilt; the optimistic-lock ``version`` (migration 0003) is
@@ -55,7 +56,7 @@ from lupuscell.registry.audit import INTERNAL_COLUMNS
 from lupuscell.registry.audit_chain import batch_tables, utc_text
 from lupuscell.registry.models import AuditLog, Base
 
-REBUILT_TABLES: tuple[str, ...] = ("sites", *(t.name for t in batch_tables()))
+REBUILT_TABLES: tuple[str, ...] = ("sites", *(t.name for t in batch_tables()), "pro_assessments")
 """Registry tables rebuilt from the log, parents first."""
 BOOKKEEPING_COLUMNS = frozenset({*INTERNAL_COLUMNS, "version"})
 """Columns not compared by :func:`differences` (row timestamps, batch ids, optimistic-lock version)."""

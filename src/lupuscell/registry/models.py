@@ -398,3 +398,6 @@ from lupuscell.registry import account_models as _account_models  # noqa: E402,F
 
 # Data management (queries, source-data verification, signatures; migration 0005), likewise.
 from lupuscell.registry import dm_models as _dm_models  # noqa: E402,F401
+
+# Patient-reported outcome assessments (RAND-36; migration 0007), likewise.
+from lupuscell.registry import pro_models as _pro_models  # noqa: E402,F401

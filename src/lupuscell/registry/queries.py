@@ -146,10 +146,16 @@ def _step(session: Session, query_id: int, step: str, text: str, actor: str) -> 
                 f"a {query.status} query cannot be {_PAST[step]} (only {' or '.join(allowed_from)})",
             )
         )
-    if step == "close" and who != query.raised_by and query.rule_id is None and not _is_admin(session, who):
+    if (
+        step in ("close", "reopen")
+        and who != query.raised_by
+        and query.rule_id is None
+        and not _is_admin(session, who)
+    ):
+        verb = "close" if step == "close" else "re-open"
         raise ValidationError(
             Problem(
-                label, "actor", f"only {query.raised_by} (who raised it) or an admin may close this query"
+                label, "actor", f"only {query.raised_by} (who raised it) or an admin may {verb} this query"
             )
         )
     old = query.status
@@ -174,7 +180,7 @@ def close_query(session: Session, query_id: int, *, text: str, actor: str) -> No
 
 
 def reopen_query(session: Session, query_id: int, *, text: str, actor: str) -> None:
-    """Re-open an answered or closed query."""
+    """Re-open an answered or closed query (the raiser or an admin, as for closing)."""
     _step(session, query_id, "reopen", text, actor)
 
 

@@ -49,7 +49,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lupuscell import units
 from lupuscell.errors import ConflictError, NotFoundError, Problem, ValidationError
-from lupuscell.registry import audit, locking, plausibility, sdv
+from lupuscell.registry import audit, locking, plausibility, pro_checks, sdv
 from lupuscell.registry.dq import check as dq
 from lupuscell.registry.integrity import integrity_problem
 from lupuscell.registry.models import (
@@ -63,11 +63,13 @@ from lupuscell.registry.models import (
     TherapyCourse,
     Visit,
 )
+from lupuscell.registry.pro_models import ProAssessment
 from lupuscell.registry.session import make_engine, transaction
 from lupuscell.schemas.base import MAX_ROW_ID, RecordIn
 from lupuscell.schemas.errors import validate
 from lupuscell.schemas.events import AdverseEventIn, ClinicalEventIn
 from lupuscell.schemas.patient import PatientIn, SiteIn
+from lupuscell.schemas.pro import ProAssessmentIn
 from lupuscell.schemas.therapy import DrugAdministrationIn, TherapyCourseIn
 from lupuscell.schemas.visit import LabResultIn, VisitIn
 
@@ -88,6 +90,8 @@ class EntitySpec:
     schema: type[RecordIn]
     date_fields: tuple[str, ...] = ()
     """Dates that may not precede the patient's birth year."""
+    checks: Callable[[Session, dict[str, Any], int | None, str], list[Problem]] | None = None
+    """Further cross-record rules of the entity (row with ids resolved, row id, label)."""
 
 
 SPECS: dict[str, EntitySpec] = {
@@ -115,6 +119,13 @@ SPECS: dict[str, EntitySpec] = {
     )
 }
 ENTITIES: tuple[str, ...] = tuple(SPECS)
+OWN_ROUTE_SPECS: dict[str, EntitySpec] = {
+    "pro_assessment": EntitySpec(
+        "pro_assessment", ProAssessment, ProAssessmentIn, ("assessment_date",), pro_checks.record_problems
+    ),
+}
+"""Entities with the same contract that have their own API and web routes (not the generic ones
+built from :data:`SPECS`): patient-reported outcomes (:mod:`lupuscell.registry.pro_checks`)."""
 
 # Dated clinical tables checked when a patient's birth year changes: (model, date column).
 _PATIENT_DATES: tuple[tuple[type[Base], str], ...] = (
@@ -129,10 +140,11 @@ _PATIENT_DATES: tuple[tuple[type[Base], str], ...] = (
 def spec_of(entity: str) -> EntitySpec:
     """The :class:`EntitySpec` of ``entity``; ValidationError listing the entities if unknown."""
     try:
-        return SPECS[entity]
+        return SPECS[entity] if entity in SPECS else OWN_ROUTE_SPECS[entity]
     except KeyError:
+        known = ", ".join((*ENTITIES, *OWN_ROUTE_SPECS))
         raise ValidationError(
-            Problem("", "entity", f"unknown entity {entity!r}; known entities: {', '.join(ENTITIES)}")
+            Problem("", "entity", f"unknown entity {entity!r}; known entities: {known}")
         ) from None
 
 
@@ -313,6 +325,8 @@ def cross_record_problems(
     row = record.model_dump()
     birth_year, problems = _resolve(session, spec, row, label)
     problems += _unique_problems(session, spec, row, row_id, label)
+    if spec.checks is not None:
+        problems += spec.checks(session, row, row_id, label)
     if spec.name == "patient":
         birth_year = row["birth_year"]
         if row_id is not None:
@@ -536,6 +550,7 @@ class Registry:
     @staticmethod
     def _dependants(session: Session, spec: EntitySpec, obj: Any, label: str) -> list[Any]:
         """Rows deleted with ``obj`` (children first), or ValidationError if it must stay."""
+        pro = pro_checks.dependants(session, spec.name, obj, label)  # patient-reported outcomes
         if spec.name == "site" and obj.patients:
             raise ValidationError(
                 Problem(label, "code", f"site {obj.code} still has {len(obj.patients)} patient(s)")
@@ -550,7 +565,7 @@ class Registry:
                 )
             return list(obj.drugs)
         if spec.name == "patient":
-            children: list[Any] = []
+            children: list[Any] = pro
             for course in obj.courses:
                 children += list(course.drugs)
             children += list(obj.adverse_events) + list(obj.labs) + list(obj.visits)

@@ -38,8 +38,9 @@ from lupuscell.registry.repository import as_dict, spec_of
 from lupuscell.schemas.base import MAX_ROW_ID
 
 SORT_KEYS = ("code", "site", "sex", "birth_year", "day0", "status")
-PATIENT_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.name != "sites")
-"""The clinical tables: a patient's own records (the exchange layout's tables but ``sites``)."""
+PATIENT_TABLES: tuple[str, ...] = (*(t.name for t in TABLES if t.name != "sites"), "pro_assessments")
+"""The clinical tables: a patient's own records (the exchange layout's tables but ``sites``, and
+the patient-reported outcome assessments)."""
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ _ENTITIES = (
     "lab_result",
     "adverse_event",
     "clinical_event",
+    "pro_assessment",
 )
 
 

@@ -42,7 +42,7 @@ from lupuscell.analysis.survival import (
 from lupuscell.analysis.tables import response_rates, table_one, trajectory
 from lupuscell.errors import LupuscellError, ValidationError
 from lupuscell.evidence.benchmark import comparison_plot
-from lupuscell.reports import plots
+from lupuscell.reports import plots, pro_section
 from lupuscell.reports.competing_section import build_competing_section
 from lupuscell.reports.literature import CAVEAT, compare_with_literature
 from lupuscell.reports.prediction_section import DEFAULT_BOOTSTRAP, MIN_BOOTSTRAP, build_prediction_section
@@ -88,6 +88,8 @@ class ReportData:
     adrs: pd.DataFrame
     definitions: Mapping[str, str]
     snapshot: Mapping[str, Any]
+    pro: pd.DataFrame | None = None
+    """RAND-36 assessments (:func:`lupuscell.registry.pro_read.cohort_frame`); None = no PRO block."""
 
 
 def _tte(adtte: pd.DataFrame, paramcd: str) -> pd.DataFrame:
@@ -369,7 +371,7 @@ def _text_page(title: str, lines: list[str]) -> Figure:
 class _Figures:
     """The report's figures: base64 PNGs by HTML section, and the same figures for the PDF."""
 
-    SECTIONS = ("survival", "cif", "cox", "traj", "swimmer", "literature")
+    SECTIONS = ("survival", "cif", "cox", "traj", "swimmer", "literature", "pro")
 
     def __init__(self) -> None:
         self.html: dict[str, list[dict[str, str]]] = {k: [] for k in self.SECTIONS}
@@ -457,6 +459,7 @@ class _Tables:
     cif: pd.DataFrame
     rates: pd.DataFrame
     cox: pd.DataFrame | None
+    pro: pd.DataFrame | None = None
 
 
 def _display_tables(summary: Mapping[str, Any], fitted: Mapping[str, Any]) -> _Tables:
@@ -495,6 +498,7 @@ def _render_html(
         cox_html=html_table(tables.cox) if tables.cox is not None else "",
         ae_html=html_table(fitted["ae"]),
         sections_html="\n".join(s.html for s in sections),
+        pro_html=html_table(tables.pro) if tables.pro is not None else "",
         **{f"figures_{section}": figs.html[section] for section in _Figures.SECTIONS},
     )
 
@@ -554,6 +558,7 @@ def _write_pdf(
             ("Survival: medians and landmarks", tables.landmarks),
             ("Cumulative incidence at day 100 and 1 year", tables.cif),
             ("Adverse events by maximum grade (patients)", fitted["ae"]),
+            ("Patient-reported outcomes: mean RAND-36 scale score (n patients)", tables.pro),
         ):
             if tab is not None and not tab.empty:
                 tf = table_figure(tab, title=tab_title, fontsize=7 if tab.shape[1] > 6 else 8)
@@ -593,6 +598,10 @@ def write_report(
     _survival_figures(figs, data, fitted)
     _course_figures(figs, data, fitted)
     tables = _display_tables(summary, fitted)
+    pro = pro_section.pro_block(data.pro)  # patient-reported outcomes (RAND-36), None without data
+    if pro is not None:
+        figs.keep("pro", pro.figure, pro.title, pro.caption)
+        tables.pro, summary["patient_reported_outcomes"] = pro.table, pro.rows
     html = _render_html(title, summary, fitted, tables, figs, sections)
     (out_dir / "report.html").write_text(html, encoding="utf-8")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")

@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lupuscell.errors import ValidationError
 from lupuscell.outcomes.cohort import CohortData
 from lupuscell.outcomes.datasets import AnalysisDatasets, Format, build_datasets
@@ -96,10 +98,18 @@ def report_from_cohort(
     options: EndpointOptions = DEFAULT_OPTIONS,
     datasets_format: Format = "parquet",
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
+    pro: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], AnalysisDatasets]:
-    """Derive endpoints and datasets for the (filtered) cohort and write the report files
-    (``n_bootstrap``: resamples of the prediction models' optimism correction, at least 10)."""
+    """Derive endpoints and datasets for the (filtered) cohort and write the report files.
+
+    ``n_bootstrap``: resamples of the prediction models' optimism correction, at least 10.
+    ``pro``: RAND-36 assessments (:func:`lupuscell.registry.pro_read.cohort_frame`), filtered
+    like the cohort, for the patient-reported outcomes block (:mod:`lupuscell.reports.pro_section`).
+    """
     cohort = filter_cohort(cohort, therapy=therapy, site=site)
+    if pro is not None:
+        pro = pro[(pro["therapy"] == therapy) if therapy else pro["therapy"].notna()]
+        pro = pro[pro["site_code"] == site] if site else pro
     datasets = build_datasets(cohort, options)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     snapshot = {
@@ -117,6 +127,7 @@ def report_from_cohort(
         adrs=datasets.adrs,
         definitions=definitions_text(options),
         snapshot=snapshot,
+        pro=pro,
     )
     summary = write_report(data, out_dir, n_bootstrap=n_bootstrap)
     write_datasets(datasets, out_dir / "datasets", datasets_format)

@@ -177,7 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url, pool_pre_ping=True, pool_size=settings.threads + 2)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.auto_reload = False  # package files: no stat() of every template on every render
-    templates.env.globals.update(version=__version__, csrf_field=security.CSRF_FIELD)
+    templates.env.globals.update(app_version=__version__, csrf_field=security.CSRF_FIELD)
     templates.env.filters["shown"] = shown
     app = FastAPI(
         title="lupuscell",

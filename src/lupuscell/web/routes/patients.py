@@ -21,6 +21,7 @@ from lupuscell.web.deps import AppState, Principal, csrf_guard, require, state
 from lupuscell.web.eligibility import check_date, panels
 from lupuscell.web.pages import render
 from lupuscell.web.patient_list import ListQuery
+from lupuscell.web.pro_chart import patient_panel
 from lupuscell.web.status import current_status
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
@@ -102,6 +103,7 @@ def patient_page(
         "no_index": no_index,
         "index_date": index_date,
         "today": dt.date.today(),
+        "pro": patient_panel(app.reader, code, who.sites, timeline["day0"]),  # RAND-36 (web/pro_chart.py)
     }
     return render(request, "patient.html", context, who)
 

@@ -46,6 +46,7 @@ def build_report(
     who: Principal = require("report"),
     app: AppState = Depends(state),
 ) -> Response:
+    from lupuscell.registry import pro_read
     from lupuscell.reports.pipeline import report_from_cohort
     from lupuscell.reports.prediction_section import WEB_BOOTSTRAP
 
@@ -60,6 +61,7 @@ def build_report(
                 source=f"registry, sites {', '.join(who.sites)}",
                 datasets_format="csv",
                 n_bootstrap=WEB_BOOTSTRAP,
+                pro=pro_read.cohort_frame(app.engine, who.sites),
             )
             name = "report.html" if fmt == "html" else "report.pdf"
             body = (Path(tmp) / name).read_bytes()
