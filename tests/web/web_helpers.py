@@ -97,6 +97,7 @@ def seed(engine: Engine) -> dict[str, Any]:
                 "grading_system": "CTCAE_v5.0",
                 "onset_date": "2022-01-15",
                 "serious": True,
+                "relatedness": "possible",  # complete: no data-quality query (course_event_relatedness)
             },
             actor=ACTOR,
         )

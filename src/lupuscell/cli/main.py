@@ -15,6 +15,7 @@ from lupuscell.cli import (
     audit_cmd,
     backup_cmd,
     design_cmd,
+    dq_cmd,
     evidence_cmd,
     interop_cmd,
     missing_cmd,
@@ -84,6 +85,7 @@ for _module in (
     sdv_cmd,
     sign_cmd,
     missing_cmd,
+    dq_cmd,
 ):
     _module.register(app)
 

@@ -60,6 +60,7 @@ from lupuscell.registry.bulk_write import (
     sqlite_cache,
     writer,
 )
+from lupuscell.registry.dq import batch as dq_batch
 from lupuscell.registry.integrity import integrity_problem
 from lupuscell.registry.session import writer as write_engine
 from lupuscell.schemas.events import ae_frame_defaults
@@ -289,6 +290,8 @@ def _load_once(
         if validate and (late := plausibility.records_after_death(conn, batch_id=batch_id)):
             raise ValidationError(late)
         _finish(conn, state, counts, meta["actor"], meta["reason"])
+        if validate:  # data-quality rules: hard ones refuse the load, soft ones raise queries
+            dq_batch.check_batch(conn, batch_id, actor=meta["actor"])
     return batch_id, counts
 
 

@@ -27,7 +27,8 @@ Contract of every write
   locked record (:mod:`lupuscell.registry.locking`) raises
   :class:`~lupuscell.registry.locking.RecordLockedError`; an update that changes a form's data
   resets its source-data verification (:func:`lupuscell.registry.sdv.reset_on_change`), in the
-  same transaction.
+  same transaction. The data-quality rules (:mod:`lupuscell.registry.dq`) run on the written
+  row: a hard rule refuses the write, a soft rule raises (and later closes) a query.
 
 Reads return plain dicts (column values plus ``patient_code`` / ``site_code``); lab results
 also carry ``value_canonical`` / ``unit_canonical`` (normalised on read with
@@ -49,6 +50,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from lupuscell import units
 from lupuscell.errors import ConflictError, NotFoundError, Problem, ValidationError
 from lupuscell.registry import audit, locking, plausibility, pro_checks, sdv
+from lupuscell.registry.dq import check as dq
 from lupuscell.registry.integrity import integrity_problem
 from lupuscell.registry.models import (
     AdverseEvent,
@@ -448,6 +450,7 @@ class Registry:
                 session.flush()
                 self._after_death(session, obj)
                 audit.log_create(session, obj, actor=who, reason=why)
+                dq.on_save(session, spec.name, obj, actor=who, label=label)  # data-quality rules
                 ids.append(int(obj.id))  # type: ignore[attr-defined]
             return ids
 
@@ -493,6 +496,7 @@ class Registry:
             audit.log_update(session, obj, diffs, actor=who, reason=why)
             if diffs:  # data management: changed data are no longer source-verified
                 sdv.reset_on_change(session, spec.name, obj.id, actor=who, reason=why)
+            dq.on_save(session, spec.name, obj, actor=who, label=label)  # data-quality rules
             return int(obj.id)
 
         try:
