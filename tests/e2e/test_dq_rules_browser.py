@@ -16,13 +16,17 @@ from lupuscell.registry.repository import Registry
 from lupuscell.registry.session import make_engine
 
 pytestmark = pytest.mark.slow
-SHOTS = Path(os.environ.get("LUPUSCELL_E2E_SHOTS", "/tmp/lupuscell-e2e-shots"))
 
 
-def test_hard_rule_refuses_and_soft_rule_raises_a_query(browser: object, server: Server) -> None:
+def test_hard_rule_refuses_and_soft_rule_raises_a_query(
+    browser: object, server: Server, tmp_path: Path
+) -> None:
+    """Screenshots go to ``LUPUSCELL_DM_SCREENSHOT_DIR`` (docs/data_management/img when
+    refreshing the data manager's guide) or a temporary folder."""
     from playwright.sync_api import expect
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = Path(os.environ.get("LUPUSCELL_DM_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
     engine = make_engine(server.db_url)
     code = f"{server.sites[0]}-DQ1"
     Registry(engine).create(
@@ -39,13 +43,13 @@ def test_hard_rule_refuses_and_soft_rule_raises_a_query(browser: object, server:
     expect(error).to_contain_text("rule prednisone_maximum")
     expect(page.locator("#f-prednisone_mg_per_day")).to_have_attribute("aria-invalid", "true")  # type: ignore[attr-defined]
     page.locator("#f-prednisone_mg_per_day").scroll_into_view_if_needed()  # type: ignore[attr-defined]
-    page.screenshot(path=str(SHOTS / "dq_hard_rule_refused.png"))  # type: ignore[attr-defined]
+    page.screenshot(path=str(shots / "dq_hard_rule_refused.png"))  # type: ignore[attr-defined]
     assert Registry(engine).list_records("visit", patient_code=code) == []
     # corrected to a value that is possible but unusual: saved, and a query raised on it
     page.fill("#f-prednisone_mg_per_day", "150")  # type: ignore[attr-defined]
     page.click("text=Save visit")  # type: ignore[attr-defined]
     page.wait_for_url(f"**/patients/{code}")  # type: ignore[attr-defined]
-    page.screenshot(path=str(SHOTS / "dq_soft_rule_saved.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(shots / "dq_soft_rule_saved.png"), full_page=True)  # type: ignore[attr-defined]
     (visit,) = Registry(engine).list_records("visit", patient_code=code)
     with Session(engine) as session:
         found = [q for q in queries.list_queries(session, patient=code) if q["rule_id"]]
