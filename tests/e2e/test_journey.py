@@ -191,8 +191,9 @@ def test_keyboard_reaches_the_main_content_first(browser: object, server: Server
 
 def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path) -> None:
     """Dashboard (top, and its visits to chase), patient timeline, visit form, evidence page,
-    the patient's eligibility panel and the public patient information page with trial search
-    results; written to
+    the patient's eligibility panel, the minimum-data completeness of the patient page and the
+    visit form's not done / unknown choices, and the public patient information page with trial
+    search results; written to
     ``LUPUSCELL_SCREENSHOT_DIR`` (docs/web/img when refreshing the docs) or a temp dir."""
     out = Path(os.environ.get("LUPUSCELL_SCREENSHOT_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
@@ -207,6 +208,8 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
         "visit-form.png": f"/records/visit/new?patient_code={chosen}",
         "evidence.png": "/evidence?therapy=msc&outcome=remission",
         "patient-eligibility.png": f"/patients/{chosen}",
+        "patient-completeness.png": f"/patients/{chosen}",
+        "visit-form-missing-states.png": f"/records/visit/new?patient_code={chosen}",
         "patient-info.png": "/patient-info?find=1",
     }
     for name, path in shots.items():
@@ -223,6 +226,13 @@ def test_screenshots_at_1280x800(browser: object, server: Server, tmp_path: Path
             )
         if name == "dashboard-visits.png":
             page.evaluate("window.scrollTo(0, document.getElementById('h-visits').offsetTop - 8)")
+        if name == "patient-completeness.png":
+            page.evaluate("window.scrollTo(0, document.getElementById('completeness').offsetTop - 8)")
+        if name == "visit-form-missing-states.png":
+            page.evaluate(
+                "window.scrollTo(0, document.getElementById('missing-states').getBoundingClientRect().top"
+                " + window.scrollY - document.querySelector('.score-wrap').offsetHeight - 12)"
+            )
         if name == "patient-eligibility.png":
             page.evaluate("window.scrollTo(0, document.getElementById('eligibility').offsetTop - 8)")
         if name == "patient-timeline.png":
