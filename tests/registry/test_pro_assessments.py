@@ -147,3 +147,38 @@ def test_patient_audit_trail_shows_the_assessments(registry: Registry, seeded: d
     trail = scoped.audit_trail(registry.engine, ["KI"], patient_code="KI-0001").items
     assert ("delete", "pro_assessments") in {(r["action"], r["entity"]) for r in trail}
     assert scoped.audit_trail(registry.engine, ["UU"]).items == []
+
+
+def test_a_signed_patient_or_visit_locks_its_questionnaires(
+    registry: Registry, seeded: dict[str, Any], engine: Any
+) -> None:
+    """21 CFR Part 11 style locking covers the questionnaires: a signature on the patient, or on
+    the visit a questionnaire belongs to, refuses its change and its deletion, naming the lock;
+    the admin's unlock (with a reason) frees it again."""
+    from argon2 import PasswordHasher
+
+    from lupuscell.registry import locking
+    from lupuscell.registry.accounts import create_user
+    from lupuscell.registry.session import transaction
+
+    digest = PasswordHasher().hash("correct horse battery")
+    for name, role in (("inv", "investigator"), ("boss", "admin")):
+        create_user(engine, username=name, password_hash=digest, role=role, sites=["KI"], actor=ACTOR)
+    visit = registry.create(
+        "visit", {"patient_code": "KI-0001", "visit_date": "2020-09-01", "pga": 1.0}, actor=ACTOR
+    )
+    pro = registry.create("pro_assessment", {**PRO, "visit_id": visit["id"]}, actor=ACTOR)
+    for record_type, record_id, whose in (
+        ("patient", "KI-0001", "its patient KI-0001"),
+        ("visit", visit["id"], f"its visit {visit['id']}"),
+    ):
+        with transaction(engine) as session:
+            locking.sign(session, record_type, record_id, username="inv", password="correct horse battery")
+        with pytest.raises(locking.RecordLockedError, match=f"pro_assessment {pro['id']} is locked: {whose}"):
+            registry.update("pro_assessment", pro["id"], {"completed_by": "staff"}, actor=ACTOR, reason="x")
+        with pytest.raises(locking.RecordLockedError):
+            registry.delete("pro_assessment", pro["id"], actor=ACTOR, reason="x")
+        with transaction(engine) as session:
+            locking.unlock(session, record_type, record_id, actor="boss", reason="questionnaire re-entered")
+    registry.update("pro_assessment", pro["id"], {"completed_by": "staff"}, actor=ACTOR, reason="unlocked")
+    assert registry.get("pro_assessment", pro["id"])["completed_by"] == "staff"

@@ -76,9 +76,11 @@ def _when(value: dt.datetime) -> str:
 
 def _locked_problem(ref: RecordRef, sig: Signature, field: str = "(record)") -> Problem:
     whose = (
-        "its patient " + ref.patient_code
-        if sig.record_type == "patient" and ref.record_type != "patient"
-        else "it"
+        "it"
+        if sig.record_type == ref.record_type
+        else "its patient " + ref.patient_code
+        if sig.record_type == "patient"
+        else f"its {sig.record_type} {sig.record_id}"
     )
     return Problem(
         ref.label,
@@ -88,9 +90,14 @@ def _locked_problem(ref: RecordRef, sig: Signature, field: str = "(record)") -> 
     )
 
 
+LOCKED_BY_VISIT_OR_PATIENT: dict[str, str] = {"pro_assessments": "pro_assessment"}
+"""Records that are not signed themselves but are locked with the visit they belong to or their
+patient: a patient's RAND-36 questionnaires (:mod:`lupuscell.registry.pro_models`)."""
+
+
 def check_unlocked(session: Session, obj: Any) -> None:
     """Repository hook: RecordLockedError when ``obj`` (an ORM clinical record) is locked."""
-    record_type = TABLE_ENTITY.get(obj.__tablename__)
+    record_type = TABLE_ENTITY.get(obj.__tablename__) or LOCKED_BY_VISIT_OR_PATIENT.get(obj.__tablename__)
     if record_type is None:  # sites are not signed
         return
     patient = (
@@ -110,6 +117,8 @@ def check_unlocked(session: Session, obj: Any) -> None:
         str(patient.site.code),
     )
     sig = _locking_signature(session, ref)
+    if sig is None and getattr(obj, "visit_id", None) is not None and record_type != "visit":
+        sig = _active(session, "visit", int(obj.visit_id))
     if sig is not None:
         raise RecordLockedError(_locked_problem(ref, sig))
 
