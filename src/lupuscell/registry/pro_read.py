@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from lupuscell.errors import NotFoundError, Problem, ValidationError
 from lupuscell.instruments.rand36 import SCALES, score_rand36
 from lupuscell.registry import scoped
 from lupuscell.registry.models import Patient, Site, TherapyCourse
@@ -52,6 +53,31 @@ def scores_of(record: Mapping[str, Any]) -> dict[str, Any]:
 def with_scores(record: Mapping[str, Any]) -> dict[str, Any]:
     """A stored assessment (as the repository reads it) plus ``scores`` (:func:`scores_of`)."""
     return {**record, "scores": scores_of(record)}
+
+
+def check_patient_and_visit(engine: Engine, patient_code: str, visit_id: Any, sites: Sequence[str]) -> None:
+    """NotFoundError when the patient is not one of ``sites``; a ValidationError naming
+    ``visit_id`` when the visit is unknown or of another site (it reads as unknown, never found)."""
+    scoped.get_record(engine, "patient", patient_code, sites)
+    if visit_id is None:
+        return
+    try:
+        scoped.get_record(engine, "visit", int(visit_id), sites)
+    except (NotFoundError, TypeError, ValueError):
+        raise ValidationError(
+            Problem(f"pro_assessment {patient_code}", "visit_id", f"unknown visit {visit_id}")
+        ) from None
+
+
+def patient_assessment(
+    engine: Engine, patient_code: str, assessment_id: int, sites: Sequence[str]
+) -> dict[str, Any]:
+    """One assessment of ``patient_code`` (of ``sites``) with its scale scores; NotFoundError when
+    it does not exist, is of another site, or belongs to another patient."""
+    record = scoped.get_record(engine, ENTITY, assessment_id, sites)
+    if record["patient_code"] != patient_code:
+        raise NotFoundError(f"pro_assessment {assessment_id} does not exist for patient {patient_code!r}")
+    return with_scores(record)
 
 
 def patient_assessments(engine: Engine, patient_code: str, sites: Sequence[str]) -> list[dict[str, Any]]:

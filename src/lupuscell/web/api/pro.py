@@ -20,8 +20,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Path, status
 
-from lupuscell.errors import NotFoundError, Problem, ValidationError
-from lupuscell.registry import pro_read, scoped
+from lupuscell.registry import pro_read
 from lupuscell.web.api.patients import json_response
 from lupuscell.web.deps import AppState, Principal, require, state
 
@@ -36,26 +35,11 @@ EXAMPLE = {
 }
 
 
-def _visible_patient(app: AppState, who: Principal, code: str) -> None:
-    if scoped.patient_site(app.engine, code) not in who.sites:
-        raise NotFoundError(f"patient {code!r} does not exist")
-
-
-def _visible_visit(app: AppState, who: Principal, code: str, visit_id: Any) -> None:
-    if visit_id is None:
-        return
-    label = f"pro_assessment {code}"
-    try:
-        scoped.get_record(app.engine, "visit", int(visit_id), who.sites)
-    except (NotFoundError, TypeError, ValueError):
-        raise ValidationError(Problem(label, "visit_id", f"unknown visit {visit_id}")) from None
-
-
 @router.get("", summary="The patient's RAND-36 assessments with their scale scores, by date")
 def list_assessments(
     code: str = CODE, who: Principal = require("read"), app: AppState = Depends(state)
 ) -> Any:
-    _visible_patient(app, who, code)
+    pro_read.check_patient_and_visit(app.engine, code, None, who.sites)
     return json_response(
         {"patient_code": code, "items": pro_read.patient_assessments(app.engine, code, who.sites)}
     )
@@ -68,10 +52,7 @@ def read_assessment(
     who: Principal = require("read"),
     app: AppState = Depends(state),
 ) -> Any:
-    record = scoped.get_record(app.engine, pro_read.ENTITY, assessment_id, who.sites)
-    if record["patient_code"] != code:
-        raise NotFoundError(f"pro_assessment {assessment_id} does not exist for patient {code!r}")
-    return json_response(pro_read.with_scores(record))
+    return json_response(pro_read.patient_assessment(app.engine, code, assessment_id, who.sites))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Store a completed RAND-36 (scored on read)")
@@ -87,8 +68,7 @@ def create_assessment(
     who: Principal = require("write"),
     app: AppState = Depends(state),
 ) -> Any:
-    _visible_patient(app, who, code)
-    _visible_visit(app, who, code, data.get("visit_id"))
+    pro_read.check_patient_and_visit(app.engine, code, data.get("visit_id"), who.sites)
     created = app.registry.create(pro_read.ENTITY, {**data, "patient_code": code}, actor=who.username)
     response = json_response(pro_read.with_scores(created))
     response.status_code = status.HTTP_201_CREATED

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from lupuscell.errors import NotFoundError, Problem, ValidationError
+from lupuscell.errors import ValidationError
 from lupuscell.registry import pro_read, scoped
 from lupuscell.web import pro_form
 from lupuscell.web.deps import AppState, Principal, csrf_guard, require, state
@@ -24,11 +24,6 @@ from lupuscell.web.pages import render
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 CODE = Path(min_length=1, max_length=32)
-
-
-def _check_patient(app: AppState, who: Principal, code: str) -> None:
-    if scoped.patient_site(app.engine, code) not in who.sites:
-        raise NotFoundError(f"patient {code!r} does not exist")
 
 
 def _form_page(
@@ -62,7 +57,7 @@ def new_form(
     who: Principal = require("write"),
     app: AppState = Depends(state),
 ) -> Response:
-    _check_patient(app, who, code)
+    pro_read.check_patient_and_visit(app.engine, code, None, who.sites)
     values = {"assessment_date": str(pro_form.today()), "visit_id": visit_id, "completed_by": "patient"}
     return _form_page(request, who, app, code, values)
 
@@ -71,17 +66,11 @@ def new_form(
 async def save_form(
     request: Request, code: str = CODE, who: Principal = require("write"), app: AppState = Depends(state)
 ) -> Response:
-    _check_patient(app, who, code)
+    pro_read.check_patient_and_visit(app.engine, code, None, who.sites)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     data = pro_form.parse(form)
     try:
-        if data["visit_id"] is not None:  # a visit of another site reads as unknown
-            try:
-                scoped.get_record(app.engine, "visit", int(data["visit_id"]), who.sites)
-            except (NotFoundError, ValueError):
-                raise ValidationError(
-                    Problem(f"pro_assessment {code}", "visit_id", f"unknown visit {data['visit_id']}")
-                ) from None
+        pro_read.check_patient_and_visit(app.engine, code, data["visit_id"], who.sites)
         created = app.registry.create(
             pro_read.ENTITY,
             {**data, "patient_code": code},
@@ -102,10 +91,7 @@ def result_page(
     who: Principal = require("read"),
     app: AppState = Depends(state),
 ) -> Response:
-    record = scoped.get_record(app.engine, pro_read.ENTITY, assessment_id, who.sites)
-    if record["patient_code"] != code:
-        raise NotFoundError(f"pro_assessment {assessment_id} does not exist for patient {code!r}")
-    scored = pro_read.with_scores(record)
+    scored = pro_read.patient_assessment(app.engine, code, assessment_id, who.sites)
     context = {
         "patient_code": code,
         "record": scored,
