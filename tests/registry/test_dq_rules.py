@@ -13,10 +13,11 @@ from sqlalchemy.engine import Engine
 from sqlglot import exp
 
 from lupuscell.errors import ValidationError
+from lupuscell.registry.dm_records import RECORD_MODELS
 from lupuscell.registry.dq.check import violated
 from lupuscell.registry.dq.derived import python_values, sql_values
 from lupuscell.registry.dq.expression import ExpressionError, evaluate, parse, to_sql
-from lupuscell.registry.dq.rules import ENTITY_MODELS, DqRule, load_rules, parse_rules, shipped_rules
+from lupuscell.registry.dq.rules import DqRule, load_rules, parse_rules, shipped_rules
 
 D = dt.date
 HSCT = {"therapy": "autologous_hsct"}
@@ -120,7 +121,7 @@ def _typed(engine: Engine, name: str, value: Any, type_: Any) -> Any:
 
 def _sql_violated(engine: Engine, rule: DqRule, record: dict[str, Any]) -> bool:
     """The rule's SQL (as the batch run compiles it) on one record given as a one-row subquery."""
-    table = ENTITY_MODELS[rule.entity].__table__
+    table = RECORD_MODELS[rule.entity].__table__
     stored = [c for c in table.columns if c.key in record]
     row = sa.select(*[_typed(engine, c.key, record[c.key], c.type) for c in stored]).subquery("t")
     pairs = [(record["analyte"], record["unit"])] if rule.entity == "lab_result" else []
@@ -236,6 +237,12 @@ def test_rules_file_errors_name_the_rule_and_field(tmp_path: Any) -> None:
     (problem,) = caught.value.problems
     assert problem.record == "my_rules.yaml rule bad_rule"
     assert "unknown field 'nonsense_field'" in problem.message
+    elsewhere = {"version": 1, "rules": [{**bad["rules"][0], "entity": "site"}]}
+    with pytest.raises(ValidationError) as caught:
+        parse_rules(elsewhere, "my_rules.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.record, problem.field) == ("my_rules.yaml rule ok_rule", "entity")
+    assert "unknown entity 'site'; one of patient, therapy_course" in problem.message
     twice = {"version": 1, "rules": [bad["rules"][0], bad["rules"][0]]}
     with pytest.raises(ValidationError, match="used twice: ok_rule"):
         parse_rules(twice, "x.yaml")

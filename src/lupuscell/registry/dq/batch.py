@@ -22,10 +22,11 @@ from sqlglot import exp
 
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.registry import queries
+from lupuscell.registry.dm_records import RECORD_MODELS
 from lupuscell.registry.dq.check import DQ_ACTOR, check_record, describe, shown
 from lupuscell.registry.dq.derived import python_values, sql_values
 from lupuscell.registry.dq.expression import to_sql
-from lupuscell.registry.dq.rules import ENTITY_MODELS, DqRule, RuleSet, shipped_rules
+from lupuscell.registry.dq.rules import DqRule, RuleSet, shipped_rules
 from lupuscell.registry.models import Base
 
 EXAMPLES = 5
@@ -157,7 +158,7 @@ def entity_select(
 ) -> sa.Select[Any]:
     """One ``SELECT`` (one scan of the entity's table) of the records breaking any of ``rules``:
     id, patient, site, the values the rules read and one flag column ``_r<i>`` per rule."""
-    t = Base.metadata.tables[ENTITY_MODELS[entity].__tablename__].alias(_T)
+    t = Base.metadata.tables[RECORD_MODELS[entity].__tablename__].alias(_T)
     source, patient_code, site_code = _scope(entity, t)
     glot = "postgres" if dialect == "postgresql" else dialect
 
@@ -236,7 +237,7 @@ def _by_entity(rules: RuleSet) -> dict[str, list[DqRule]]:
 def _record_counts(conn: Connection, rules: RuleSet, site: str | None) -> dict[str, int]:
     counts: dict[str, int] = {}
     for entity in dict.fromkeys(rule.entity for rule in rules.rules):
-        t = Base.metadata.tables[ENTITY_MODELS[entity].__tablename__].alias(_T)
+        t = Base.metadata.tables[RECORD_MODELS[entity].__tablename__].alias(_T)
         query = sa.select(sa.func.count()).select_from(t)
         if site is not None:
             source, _, site_code = _scope(entity, t)
@@ -279,7 +280,7 @@ def run_python(engine: Engine, rules: RuleSet | None = None, *, site: str | None
     records: dict[str, int] = {}
     with engine.connect() as conn:
         for entity in dict.fromkeys(rule.entity for rule in ruleset.rules):
-            t = Base.metadata.tables[ENTITY_MODELS[entity].__tablename__].alias(_T)
+            t = Base.metadata.tables[RECORD_MODELS[entity].__tablename__].alias(_T)
             source, patient_code, site_code = _scope(entity, t)
             query = sa.select(t, patient_code.label("_patient"), site_code.label("_site")).select_from(source)
             if site is not None:

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from lupuscell.errors import Problem, ValidationError
 from lupuscell.registry import queries
 from lupuscell.registry.dm_models import Query
+from lupuscell.registry.dm_records import RECORD_MODELS
 from lupuscell.registry.dq.derived import python_values
 from lupuscell.registry.dq.expression import evaluate
-from lupuscell.registry.dq.rules import ENTITY_MODELS, DqRule, RuleSet, shipped_rules
+from lupuscell.registry.dq.rules import DqRule, RuleSet, shipped_rules
 
 DQ_ACTOR = "dq"
 """The actor that raises and closes the queries of soft rules (audit log: ``raised_by``)."""
@@ -77,7 +78,7 @@ def on_save(
     session: Session, entity: str, obj: Any, *, actor: str, label: str, rules: RuleSet | None = None
 ) -> None:
     """Run the rules on the record ``obj`` just written (see the module docstring)."""
-    if entity not in ENTITY_MODELS:
+    if entity not in RECORD_MODELS:
         return
     values = python_values(entity, _stored(obj))
     outcome = check_record(entity, values, rules)

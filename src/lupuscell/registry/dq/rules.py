@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from sqlglot import exp
 
 from lupuscell.errors import Problem, ValidationError
@@ -56,15 +56,7 @@ class DqRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
-    entity: Literal[
-        "patient",
-        "therapy_course",
-        "drug_administration",
-        "visit",
-        "lab_result",
-        "adverse_event",
-        "clinical_event",
-    ]
+    entity: str  # a clinical record entity of data management (RECORD_MODELS), checked below
     expression: str = Field(min_length=1)
     when: str | None = None
     severity: Literal["hard", "soft"]
@@ -74,6 +66,13 @@ class DqRule(BaseModel):
 
     _tree: exp.Expression = PrivateAttr()
     _when_tree: exp.Expression | None = PrivateAttr(default=None)
+
+    @field_validator("entity")
+    @classmethod
+    def _known_entity(cls, entity: str) -> str:
+        if entity not in RECORD_MODELS:
+            raise ValueError(f"unknown entity {entity!r}; one of {', '.join(RECORD_MODELS)}")
+        return entity
 
     @model_validator(mode="after")
     def _parse(self) -> DqRule:
@@ -177,7 +176,3 @@ def shipped_rules() -> RuleSet:
     """The rules shipped in ``lupuscell/data/dq_rules.yaml`` (parsed once)."""
     text = resources.files("lupuscell").joinpath("data", SHIPPED_RULES).read_text(encoding="utf-8")
     return parse_rules(yaml.safe_load(text), SHIPPED_RULES)
-
-
-ENTITY_MODELS = RECORD_MODELS
-"""Entity name -> ORM model (the clinical records data management addresses)."""
