@@ -193,12 +193,13 @@ def sources_left_out(df: pd.DataFrame, sel: Selection, groups: list[str]) -> lis
     pooled subgroups (every study of that source left out, e.g. as an overlapping report of a
     cohort group), naming those studies and why: that source cannot be compared here."""
     rows = df[(df["therapy"] == "msc") & df["outcome"].isin(outcome_codes("efficacy"))]
+    sources = pd.Series([cell_source_category(t) for t in rows["cell_source"]], index=rows.index)
     why = {study: reason for study, _, reason in sel.excluded}
     sentences = []
-    for source in dict.fromkeys(cell_source_category(t) for t in rows["cell_source"]):
+    for source in sources.unique():
         if source in groups or source == UNSTATED_SOURCE:
             continue
-        studies = rows[[cell_source_category(t) == source for t in rows["cell_source"]]]
+        studies = rows[sources == source]
         named = sorted(
             {
                 f"{study_label(r)}: {why.get(str(r['study_id']), 'not poolable')}"
